@@ -1,0 +1,397 @@
+/* context.c: Vulkan instance (through volk), device choice, validation
+ * messenger, queue and command pool. */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation";
+
+const char *rt__vk_call_name(const char *expr)
+{
+    static _Thread_local char name[128];
+    size_t i = 0;
+    while (expr[i] && expr[i] != '(' && i + 1 < sizeof name) {
+        name[i] = expr[i];
+        i++;
+    }
+    name[i] = 0;
+    return name;
+}
+
+static int volk_ready(void)
+{
+    static int state = 0; /* 0 unknown, 1 ok, -1 failed */
+    if (state == 0) state = volkInitialize() == VK_SUCCESS ? 1 : -1;
+    if (state < 0) {
+        rt_set_error("volkInitialize failed: no Vulkan loader (libvulkan.so.1) found; install libvulkan1 "
+                     "and a driver (mesa-vulkan-drivers provides lavapipe)");
+        return -1;
+    }
+    return 0;
+}
+
+static rt_device_type map_type(VkPhysicalDeviceType t)
+{
+    switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return RT_DEVICE_DISCRETE;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return RT_DEVICE_INTEGRATED;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return RT_DEVICE_VIRTUAL;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return RT_DEVICE_CPU;
+    default: return RT_DEVICE_OTHER;
+    }
+}
+
+static const char *type_names[] = {"discrete", "integrated", "virtual", "cpu", "other"};
+
+static void fill_info(VkPhysicalDevice pd, int index, rt_device_info *info)
+{
+    VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+    VkPhysicalDeviceSubgroupProperties sub = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
+                                              .pNext = &drv};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sub};
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(pd, &props);
+    int has12 = props.apiVersion >= VK_API_VERSION_1_2;
+    if (!has12) sub.pNext = NULL;
+    vkGetPhysicalDeviceProperties2(pd, &p2);
+    memset(info, 0, sizeof *info);
+    info->index = index;
+    snprintf(info->name, sizeof info->name, "%s", props.deviceName);
+    info->type = map_type(props.deviceType);
+    info->type_name = type_names[info->type];
+    if (has12)
+        snprintf(info->driver, sizeof info->driver, "%.120s %.120s", drv.driverName, drv.driverInfo);
+    else
+        snprintf(info->driver, sizeof info->driver, "driver version 0x%x", props.driverVersion);
+    info->vendor_id = props.vendorID;
+    info->device_id = props.deviceID;
+    info->driver_version = props.driverVersion;
+    info->api_version = props.apiVersion;
+    info->subgroup_size = sub.subgroupSize;
+    info->is_llvmpipe = strstr(props.deviceName, "llvmpipe") != NULL;
+    VkPhysicalDeviceMemoryProperties mp;
+    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
+    for (uint32_t h = 0; h < mp.memoryHeapCount; h++)
+        if ((mp.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) && mp.memoryHeaps[h].size > info->memory)
+            info->memory = mp.memoryHeaps[h].size;
+}
+
+static int create_instance(int validation, VkInstance *out)
+{
+    VkApplicationInfo app = {
+        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+        .pApplicationName = "meg",
+        .applicationVersion = 1,
+        .pEngineName = "meg",
+        .engineVersion = 1,
+        .apiVersion = VK_API_VERSION_1_2,
+    };
+    uint32_t loader_version = VK_API_VERSION_1_0;
+    if (vkEnumerateInstanceVersion) vkEnumerateInstanceVersion(&loader_version);
+    if (loader_version < VK_API_VERSION_1_1) {
+        rt_set_error("the Vulkan loader supports only version %u.%u; 1.1 or newer is needed",
+                     VK_API_VERSION_MAJOR(loader_version), VK_API_VERSION_MINOR(loader_version));
+        return -1;
+    }
+    if (loader_version < VK_API_VERSION_1_2) app.apiVersion = VK_API_VERSION_1_1;
+
+    const char *layers[1];
+    uint32_t nlayers = 0;
+    const char *exts[3];
+    uint32_t nexts = 0;
+    VkInstanceCreateFlags flags = 0;
+
+    uint32_t n = 0;
+    vkEnumerateInstanceExtensionProperties(NULL, &n, NULL);
+    VkExtensionProperties *ep = calloc(n ? n : 1, sizeof *ep);
+    if (!ep) { rt_set_error("out of host memory"); return -1; }
+    vkEnumerateInstanceExtensionProperties(NULL, &n, ep);
+    for (uint32_t i = 0; i < n; i++) {
+        /* MoltenVK lists its devices only with portability enumeration. */
+        if (!strcmp(ep[i].extensionName, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+            exts[nexts++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
+            flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+        }
+    }
+    free(ep);
+
+    if (validation) {
+        uint32_t nl = 0;
+        vkEnumerateInstanceLayerProperties(&nl, NULL);
+        VkLayerProperties *lp = calloc(nl ? nl : 1, sizeof *lp);
+        if (!lp) { rt_set_error("out of host memory"); return -1; }
+        vkEnumerateInstanceLayerProperties(&nl, lp);
+        int found = 0;
+        for (uint32_t i = 0; i < nl; i++)
+            if (!strcmp(lp[i].layerName, VALIDATION_LAYER)) found = 1;
+        free(lp);
+        if (!found) {
+            rt_set_error("validation was requested (MEG_VALIDATION=1) but %s is not installed "
+                         "(Debian: vulkan-validationlayers)", VALIDATION_LAYER);
+            return -1;
+        }
+        layers[nlayers++] = VALIDATION_LAYER;
+        exts[nexts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    }
+
+    VkInstanceCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .flags = flags,
+        .pApplicationInfo = &app,
+        .enabledLayerCount = nlayers,
+        .ppEnabledLayerNames = layers,
+        .enabledExtensionCount = nexts,
+        .ppEnabledExtensionNames = exts,
+    };
+    VKCHECK(vkCreateInstance(&ci, NULL, out));
+    volkLoadInstance(*out);
+    return 0;
+fail:
+    return -1;
+}
+
+static int rank_of(rt_device_type t) { return (int)t; } /* discrete < integrated < virtual < cpu < other */
+
+int rt_list_devices(rt_device_info *out, int max, int *count)
+{
+    if (volk_ready()) return -1;
+    VkInstance inst;
+    if (create_instance(0, &inst)) return -1;
+    uint32_t n = 0;
+    VkPhysicalDevice *pds = NULL;
+    VKCHECK(vkEnumeratePhysicalDevices(inst, &n, NULL));
+    pds = calloc(n ? n : 1, sizeof *pds);
+    if (!pds) { rt_set_error("out of host memory"); goto fail; }
+    VKCHECK(vkEnumeratePhysicalDevices(inst, &n, pds));
+    for (uint32_t i = 0; i < n && (int)i < max; i++) fill_info(pds[i], (int)i, &out[i]);
+    *count = (int)n;
+    free(pds);
+    vkDestroyInstance(inst, NULL);
+    return 0;
+fail:
+    free(pds);
+    vkDestroyInstance(inst, NULL);
+    return -1;
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                     VkDebugUtilsMessageTypeFlagsEXT type,
+                                                     const VkDebugUtilsMessengerCallbackDataEXT *data,
+                                                     void *user)
+{
+    (void)type;
+    rt_ctx *ctx = user;
+    if (severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) return VK_FALSE;
+    __atomic_add_fetch(&ctx->validation_count, 1, __ATOMIC_SEQ_CST);
+    if (!ctx->quiet_validation)
+        fprintf(stderr, "[vulkan validation %s] %s\n",
+                severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error" : "warning",
+                data && data->pMessage ? data->pMessage : "(no message)");
+    return VK_FALSE;
+}
+
+static int icontains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
+        if (i == n) return 1;
+    }
+    return n == 0;
+}
+
+static int pick_device(rt_ctx *ctx, const char *want)
+{
+    uint32_t n = 0;
+    VkPhysicalDevice *pds = NULL;
+    VKCHECK(vkEnumeratePhysicalDevices(ctx->instance, &n, NULL));
+    if (n == 0) {
+        rt_set_error("vkEnumeratePhysicalDevices found no Vulkan device; install a driver "
+                     "(mesa-vulkan-drivers provides lavapipe, which runs on the CPU)");
+        return -1;
+    }
+    pds = calloc(n, sizeof *pds);
+    if (!pds) { rt_set_error("out of host memory"); return -1; }
+    VKCHECK(vkEnumeratePhysicalDevices(ctx->instance, &n, pds));
+    int best = -1, best_rank = 1 << 30;
+    rt_device_info info;
+    if (want && *want) {
+        char *end;
+        long idx = strtol(want, &end, 10);
+        if (*end == 0) {
+            if (idx < 0 || idx >= (long)n) {
+                rt_set_error("device index %ld is out of range: %u device(s) (meg-bench --list-devices lists them)",
+                             idx, n);
+                goto fail;
+            }
+            best = (int)idx;
+        } else {
+            for (uint32_t i = 0; i < n; i++) {
+                fill_info(pds[i], (int)i, &info);
+                if (icontains(info.name, want) || icontains(info.driver, want)) { best = (int)i; break; }
+            }
+            if (best < 0) {
+                rt_set_error("no Vulkan device matches \"%s\" (meg-bench --list-devices lists them)", want);
+                goto fail;
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            fill_info(pds[i], (int)i, &info);
+            int r = rank_of(info.type);
+            if (r < best_rank) { best_rank = r; best = (int)i; }
+        }
+    }
+    ctx->phys = pds[best];
+    fill_info(ctx->phys, best, &ctx->info);
+    free(pds);
+    return 0;
+fail:
+    free(pds);
+    return -1;
+}
+
+int rt_ctx_create(const rt_options *opt, rt_ctx **out)
+{
+    *out = NULL;
+    rt_options o = {0};
+    o.validation = -1;
+    if (opt) o = *opt;
+    if (volk_ready()) return -1;
+    rt_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) { rt_set_error("out of host memory"); return -1; }
+    if (o.validation < 0) {
+        const char *v = getenv("MEG_VALIDATION");
+        o.validation = v && *v && strcmp(v, "0") != 0;
+    }
+    ctx->validation = o.validation;
+    ctx->quiet_validation = o.quiet_validation;
+    if (create_instance(ctx->validation, &ctx->instance)) goto fail_nolabel;
+
+    if (ctx->validation) {
+        VkDebugUtilsMessengerCreateInfoEXT mi = {
+            .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+            .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                               VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+            .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+            .pfnUserCallback = on_validation,
+            .pUserData = ctx,
+        };
+        VKCHECK(vkCreateDebugUtilsMessengerEXT(ctx->instance, &mi, NULL, &ctx->messenger));
+    }
+
+    const char *want = o.device ? o.device : getenv("MEG_DEVICE");
+    if (pick_device(ctx, want)) goto fail_nolabel;
+    vkGetPhysicalDeviceProperties(ctx->phys, &ctx->props);
+    vkGetPhysicalDeviceMemoryProperties(ctx->phys, &ctx->memprops);
+    if (ctx->props.apiVersion < VK_API_VERSION_1_1) {
+        rt_set_error("device %s supports Vulkan %u.%u only; 1.1 is needed", ctx->info.name,
+                     VK_API_VERSION_MAJOR(ctx->props.apiVersion), VK_API_VERSION_MINOR(ctx->props.apiVersion));
+        goto fail_nolabel;
+    }
+
+    uint32_t nq = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &nq, NULL);
+    VkQueueFamilyProperties qp[16];
+    if (nq > 16) nq = 16;
+    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &nq, qp);
+    int qf = -1;
+    for (uint32_t i = 0; i < nq; i++)
+        if (qp[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+            /* prefer a family with compute; take the first */
+            qf = (int)i;
+            break;
+        }
+    if (qf < 0) {
+        rt_set_error("device %s has no compute queue", ctx->info.name);
+        goto fail_nolabel;
+    }
+    ctx->queue_family = (uint32_t)qf;
+    ctx->timestamps_ok = qp[qf].timestampValidBits > 0 && ctx->props.limits.timestampComputeAndGraphics;
+    ctx->timestamp_period = ctx->props.limits.timestampPeriod;
+
+    /* Device extensions: portability subset must be enabled where offered. */
+    uint32_t ne = 0;
+    vkEnumerateDeviceExtensionProperties(ctx->phys, NULL, &ne, NULL);
+    VkExtensionProperties *dext = calloc(ne ? ne : 1, sizeof *dext);
+    const char *enable[2];
+    uint32_t nenable = 0;
+    if (dext) {
+        vkEnumerateDeviceExtensionProperties(ctx->phys, NULL, &ne, dext);
+        for (uint32_t i = 0; i < ne; i++)
+            if (!strcmp(dext[i].extensionName, "VK_KHR_portability_subset")) enable[nenable++] = "VK_KHR_portability_subset";
+        free(dext);
+    }
+
+    float prio = 1.0f;
+    VkDeviceQueueCreateInfo qci = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+        .queueFamilyIndex = ctx->queue_family,
+        .queueCount = 1,
+        .pQueuePriorities = &prio,
+    };
+    VkDeviceCreateInfo dci = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .queueCreateInfoCount = 1,
+        .pQueueCreateInfos = &qci,
+        .enabledExtensionCount = nenable,
+        .ppEnabledExtensionNames = enable,
+    };
+    VKCHECK(vkCreateDevice(ctx->phys, &dci, NULL, &ctx->dev));
+    volkLoadDevice(ctx->dev);
+    vkGetDeviceQueue(ctx->dev, ctx->queue_family, 0, &ctx->queue);
+
+    VkCommandPoolCreateInfo pci = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        .queueFamilyIndex = ctx->queue_family,
+    };
+    VKCHECK(vkCreateCommandPool(ctx->dev, &pci, NULL, &ctx->pool));
+    if (rt__memory_init(ctx)) goto fail_nolabel;
+    if (rt__pipeline_cache_init(ctx)) goto fail_nolabel;
+    *out = ctx;
+    return 0;
+fail:
+fail_nolabel:
+    rt_ctx_destroy(ctx);
+    return -1;
+}
+
+void rt_ctx_destroy(rt_ctx *ctx)
+{
+    if (!ctx) return;
+    if (ctx->dev) {
+        vkDeviceWaitIdle(ctx->dev);
+        rt__kernels_free(ctx);
+        if (ctx->pcache) {
+            rt__pipeline_cache_save(ctx);
+            vkDestroyPipelineCache(ctx->dev, ctx->pcache, NULL);
+        }
+        rt__memory_free(ctx);
+        if (ctx->pool) vkDestroyCommandPool(ctx->dev, ctx->pool, NULL);
+        vkDestroyDevice(ctx->dev, NULL);
+    }
+    if (ctx->messenger) vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, NULL);
+    if (ctx->instance) vkDestroyInstance(ctx->instance, NULL);
+    free(ctx);
+}
+
+const rt_device_info *rt_ctx_device(const rt_ctx *ctx) { return &ctx->info; }
+const VkPhysicalDeviceLimits *rt_ctx_limits(const rt_ctx *ctx) { return &ctx->props.limits; }
+int rt_validation_count(const rt_ctx *ctx) { return ctx->validation_count; }
+int rt_validation_enabled(const rt_ctx *ctx) { return ctx->validation; }
+
+size_t rt_ctx_alignment(const rt_ctx *ctx)
+{
+    size_t a = 16;
+    const VkPhysicalDeviceLimits *l = &ctx->props.limits;
+    if (l->minStorageBufferOffsetAlignment > a) a = l->minStorageBufferOffsetAlignment;
+    if (l->minTexelBufferOffsetAlignment > a) a = l->minTexelBufferOffsetAlignment;
+    return a;
+}

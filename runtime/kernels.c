@@ -1,0 +1,371 @@
+/* kernels.c: the kernel registry (embedded SPIR-V by name), descriptor
+ * bindings read from the SPIR-V, compute pipelines cached per
+ * (kernel, specialization constants), and the on-disk VkPipelineCache. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_BINDINGS 32
+#define MAX_SPEC 32
+#define PUSH_SIZE 128
+
+typedef struct rt_kbinding {
+    VkDescriptorType type;
+    bool writes;
+} rt_kbinding;
+
+struct rt_cached_kernel {
+    char key[256];
+    uint32_t spec[MAX_SPEC];
+    int nspec;
+    struct rt_kernel *k;
+};
+
+struct rt_kernel {
+    char name[256];
+    int nbind;
+    rt_kbinding bind[MAX_BINDINGS];
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout layout;
+    VkPipeline pipeline;
+    VkShaderModule module;
+};
+
+const char *rt_source(const char *name)
+{
+    for (const rt_embedded_kernel *k = rt_embedded_kernels; k->name; k++)
+        if (!strcmp(k->name, name)) return k->source;
+    for (const rt_embedded_source *s = rt_embedded_sources; s->name; s++)
+        if (!strcmp(s->name, name)) return s->source;
+    return NULL;
+}
+
+/* ---- SPIR-V reflection: just the descriptor bindings of set 0 ---------- */
+
+enum {
+    OP_TYPE_IMAGE = 25, OP_TYPE_SAMPLED_IMAGE = 27, OP_TYPE_STRUCT = 30, OP_TYPE_POINTER = 32,
+    OP_VARIABLE = 59, OP_DECORATE = 71, OP_MEMBER_DECORATE = 72,
+    DEC_BLOCK = 2, DEC_BUFFER_BLOCK = 3, DEC_NON_WRITABLE = 24, DEC_BINDING = 33, DEC_SET = 34,
+    SC_UNIFORM_CONSTANT = 0, SC_UNIFORM = 2, SC_STORAGE_BUFFER = 12,
+};
+
+typedef struct id_info {
+    uint16_t op;            /* defining opcode */
+    uint32_t a, b, c;       /* operands (meaning per op) */
+    int32_t binding, set;
+    uint8_t block, buffer_block, nonwritable, member_nonwritable, member_writable;
+} id_info;
+
+static int reflect(const uint32_t *w, size_t n, rt_kbinding *out, int *nbind, const char *name)
+{
+    if (n < 5 || w[0] != 0x07230203) {
+        rt_set_error("kernel %s: not SPIR-V (bad magic number)", name);
+        return -1;
+    }
+    uint32_t bound = w[3];
+    id_info *ids = calloc(bound, sizeof *ids);
+    if (!ids) { rt_set_error("out of host memory"); return -1; }
+    for (uint32_t i = 0; i < bound; i++) ids[i].binding = ids[i].set = -1;
+    /* first pass: decorations and types */
+    for (size_t p = 5; p < n;) {
+        uint32_t op = w[p] & 0xffff, len = w[p] >> 16;
+        if (len == 0 || p + len > n) { free(ids); rt_set_error("kernel %s: truncated SPIR-V", name); return -1; }
+        const uint32_t *o = w + p + 1;
+        if (op == OP_DECORATE && len >= 3 && o[0] < bound) {
+            id_info *t = &ids[o[0]];
+            if (o[1] == DEC_BINDING && len >= 4) t->binding = (int32_t)o[2];
+            else if (o[1] == DEC_SET && len >= 4) t->set = (int32_t)o[2];
+            else if (o[1] == DEC_BLOCK) t->block = 1;
+            else if (o[1] == DEC_BUFFER_BLOCK) t->buffer_block = 1;
+            else if (o[1] == DEC_NON_WRITABLE) t->nonwritable = 1;
+        } else if (op == OP_MEMBER_DECORATE && len >= 4 && o[0] < bound) {
+            if (o[2] == DEC_NON_WRITABLE) ids[o[0]].member_nonwritable = 1;
+        } else if (op == OP_TYPE_IMAGE && len >= 9 && o[0] < bound) {
+            ids[o[0]].op = (uint16_t)op;
+            ids[o[0]].a = o[2];      /* Dim */
+            ids[o[0]].b = o[6];      /* Sampled: 1 sampled, 2 storage */
+        } else if (op == OP_TYPE_SAMPLED_IMAGE && len >= 3 && o[0] < bound) {
+            ids[o[0]].op = (uint16_t)op;
+            ids[o[0]].a = o[1];
+        } else if (op == OP_TYPE_STRUCT && o[0] < bound) {
+            ids[o[0]].op = (uint16_t)op;
+        } else if (op == OP_TYPE_POINTER && len >= 4 && o[0] < bound) {
+            ids[o[0]].op = (uint16_t)op;
+            ids[o[0]].a = o[1];      /* storage class */
+            ids[o[0]].b = o[2];      /* pointee */
+        } else if (op == OP_VARIABLE && len >= 4 && o[1] < bound) {
+            ids[o[1]].op = (uint16_t)op;
+            ids[o[1]].a = o[0];      /* pointer type */
+            ids[o[1]].b = o[2];      /* storage class */
+        }
+        p += len;
+    }
+    int nb = 0;
+    for (uint32_t v = 0; v < bound; v++) {
+        id_info *var = &ids[v];
+        if (var->op != OP_VARIABLE || var->binding < 0) continue;
+        if (var->set > 0) { free(ids); rt_set_error("kernel %s: only descriptor set 0 is supported", name); return -1; }
+        if (var->binding >= MAX_BINDINGS) { free(ids); rt_set_error("kernel %s: binding %d is too large", name, var->binding); return -1; }
+        if (var->a >= bound) continue;
+        uint32_t pointee = ids[var->a].b;
+        if (pointee >= bound) continue;
+        id_info *t = &ids[pointee];
+        rt_kbinding kb = {0};
+        bool ro = var->nonwritable;
+        if (var->b == SC_UNIFORM_CONSTANT) {
+            id_info *img = t;
+            if (t->op == OP_TYPE_SAMPLED_IMAGE && t->a < bound) img = &ids[t->a];
+            if (img->op != OP_TYPE_IMAGE || img->a != 5 /* Buffer */) {
+                free(ids);
+                rt_set_error("kernel %s: binding %d is not a texel buffer (only buffers are supported)", name,
+                             var->binding);
+                return -1;
+            }
+            if (img->b == 2) {
+                kb.type = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+                kb.writes = !ro;
+            } else {
+                kb.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+                kb.writes = false;
+            }
+        } else if (var->b == SC_STORAGE_BUFFER || (var->b == SC_UNIFORM && t->buffer_block)) {
+            kb.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            kb.writes = !(ro || t->member_nonwritable);
+        } else if (var->b == SC_UNIFORM) {
+            kb.type = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+            kb.writes = false;
+        } else {
+            continue;
+        }
+        out[var->binding] = kb;
+        if (var->binding + 1 > nb) nb = var->binding + 1;
+    }
+    free(ids);
+    for (int i = 0; i < nb; i++)
+        if (out[i].type == 0 && out[i].writes == 0 && i < nb) {
+            /* a gap: type 0 is VK_DESCRIPTOR_TYPE_SAMPLER, never produced above */
+            rt_set_error("kernel %s: bindings must be numbered 0..n-1 without gaps (binding %d missing)", name, i);
+            return -1;
+        }
+    *nbind = nb;
+    return 0;
+}
+
+/* ---- pipelines --------------------------------------------------------- */
+
+static void kernel_destroy(rt_ctx *ctx, struct rt_kernel *k)
+{
+    if (!k) return;
+    if (k->pipeline) vkDestroyPipeline(ctx->dev, k->pipeline, NULL);
+    if (k->layout) vkDestroyPipelineLayout(ctx->dev, k->layout, NULL);
+    if (k->set_layout) vkDestroyDescriptorSetLayout(ctx->dev, k->set_layout, NULL);
+    if (k->module) vkDestroyShaderModule(ctx->dev, k->module, NULL);
+    free(k);
+}
+
+static int kernel_build(rt_ctx *ctx, const char *key, const uint32_t *words, size_t nwords, const uint32_t *spec,
+                        int nspec, struct rt_kernel **out)
+{
+    struct rt_kernel *k = calloc(1, sizeof *k);
+    if (!k) { rt_set_error("out of host memory"); return -1; }
+    snprintf(k->name, sizeof k->name, "%s", key);
+    if (reflect(words, nwords, k->bind, &k->nbind, key)) { free(k); return -1; }
+
+    VkDescriptorSetLayoutBinding lb[MAX_BINDINGS];
+    for (int i = 0; i < k->nbind; i++) {
+        lb[i] = (VkDescriptorSetLayoutBinding){.binding = (uint32_t)i, .descriptorType = k->bind[i].type,
+                                               .descriptorCount = 1,
+                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+    }
+    VkDescriptorSetLayoutCreateInfo dl = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+                                          .bindingCount = (uint32_t)k->nbind, .pBindings = lb};
+    VKCHECK(vkCreateDescriptorSetLayout(ctx->dev, &dl, NULL, &k->set_layout));
+    VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = PUSH_SIZE};
+    VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, .setLayoutCount = 1,
+                                     .pSetLayouts = &k->set_layout, .pushConstantRangeCount = 1,
+                                     .pPushConstantRanges = &pr};
+    VKCHECK(vkCreatePipelineLayout(ctx->dev, &pl, NULL, &k->layout));
+    VkShaderModuleCreateInfo sm = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                   .codeSize = nwords * 4, .pCode = words};
+    VKCHECK(vkCreateShaderModule(ctx->dev, &sm, NULL, &k->module));
+    VkSpecializationMapEntry me[MAX_SPEC];
+    for (int i = 0; i < nspec; i++)
+        me[i] = (VkSpecializationMapEntry){.constantID = (uint32_t)i, .offset = (uint32_t)(4 * i), .size = 4};
+    VkSpecializationInfo si = {.mapEntryCount = (uint32_t)nspec, .pMapEntries = me,
+                               .dataSize = (size_t)nspec * 4, .pData = spec};
+    VkComputePipelineCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                  .stage = VK_SHADER_STAGE_COMPUTE_BIT, .module = k->module, .pName = "main",
+                  .pSpecializationInfo = nspec ? &si : NULL},
+        .layout = k->layout,
+    };
+    VKCHECK(vkCreateComputePipelines(ctx->dev, ctx->pcache, 1, &ci, NULL, &k->pipeline));
+    *out = k;
+    return 0;
+fail:
+    rt_error_prefix("kernel %s", key);
+    kernel_destroy(ctx, k);
+    return -1;
+}
+
+static int kernel_lookup(rt_ctx *ctx, const char *key, const uint32_t *words, size_t nwords, const uint32_t *spec,
+                         int nspec, rt_kernel **out)
+{
+    if (nspec > MAX_SPEC) { rt_set_error("kernel %s: %d specialization constants (at most %d)", key, nspec, MAX_SPEC); return -1; }
+    for (int i = 0; i < ctx->nkernels; i++) {
+        rt_cached_kernel *c = ctx->kernels[i];
+        if (c->nspec == nspec && !strcmp(c->key, key) && !memcmp(c->spec, spec, (size_t)nspec * 4)) {
+            *out = c->k;
+            return 0;
+        }
+    }
+    if (!words) return 1; /* caller supplies the code */
+    struct rt_kernel *k;
+    if (kernel_build(ctx, key, words, nwords, spec, nspec, &k)) return -1;
+    if (ctx->nkernels == ctx->capkernels) {
+        int cap = ctx->capkernels ? 2 * ctx->capkernels : 32;
+        rt_cached_kernel **nk = realloc(ctx->kernels, (size_t)cap * sizeof *nk);
+        if (!nk) { kernel_destroy(ctx, k); rt_set_error("out of host memory"); return -1; }
+        ctx->kernels = nk;
+        ctx->capkernels = cap;
+    }
+    rt_cached_kernel *c = calloc(1, sizeof *c);
+    if (!c) { kernel_destroy(ctx, k); rt_set_error("out of host memory"); return -1; }
+    snprintf(c->key, sizeof c->key, "%s", key);
+    if (nspec) memcpy(c->spec, spec, (size_t)nspec * 4);
+    c->nspec = nspec;
+    c->k = k;
+    ctx->kernels[ctx->nkernels++] = c;
+    *out = k;
+    return 0;
+}
+
+int rt_kernel_get(rt_ctx *ctx, const char *name, const uint32_t *spec, int nspec, rt_kernel **out)
+{
+    for (const rt_embedded_kernel *e = rt_embedded_kernels; e->name; e++)
+        if (!strcmp(e->name, name)) return kernel_lookup(ctx, name, e->spv, e->nwords, spec, nspec, out);
+    rt_set_error("unknown kernel \"%s\" (not among the embedded shaders)", name);
+    return -1;
+}
+
+int rt_kernel_from_spirv(rt_ctx *ctx, const char *key, const uint32_t *words, size_t nwords, const uint32_t *spec,
+                         int nspec, rt_kernel **out)
+{
+    return kernel_lookup(ctx, key, words, nwords, spec, nspec, out);
+}
+
+const char *rt_kernel_name(const rt_kernel *k) { return k->name; }
+int rt_kernel_binding_count(const rt_kernel *k) { return k->nbind; }
+VkPipeline rt__kernel_pipeline(const rt_kernel *k) { return k->pipeline; }
+VkPipelineLayout rt__kernel_layout(const rt_kernel *k) { return k->layout; }
+VkDescriptorSetLayout rt__kernel_set_layout(const rt_kernel *k) { return k->set_layout; }
+VkDescriptorType rt__kernel_binding_type(const rt_kernel *k, int i, bool *writes)
+{
+    *writes = k->bind[i].writes;
+    return k->bind[i].type;
+}
+
+void rt__kernels_free(rt_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nkernels; i++) {
+        kernel_destroy(ctx, ctx->kernels[i]->k);
+        free(ctx->kernels[i]);
+    }
+    free(ctx->kernels);
+    ctx->kernels = NULL;
+    ctx->nkernels = ctx->capkernels = 0;
+}
+
+/* ---- pipeline cache on disk ------------------------------------------- */
+
+static int mkdirs(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+    return 0;
+}
+
+int rt__pipeline_cache_init(rt_ctx *ctx)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char dir[900] = "";
+    if (xdg && *xdg) snprintf(dir, sizeof dir, "%s/meg", xdg);
+    else if (home && *home) snprintf(dir, sizeof dir, "%s/.cache/meg", home);
+    void *data = NULL;
+    size_t size = 0;
+    if (dir[0]) {
+        snprintf(ctx->pcache_path, sizeof ctx->pcache_path, "%s/pipelines-%08x-%08x-%08x.bin", dir,
+                 ctx->props.vendorID, ctx->props.deviceID, ctx->props.driverVersion);
+        FILE *f = fopen(ctx->pcache_path, "rb");
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            long n = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            /* Only hand the driver data whose header names this device. */
+            if (n >= 16 + VK_UUID_SIZE && n < (256L << 20)) {
+                data = malloc((size_t)n);
+                if (data && fread(data, 1, (size_t)n, f) == (size_t)n) {
+                    const uint32_t *h = data;
+                    if (h[0] >= 16 + VK_UUID_SIZE && h[1] == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
+                        h[2] == ctx->props.vendorID && h[3] == ctx->props.deviceID &&
+                        !memcmp((const char *)data + 16, ctx->props.pipelineCacheUUID, VK_UUID_SIZE))
+                        size = (size_t)n;
+                }
+            }
+            fclose(f);
+        }
+    }
+    VkPipelineCacheCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+                                    .initialDataSize = size, .pInitialData = size ? data : NULL};
+    VkResult r = vkCreatePipelineCache(ctx->dev, &ci, NULL, &ctx->pcache);
+    if (r != VK_SUCCESS && size) {
+        ci.initialDataSize = 0;
+        ci.pInitialData = NULL;
+        r = vkCreatePipelineCache(ctx->dev, &ci, NULL, &ctx->pcache);
+    }
+    free(data);
+    if (r != VK_SUCCESS) {
+        rt_set_error("vkCreatePipelineCache failed: %s", rt_vk_result_name(r));
+        return -1;
+    }
+    return 0;
+}
+
+/* Best effort: a cache that cannot be saved only costs time next run. */
+void rt__pipeline_cache_save(rt_ctx *ctx)
+{
+    if (!ctx->pcache_path[0]) return;
+    size_t n = 0;
+    if (vkGetPipelineCacheData(ctx->dev, ctx->pcache, &n, NULL) != VK_SUCCESS || n == 0) return;
+    void *data = malloc(n);
+    if (!data) return;
+    if (vkGetPipelineCacheData(ctx->dev, ctx->pcache, &n, data) != VK_SUCCESS) { free(data); return; }
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", ctx->pcache_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    if (mkdirs(dir)) { free(data); return; }
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", ctx->pcache_path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) { free(data); return; }
+    int ok = fwrite(data, 1, n, f) == n;
+    ok = (fflush(f) == 0) && ok;
+    ok = (fsync(fileno(f)) == 0) && ok;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, ctx->pcache_path) != 0) remove(tmp);
+    free(data);
+}

@@ -1,0 +1,148 @@
+/* ops.c: the first kernels (fill, copy, axpy, matmul): specialization
+ * constants, view formats and group counts. */
+#include "internal.h"
+
+#include <string.h>
+
+static void groups_1d(size_t count, uint32_t *gx, uint32_t *gy)
+{
+    size_t g = (count + 63) / 64;
+    if (g == 0) g = 1;
+    *gx = g > 65535 ? 65535 : (uint32_t)g;
+    *gy = (uint32_t)((g + *gx - 1) / *gx);
+}
+
+static int check_count(size_t count, const char *what)
+{
+    if (count > 0xffffffffu) { rt_set_error("%s of %zu elements (at most 2^32 - 1)", what, count); return -1; }
+    return 0;
+}
+
+int rt_fill(rt_cmd *c, rt_buffer *dst, size_t offset, size_t count, float value)
+{
+    if (check_count(count, "fill")) return -1;
+    rt_kernel *k;
+    if (rt_kernel_get(((struct rt_buffer *)dst)->ctx, "fill", NULL, 0, &k)) return -1;
+    struct { uint32_t count; float value; } p = {(uint32_t)count, value};
+    rt_binding b = {dst, offset, count * 4, 0};
+    uint32_t gx, gy;
+    groups_1d(count, &gx, &gy);
+    return rt_cmd_dispatch(c, k, &b, 1, &p, sizeof p, gx, gy, 1, "fill");
+}
+
+int rt_copy_kernel(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, size_t dst_off, size_t count)
+{
+    if (check_count(count, "copy")) return -1;
+    rt_kernel *k;
+    if (rt_kernel_get(src->ctx, "copy", NULL, 0, &k)) return -1;
+    uint32_t p = (uint32_t)count;
+    rt_binding b[2] = {{src, src_off, count * 4, 0}, {dst, dst_off, count * 4, 0}};
+    uint32_t gx, gy;
+    groups_1d(count, &gx, &gy);
+    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gx, gy, 1, "copy");
+}
+
+int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t y_off, size_t count)
+{
+    if (check_count(count, "axpy")) return -1;
+    rt_kernel *k;
+    if (rt_kernel_get(x->ctx, "axpy", NULL, 0, &k)) return -1;
+    struct { uint32_t count; float a; } p = {(uint32_t)count, a};
+    rt_binding b[2] = {{x, x_off, count * 4, 0}, {y, y_off, count * 4, 0}};
+    uint32_t gx, gy;
+    groups_1d(count, &gx, &gy);
+    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gx, gy, 1, "axpy");
+}
+
+/* Register-block shapes the benchmark compares (variant 1..); variant 0
+ * picks by shape. */
+typedef struct mm_shape { uint32_t tm, tn, wg, lanes_m; } mm_shape;
+static const mm_shape variants[] = {
+    {0, 0, 0, 0},   /* 0: automatic */
+    {4, 4, 16, 0},  /* 1 */
+    {8, 4, 16, 0},  /* 2 */
+    {8, 8, 16, 0},  /* 3 */
+    {16, 4, 16, 0}, /* 4 */
+    {4, 8, 16, 0},  /* 5 */
+    {8, 4, 64, 0},  /* 6 */
+    {4, 16, 16, 0}, /* 7 */
+    {8, 4, 8, 0},   /* 8 */
+};
+#define NVARIANTS ((int)(sizeof variants / sizeof variants[0]))
+
+int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t b_off, size_t out_off,
+                     rt_matmul_plan *p)
+{
+    (void)out_off;
+    if (d->m == 0 || d->n == 0 || d->k == 0) {
+        rt_set_error("matmul of shape %u x %u x %u (M x K x N): every dimension must be at least 1", d->m, d->k, d->n);
+        return -1;
+    }
+    if (d->variant < 0 || d->variant >= NVARIANTS) {
+        rt_set_error("matmul variant %d does not exist (0..%d)", d->variant, NVARIANTS - 1);
+        return -1;
+    }
+    mm_shape s = variants[d->variant];
+    if (d->variant == 0) {
+        if (d->n < 8 && d->m >= 4 * d->n) s = (mm_shape){8, d->n < 4 ? d->n : 4, 16, 1};
+        else s = (mm_shape){8, 8, 16, 0};
+    }
+    memset(p, 0, sizeof *p);
+    int va = (d->transpose_a ? (d->m % 4 == 0 && s.tm % 4 == 0) : d->k % 4 == 0) && a_off % 16 == 0;
+    int vb = (d->transpose_b ? d->k % 4 == 0 : (d->n % 4 == 0 && s.tn % 4 == 0)) && b_off % 16 == 0;
+    (void)ctx;
+    uint32_t *sp = p->spec;
+    sp[0] = s.wg;
+    sp[1] = d->m;
+    sp[2] = d->n;
+    sp[3] = d->k;
+    sp[4] = d->transpose_a ? 1 : 0;
+    sp[5] = d->transpose_b ? 1 : 0;
+    sp[6] = (uint32_t)va;
+    sp[7] = (uint32_t)vb;
+    sp[8] = d->bias ? 1 : 0;
+    sp[9] = (uint32_t)d->act;
+    sp[10] = rt_f2u(d->slope);
+    sp[11] = s.tm;
+    sp[12] = s.tn;
+    sp[13] = s.lanes_m;
+    p->nspec = 14;
+    p->vec4_a = va;
+    p->vec4_b = vb;
+    uint32_t mb = (d->m + s.tm - 1) / s.tm, nb = (d->n + s.tn - 1) / s.tn;
+    if (s.lanes_m) {
+        p->groups[0] = (mb + s.wg - 1) / s.wg;
+        p->groups[1] = nb;
+    } else {
+        p->groups[0] = (nb + s.wg - 1) / s.wg;
+        p->groups[1] = mb;
+    }
+    p->groups[2] = 1;
+    return 0;
+}
+
+int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt_binding bias, rt_binding out)
+{
+    rt_ctx *ctx = a.buf->ctx;
+    size_t need_a = (size_t)d->m * d->k * 4, need_b = (size_t)d->k * d->n * 4, need_c = (size_t)d->m * d->n * 4;
+    size_t ha = a.size ? a.size : a.buf->size - a.offset, hb = b.size ? b.size : b.buf->size - b.offset;
+    size_t hc = out.size ? out.size : out.buf->size - out.offset;
+    if (ha < need_a || hb < need_b || hc < need_c) {
+        rt_set_error("matmul %u x %u x %u (M x K x N): operand ranges of %zu, %zu, %zu bytes are smaller than "
+                     "the %zu, %zu, %zu bytes needed", d->m, d->k, d->n, ha, hb, hc, need_a, need_b, need_c);
+        return -1;
+    }
+    if (d->bias && (bias.size ? bias.size : bias.buf->size - bias.offset) < (size_t)d->n * 4) {
+        rt_set_error("matmul: bias range smaller than N = %u floats", d->n);
+        return -1;
+    }
+    rt_matmul_plan p;
+    if (rt_matmul_choose(ctx, d, a.offset, b.offset, out.offset, &p)) return -1;
+    rt_kernel *k;
+    if (rt_kernel_get(ctx, "matmul", p.spec, p.nspec, &k)) return -1;
+    rt_binding bs[4] = {a, b, d->bias ? bias : out, out};
+    bs[0].vec4 = p.vec4_a;
+    bs[1].vec4 = p.vec4_b;
+    bs[2].vec4 = 0;
+    return rt_cmd_dispatch(c, k, bs, 4, NULL, 0, p.groups[0], p.groups[1], p.groups[2], "matmul");
+}

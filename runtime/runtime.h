@@ -1,0 +1,185 @@
+/* runtime.h: the Vulkan layer (instance and device through volk, memory,
+ * kernels and pipelines, command recording with automatic barriers,
+ * timestamps). The one public header of runtime/. It knows nothing of graphs.
+ *
+ * Errors are values: functions return 0 on success and -1 on failure, with
+ * a message (naming the Vulkan call and its VkResult, the file, or the size
+ * that was wrong) available from rt_error() on the same thread.
+ */
+#ifndef MEG_RUNTIME_H
+#define MEG_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <volk.h>
+
+/* ---- errors ----------------------------------------------------------- */
+
+const char *rt_error(void);
+void rt_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prepends "context: " to the current message (for callers adding where). */
+void rt_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *rt_vk_result_name(VkResult r);
+
+/* ---- embedded kernels (generated at build time by tools/embed.c) ------- */
+
+typedef struct rt_embedded_kernel {
+    const char *name;
+    const uint32_t *spv;
+    size_t nwords;
+    const char *source;      /* the GLSL it was compiled from */
+} rt_embedded_kernel;
+
+typedef struct rt_embedded_source {
+    const char *name;        /* e.g. "common.glsl" */
+    const char *source;
+} rt_embedded_source;
+
+extern const rt_embedded_kernel rt_embedded_kernels[];
+extern const rt_embedded_source rt_embedded_sources[];
+/* GLSL source of a kernel ("matmul") or include file ("common.glsl"). */
+const char *rt_source(const char *name);
+
+/* ---- devices and context ---------------------------------------------- */
+
+typedef enum rt_device_type {
+    RT_DEVICE_DISCRETE, RT_DEVICE_INTEGRATED, RT_DEVICE_VIRTUAL, RT_DEVICE_CPU, RT_DEVICE_OTHER
+} rt_device_type;
+
+typedef struct rt_device_info {
+    int index;
+    char name[256];
+    rt_device_type type;
+    const char *type_name;   /* "discrete", "integrated", "virtual", "cpu", "other" */
+    char driver[256];        /* driver name and info */
+    uint64_t memory;         /* bytes of the largest device-local heap */
+    uint32_t vendor_id, device_id, driver_version, api_version;
+    uint32_t subgroup_size;
+    int is_llvmpipe;
+} rt_device_info;
+
+/* Lists the Vulkan devices (no validation, no device created). */
+int rt_list_devices(rt_device_info *out, int max, int *count);
+
+typedef struct rt_options {
+    const char *device;      /* index or name substring; NULL: $MEG_DEVICE, then the best */
+    int validation;          /* -1: from $MEG_VALIDATION (default off); 0 off; 1 on */
+    int quiet_validation;    /* 1: count validation messages without printing them */
+} rt_options;
+
+typedef struct rt_ctx rt_ctx;
+
+int rt_ctx_create(const rt_options *opt, rt_ctx **out);
+void rt_ctx_destroy(rt_ctx *ctx);
+const rt_device_info *rt_ctx_device(const rt_ctx *ctx);
+const VkPhysicalDeviceLimits *rt_ctx_limits(const rt_ctx *ctx);
+/* Validation messages (warnings and errors) seen since the context began. */
+int rt_validation_count(const rt_ctx *ctx);
+int rt_validation_enabled(const rt_ctx *ctx);
+/* Offset alignment that suits storage and texel bindings. */
+size_t rt_ctx_alignment(const rt_ctx *ctx);
+
+/* ---- memory ------------------------------------------------------------
+ * Buffers are sub-allocated from a few large VkDeviceMemory blocks
+ * (device-local where the device has it). Every buffer can be bound as a
+ * storage buffer, a uniform texel buffer and a transfer source/target. */
+
+typedef struct rt_buffer rt_buffer;
+
+int rt_buffer_create(rt_ctx *ctx, size_t size, rt_buffer **out);
+void rt_buffer_destroy(rt_buffer *b);
+size_t rt_buffer_size(const rt_buffer *b);
+int rt_buffer_write(rt_buffer *b, size_t offset, const void *data, size_t n);
+int rt_buffer_read(rt_buffer *b, size_t offset, void *data, size_t n);
+/* Device memory in use by buffers (bytes) and reserved in blocks. */
+void rt_memory_usage(const rt_ctx *ctx, size_t *used, size_t *reserved);
+
+/* ---- kernels -----------------------------------------------------------
+ * A kernel is a compute pipeline: SPIR-V plus specialization constants
+ * (ids 0..nspec-1, 32-bit values). Pipelines are created on first use and
+ * cached (in memory, and in a VkPipelineCache saved under
+ * $XDG_CACHE_HOME/meg or ~/.cache/meg). Descriptor bindings (set 0) are
+ * read from the SPIR-V: samplerBuffer -> uniform texel buffer, imageBuffer
+ * -> storage texel buffer, buffer blocks -> storage buffers. Every kernel
+ * may take up to 128 bytes of push constants. */
+
+typedef struct rt_kernel rt_kernel;
+
+int rt_kernel_get(rt_ctx *ctx, const char *name, const uint32_t *spec, int nspec, rt_kernel **out);
+/* The same for SPIR-V made at run time; `key` names it in the cache. */
+int rt_kernel_from_spirv(rt_ctx *ctx, const char *key, const uint32_t *words, size_t nwords,
+                         const uint32_t *spec, int nspec, rt_kernel **out);
+const char *rt_kernel_name(const rt_kernel *k);
+int rt_kernel_binding_count(const rt_kernel *k);
+static inline uint32_t rt_f2u(float f) { union { float f; uint32_t u; } c; c.f = f; return c.u; }
+
+/* ---- recording ---------------------------------------------------------
+ * A command buffer of dispatches. The recorder tracks which buffer ranges
+ * each dispatch reads and writes and inserts a barrier only where a
+ * dispatch depends on (or overwrites) an earlier one since the last
+ * barrier. A recorded command buffer can be submitted many times. */
+
+typedef struct rt_binding {
+    rt_buffer *buf;
+    size_t offset;
+    size_t size;             /* bytes; 0: to the end of the buffer */
+    int vec4;                /* texel bindings: 1 for an RGBA32F view, 0 for R32F */
+} rt_binding;
+
+enum { RT_CMD_TIMESTAMPS = 1 };
+
+typedef struct rt_cmd rt_cmd;
+
+int rt_cmd_begin(rt_ctx *ctx, int flags, rt_cmd **out);
+int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb,
+                    const void *push, uint32_t push_size,
+                    uint32_t gx, uint32_t gy, uint32_t gz, const char *label);
+int rt_cmd_copy(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, size_t dst_off, size_t n);
+int rt_cmd_end(rt_cmd *c);
+/* Submits the recorded buffer `times` times back to back in one submit and
+ * waits for the fence. */
+int rt_cmd_submit(rt_cmd *c, int times);
+/* Submits without waiting; rt_cmd_wait waits. */
+int rt_cmd_submit_async(rt_cmd *c, int times);
+int rt_cmd_wait(rt_cmd *c);
+int rt_cmd_dispatch_count(const rt_cmd *c);
+int rt_cmd_barrier_count(const rt_cmd *c);
+/* After a submit with RT_CMD_TIMESTAMPS: milliseconds of dispatch i of the
+ * last copy, and its label. */
+int rt_cmd_timing(const rt_cmd *c, int i, double *ms, const char **label);
+void rt_cmd_free(rt_cmd *c);
+
+/* One-shot helpers for tests and benchmarks: record, submit, wait, free. */
+int rt_run1(rt_ctx *ctx, rt_kernel *k, const rt_binding *b, int nb, const void *push,
+            uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz);
+
+/* ---- first kernels (fill, copy, axpy, matmul) --------------------------
+ * Thin wrappers that choose specialization constants and group counts. */
+
+typedef enum rt_act { RT_ACT_NONE, RT_ACT_RELU, RT_ACT_LEAKY_RELU, RT_ACT_TANH, RT_ACT_SIGMOID } rt_act;
+
+typedef struct rt_matmul_desc {
+    uint32_t m, n, k;
+    int transpose_a, transpose_b;   /* a is [m,k] ([k,m] if transposed); b [k,n] ([n,k]) */
+    int bias;                       /* add bias[n] */
+    rt_act act;
+    float slope;                    /* leaky relu */
+    int variant;                    /* 0: the best for the device; others: see matmul.c */
+} rt_matmul_desc;
+
+int rt_fill(rt_cmd *c, rt_buffer *dst, size_t offset, size_t count, float value);
+int rt_copy_kernel(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, size_t dst_off, size_t count);
+int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t y_off, size_t count);
+int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt_binding bias, rt_binding out);
+/* The group counts and spec constants a matmul dispatch uses (the planner
+ * records matmuls with generated epilogues through the same choice). */
+typedef struct rt_matmul_plan {
+    uint32_t spec[16];
+    int nspec;
+    uint32_t groups[3];
+    int vec4_a, vec4_b;             /* view formats for a and b */
+} rt_matmul_plan;
+int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t b_off,
+                     size_t out_off, rt_matmul_plan *p);
+
+#endif

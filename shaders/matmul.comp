@@ -1,0 +1,139 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "common.glsl"
+// matmul: C[M,N] = op(A) op(B), optionally + bias[n] and an activation.
+//
+// Each invocation keeps a TM x TN block of C in registers and walks K four
+// at a time. Operands come through texel buffers, as vec4 along their
+// contiguous dimension where the shape allows (VA, VB). A workgroup's
+// invocations share their rows (LANES_M = 0) or their columns (LANES_M = 1),
+// so one operand's loads are the same across the workgroup. No shared
+// memory and no barriers: on llvmpipe those cost more than they save.
+// The planner compiles this file again with MEG_EPILOGUE defined and its
+// own meg_store() to fuse elementwise work into the store.
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint M = 1;
+layout(constant_id = 2) const uint N = 1;
+layout(constant_id = 3) const uint K = 1;
+layout(constant_id = 4) const uint TA = 0;      // A is stored [K,M]
+layout(constant_id = 5) const uint TB = 0;      // B is stored [N,K]
+layout(constant_id = 6) const uint VA = 0;      // A bound as an RGBA32F view
+layout(constant_id = 7) const uint VB = 0;      // B bound as an RGBA32F view
+layout(constant_id = 8) const uint BIAS = 0;
+layout(constant_id = 9) const uint ACT = 0;     // 0 none, 1 relu, 2 leaky relu, 3 tanh, 4 sigmoid
+layout(constant_id = 10) const float SLOPE = 0.2;
+layout(constant_id = 11) const uint TM = 4;     // rows per invocation (a multiple of 4 when TA and VA)
+layout(constant_id = 12) const uint TN = 4;     // columns per invocation (a multiple of 4 when !TB and VB)
+layout(constant_id = 13) const uint LANES_M = 0;
+
+layout(binding = 0) uniform samplerBuffer A;
+layout(binding = 1) uniform samplerBuffer B;
+layout(binding = 2) uniform samplerBuffer bias;
+layout(binding = 3) writeonly buffer Cbuf { float C[]; };
+
+#ifdef MEG_EPILOGUE
+MEG_EPILOGUE
+#else
+void meg_store(uint m, uint n, float acc)
+{
+    float v = acc;
+    if (BIAS != 0u) v += LOAD1(bias, n);
+    C[m * N + n] = meg_act(v, ACT, SLOPE);
+}
+#endif
+
+void main()
+{
+    uint lane = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    uint m0 = LANES_M != 0u ? lane * TM : gl_WorkGroupID.y * TM;
+    uint n0 = LANES_M != 0u ? gl_WorkGroupID.y * TN : lane * TN;
+    if (m0 >= M || n0 >= N) return;
+
+    float acc[TM][TN];
+    [[unroll]] for (uint r = 0u; r < TM; r++)
+        [[unroll]] for (uint c = 0u; c < TN; c++) acc[r][c] = 0.0;
+
+    uint mr[TM];
+    uint nc[TN];
+    [[unroll]] for (uint r = 0u; r < TM; r++) mr[r] = min(m0 + r, M - 1u);
+    [[unroll]] for (uint c = 0u; c < TN; c++) nc[c] = min(n0 + c, N - 1u);
+
+    const uint K4 = K / 4u * 4u;
+    for (uint k = 0u; k < K4; k += 4u) {
+        float a[TM][4];
+        float b[4][TN];
+        if (TA == 0u) {
+            [[unroll]] for (uint r = 0u; r < TM; r++) {
+                if (VA != 0u) {
+                    vec4 v = LOAD4(A, (mr[r] * K + k) / 4u);
+                    a[r][0] = v.x; a[r][1] = v.y; a[r][2] = v.z; a[r][3] = v.w;
+                } else {
+                    [[unroll]] for (uint i = 0u; i < 4u; i++) a[r][i] = LOAD1(A, mr[r] * K + k + i);
+                }
+            }
+        } else {
+            [[unroll]] for (uint i = 0u; i < 4u; i++) {
+                if (VA != 0u) {
+                    [[unroll]] for (uint q = 0u; q < TM / 4u; q++) {
+                        vec4 v = LOAD4(A, (k + i) * (M / 4u) + min(m0 / 4u + q, M / 4u - 1u));
+                        a[4u * q][i] = v.x; a[4u * q + 1u][i] = v.y; a[4u * q + 2u][i] = v.z; a[4u * q + 3u][i] = v.w;
+                    }
+                } else {
+                    [[unroll]] for (uint r = 0u; r < TM; r++) a[r][i] = LOAD1(A, (k + i) * M + mr[r]);
+                }
+            }
+        }
+        if (TB == 0u) {
+            [[unroll]] for (uint i = 0u; i < 4u; i++) {
+                if (VB != 0u) {
+                    [[unroll]] for (uint q = 0u; q < TN / 4u; q++) {
+                        vec4 v = LOAD4(B, (k + i) * (N / 4u) + min(n0 / 4u + q, N / 4u - 1u));
+                        b[i][4u * q] = v.x; b[i][4u * q + 1u] = v.y; b[i][4u * q + 2u] = v.z; b[i][4u * q + 3u] = v.w;
+                    }
+                } else {
+                    [[unroll]] for (uint c = 0u; c < TN; c++) b[i][c] = LOAD1(B, (k + i) * N + nc[c]);
+                }
+            }
+        } else {
+            [[unroll]] for (uint c = 0u; c < TN; c++) {
+                if (VB != 0u) {
+                    vec4 v = LOAD4(B, (nc[c] * K + k) / 4u);
+                    b[0][c] = v.x; b[1][c] = v.y; b[2][c] = v.z; b[3][c] = v.w;
+                } else {
+                    [[unroll]] for (uint i = 0u; i < 4u; i++) b[i][c] = LOAD1(B, nc[c] * K + k + i);
+                }
+            }
+        }
+        [[unroll]] for (uint i = 0u; i < 4u; i++)
+            [[unroll]] for (uint r = 0u; r < TM; r++)
+                [[unroll]] for (uint c = 0u; c < TN; c++) acc[r][c] = fma(a[r][i], b[i][c], acc[r][c]);
+    }
+    // K not a multiple of 4: the last columns of A one at a time (scalar
+    // fetches, so the views must be R32F when K % 4 != 0 and the operand is
+    // read along K).
+    for (uint k = K4; k < K; k++) {
+        float a[TM];
+        float b[TN];
+        [[unroll]] for (uint r = 0u; r < TM; r++) {
+            if (TA == 0u) a[r] = VA != 0u ? LOAD4(A, (mr[r] * K + k) / 4u)[(mr[r] * K + k) % 4u]
+                                          : LOAD1(A, mr[r] * K + k);
+            else a[r] = VA != 0u ? LOAD4(A, (k * M + mr[r]) / 4u)[(k * M + mr[r]) % 4u] : LOAD1(A, k * M + mr[r]);
+        }
+        [[unroll]] for (uint c = 0u; c < TN; c++) {
+            if (TB == 0u) b[c] = VB != 0u ? LOAD4(B, (k * N + nc[c]) / 4u)[(k * N + nc[c]) % 4u]
+                                          : LOAD1(B, k * N + nc[c]);
+            else b[c] = VB != 0u ? LOAD4(B, (nc[c] * K + k) / 4u)[(nc[c] * K + k) % 4u] : LOAD1(B, nc[c] * K + k);
+        }
+        [[unroll]] for (uint r = 0u; r < TM; r++)
+            [[unroll]] for (uint c = 0u; c < TN; c++) acc[r][c] = fma(a[r], b[c], acc[r][c]);
+    }
+
+    [[unroll]] for (uint r = 0u; r < TM; r++) {
+        if (m0 + r >= M) break;
+        [[unroll]] for (uint c = 0u; c < TN; c++) {
+            if (n0 + c < N) meg_store(m0 + r, n0 + c, acc[r][c]);
+        }
+    }
+}

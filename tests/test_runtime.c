@@ -1,0 +1,393 @@
+/* test_runtime.c: the runtime layer and the first kernels against plain-C
+ * references, with validation on. */
+#include "harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static rt_buffer *upload(const float *x, size_t n)
+{
+    rt_buffer *b;
+    ck_assert_msg(rt_buffer_create(th_ctx(), n * 4, &b) == 0, "%s", rt_error());
+    if (x) ck_assert_msg(rt_buffer_write(b, 0, x, n * 4) == 0, "%s", rt_error());
+    return b;
+}
+
+static void download(rt_buffer *b, float *x, size_t n)
+{
+    ck_assert_msg(rt_buffer_read(b, 0, x, n * 4) == 0, "%s", rt_error());
+}
+
+START_TEST(buffer_round_trip_keeps_every_byte)
+{
+    size_t sizes[] = {4, 12, 4096, 3 << 20};
+    for (int s = 0; s < 4; s++) {
+        size_t n = sizes[s] / 4;
+        float *x = malloc(n * 4), *y = malloc(n * 4);
+        th_random(x, n, s);
+        rt_buffer *b = upload(x, n);
+        download(b, y, n);
+        ck_assert(memcmp(x, y, n * 4) == 0);
+        /* partial write at an offset */
+        float v[3] = {1, 2, 3};
+        if (n >= 5) {
+            ck_assert(rt_buffer_write(b, 8, v, 12) == 0);
+            download(b, y, n);
+            ck_assert(y[2] == 1 && y[3] == 2 && y[4] == 3 && y[1] == x[1]);
+        }
+        rt_buffer_destroy(b);
+        free(x);
+        free(y);
+    }
+}
+END_TEST
+
+START_TEST(buffers_are_reused_after_free)
+{
+    size_t used0, used1;
+    rt_memory_usage(th_ctx(), &used0, NULL);
+    rt_buffer *b[20];
+    for (int i = 0; i < 20; i++) b[i] = upload(NULL, 1000 + 37 * i);
+    for (int i = 0; i < 20; i += 2) rt_buffer_destroy(b[i]);
+    for (int i = 1; i < 20; i += 2) rt_buffer_destroy(b[i]);
+    rt_memory_usage(th_ctx(), &used1, NULL);
+    ck_assert_uint_eq(used0, used1);
+}
+END_TEST
+
+START_TEST(out_of_range_access_is_an_error_naming_the_size)
+{
+    rt_buffer *b = upload(NULL, 16);
+    float x[32] = {0};
+    ck_assert_int_eq(rt_buffer_write(b, 0, x, sizeof x), -1);
+    ck_assert_msg(strstr(rt_error(), "128 bytes") && strstr(rt_error(), "64 bytes"), "%s", rt_error());
+    ck_assert_int_eq(rt_buffer_read(b, 60, x, 8), -1);
+    rt_buffer_destroy(b);
+}
+END_TEST
+
+START_TEST(huge_allocation_fails_with_the_request_size)
+{
+    rt_buffer *b = NULL;
+    size_t huge = (size_t)1 << 42;
+    ck_assert_int_eq(rt_buffer_create(th_ctx(), huge, &b), -1);
+    ck_assert_ptr_null(b);
+    ck_assert_msg(strstr(rt_error(), "4398046511104"), "message does not name the size: %s", rt_error());
+}
+END_TEST
+
+START_TEST(unknown_kernel_is_an_error)
+{
+    rt_kernel *k;
+    ck_assert_int_eq(rt_kernel_get(th_ctx(), "no_such_kernel", NULL, 0, &k), -1);
+    ck_assert_msg(strstr(rt_error(), "no_such_kernel"), "%s", rt_error());
+}
+END_TEST
+
+START_TEST(wrong_binding_count_is_an_error)
+{
+    rt_kernel *k;
+    ck_assert(rt_kernel_get(th_ctx(), "copy", NULL, 0, &k) == 0);
+    ck_assert_int_eq(rt_kernel_binding_count(k), 2);
+    rt_buffer *b = upload(NULL, 64);
+    rt_binding bs[1] = {{b, 0, 0, 0}};
+    rt_cmd *c;
+    ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    ck_assert_int_eq(rt_cmd_dispatch(c, k, bs, 1, NULL, 0, 1, 1, 1, NULL), -1);
+    ck_assert_msg(strstr(rt_error(), "2 bindings"), "%s", rt_error());
+    rt_cmd_free(c);
+    rt_buffer_destroy(b);
+}
+END_TEST
+
+START_TEST(validation_messages_are_counted)
+{
+    /* A context of its own, so the provoked message does not fail the suite. */
+    rt_options o = {.validation = 1, .quiet_validation = 1};
+    rt_ctx *c;
+    ck_assert_msg(rt_ctx_create(&o, &c) == 0, "%s", rt_error());
+    ck_assert_int_eq(rt_validation_count(c), 0);
+    VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 0,
+                             .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT};
+    VkBuffer buf = VK_NULL_HANDLE;
+    vkCreateBuffer(c->dev, &bi, NULL, &buf); /* size 0 is invalid usage */
+    if (buf) vkDestroyBuffer(c->dev, buf, NULL);
+    ck_assert_int_gt(rt_validation_count(c), 0);
+    rt_ctx_destroy(c);
+}
+END_TEST
+
+static void check_fill_copy_axpy(size_t n, size_t off_floats)
+{
+    float *x = malloc(n * 4), *y = malloc(n * 4), *out = malloc(n * 4);
+    th_random(x, n, n);
+    th_random(y, n, n + 1);
+    size_t bytes = (n + off_floats) * 4;
+    rt_buffer *bx = upload(NULL, n + off_floats), *by = upload(NULL, n + off_floats), *bz = upload(NULL, n + off_floats);
+    ck_assert(rt_buffer_write(bx, off_floats * 4, x, n * 4) == 0);
+    ck_assert(rt_buffer_write(by, off_floats * 4, y, n * 4) == 0);
+    rt_cmd *c;
+    ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    ck_assert_msg(rt_fill(c, bz, 0, n + off_floats, 7.5f) == 0, "%s", rt_error());
+    ck_assert_msg(rt_axpy(c, -0.5f, bx, off_floats * 4, by, off_floats * 4, n) == 0, "%s", rt_error());
+    ck_assert(rt_cmd_submit(c, 1) == 0);
+    rt_cmd_free(c);
+    float *z = malloc(bytes);
+    ck_assert(rt_buffer_read(bz, 0, z, bytes) == 0);
+    for (size_t i = 0; i < n + off_floats; i++) ck_assert_float_eq(z[i], 7.5f);
+    ck_assert(rt_buffer_read(by, off_floats * 4, out, n * 4) == 0);
+    for (size_t i = 0; i < n; i++) ck_assert_float_eq_tol(out[i], y[i] - 0.5f * x[i], 1e-6);
+    /* copy x into z at the offset, leaving the rest */
+    ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    ck_assert(rt_copy_kernel(c, bx, off_floats * 4, bz, off_floats * 4, n) == 0);
+    ck_assert(rt_cmd_submit(c, 1) == 0);
+    rt_cmd_free(c);
+    ck_assert(rt_buffer_read(bz, 0, z, bytes) == 0);
+    for (size_t i = 0; i < off_floats; i++) ck_assert_float_eq(z[i], 7.5f);
+    for (size_t i = 0; i < n; i++) ck_assert_float_eq(z[off_floats + i], x[i]);
+    rt_buffer_destroy(bx);
+    rt_buffer_destroy(by);
+    rt_buffer_destroy(bz);
+    free(x);
+    free(y);
+    free(z);
+    free(out);
+}
+
+START_TEST(fill_copy_axpy_match_reference_on_odd_sizes)
+{
+    size_t sizes[] = {1, 3, 17, 63, 64, 65, 255, 257, 4097, 100003};
+    for (int i = 0; i < 10; i++) check_fill_copy_axpy(sizes[i], i % 2 ? 4 : 0);
+}
+END_TEST
+
+START_TEST(fill_covers_more_than_65535_groups)
+{
+    size_t n = 65535u * 64u + 129u;
+    check_fill_copy_axpy(n, 0);
+}
+END_TEST
+
+/* C = op(A) op(B) (+ bias, act) in double, and the error bound per element. */
+static void ref_matmul(const rt_matmul_desc *d, const float *a, const float *b, const float *bias, double *c,
+                       double *bound)
+{
+    for (uint32_t m = 0; m < d->m; m++)
+        for (uint32_t n = 0; n < d->n; n++) {
+            double s = 0, sa = 0;
+            for (uint32_t k = 0; k < d->k; k++) {
+                double av = d->transpose_a ? a[(size_t)k * d->m + m] : a[(size_t)m * d->k + k];
+                double bv = d->transpose_b ? b[(size_t)n * d->k + k] : b[(size_t)k * d->n + n];
+                s += av * bv;
+                sa += fabs(av * bv);
+            }
+            if (d->bias) {
+                s += bias[n];
+                sa += fabs(bias[n]);
+            }
+            switch (d->act) {
+            case RT_ACT_RELU: s = s > 0 ? s : 0; break;
+            case RT_ACT_LEAKY_RELU: s = s > 0 ? s : d->slope * s; break;
+            case RT_ACT_TANH: s = tanh(s); break;
+            case RT_ACT_SIGMOID: s = 1 / (1 + exp(-s)); break;
+            default: break;
+            }
+            c[(size_t)m * d->n + n] = s;
+            /* fp32 accumulation error grows with K */
+            bound[(size_t)m * d->n + n] = (2.0 * d->k + 8.0) * 6e-8 * sa + 1e-6;
+        }
+}
+
+static void check_matmul(rt_matmul_desc d)
+{
+    size_t na = (size_t)d.m * d.k, nb = (size_t)d.k * d.n, nc = (size_t)d.m * d.n;
+    float *a = malloc(na * 4), *b = malloc(nb * 4), *bias = malloc(d.n * 4), *c = malloc(nc * 4);
+    double *ref = malloc(nc * 8), *bound = malloc(nc * 8);
+    th_random(a, na, d.m * 7 + d.k);
+    th_random(b, nb, d.n * 13 + d.k);
+    th_random(bias, d.n, 99);
+    rt_buffer *ba = upload(a, na), *bb = upload(b, nb), *bbias = upload(bias, d.n), *bc = upload(NULL, nc);
+    rt_cmd *cmd;
+    ck_assert(rt_cmd_begin(th_ctx(), 0, &cmd) == 0);
+    rt_binding A = {ba, 0, 0, 0}, B = {bb, 0, 0, 0}, BI = {bbias, 0, 0, 0}, C = {bc, 0, 0, 0};
+    ck_assert_msg(rt_matmul(cmd, &d, A, B, BI, C) == 0, "%s", rt_error());
+    ck_assert_msg(rt_cmd_submit(cmd, 1) == 0, "%s", rt_error());
+    rt_cmd_free(cmd);
+    download(bc, c, nc);
+    ref_matmul(&d, a, b, bias, ref, bound);
+    for (size_t i = 0; i < nc; i++) {
+        double err = fabs(c[i] - ref[i]);
+        ck_assert_msg(err <= bound[i], "matmul %ux%ux%u ta=%d tb=%d bias=%d act=%d variant=%d: element %zu is %.9g, "
+                      "reference %.9g (bound %.3g)", d.m, d.k, d.n, d.transpose_a, d.transpose_b, d.bias, d.act,
+                      d.variant, i, c[i], ref[i], bound[i]);
+    }
+    rt_buffer_destroy(ba);
+    rt_buffer_destroy(bb);
+    rt_buffer_destroy(bbias);
+    rt_buffer_destroy(bc);
+    free(a); free(b); free(bias); free(c); free(ref); free(bound);
+}
+
+/* (M, K, N): every one of 1, 3, 17, 255, 257 in every position, plus
+ * multiples of 4 that take the vec4 paths. */
+static const unsigned shapes[][3] = {
+    {1, 1, 1},     {3, 17, 255},  {17, 255, 3},  {255, 3, 17},  {257, 1, 3},   {1, 257, 17},
+    {3, 3, 257},   {17, 17, 1},   {255, 257, 1}, {1, 255, 257}, {64, 64, 64},  {68, 132, 260},
+    {256, 2, 512}, {12, 784, 20}, {257, 255, 4}, {8, 4, 1},
+};
+#define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+
+START_TEST(matmul_matches_reference_all_layouts)
+{
+    int layout = _i;
+    for (int s = 0; s < NSHAPES; s++) {
+        rt_matmul_desc d = {.m = shapes[s][0], .k = shapes[s][1], .n = shapes[s][2],
+                            .transpose_a = layout & 1, .transpose_b = (layout >> 1) & 1};
+        check_matmul(d);
+    }
+}
+END_TEST
+
+START_TEST(matmul_epilogue_bias_and_activations)
+{
+    rt_act acts[] = {RT_ACT_NONE, RT_ACT_RELU, RT_ACT_LEAKY_RELU, RT_ACT_TANH, RT_ACT_SIGMOID};
+    for (int i = 0; i < 5; i++) {
+        rt_matmul_desc d = {.m = 33, .k = 20, .n = 17, .bias = 1, .act = acts[i], .slope = 0.2f};
+        check_matmul(d);
+        d.m = 64; d.k = 64; d.n = 64; d.transpose_b = 1;
+        check_matmul(d);
+    }
+}
+END_TEST
+
+START_TEST(matmul_every_variant_matches_reference)
+{
+    for (int v = 1; v <= 8; v++) {
+        rt_matmul_desc d = {.m = 37, .k = 45, .n = 70, .variant = v};
+        check_matmul(d);
+        d.m = 64; d.k = 36; d.n = 128; d.transpose_a = 1; d.bias = 1; d.act = RT_ACT_RELU;
+        check_matmul(d);
+    }
+}
+END_TEST
+
+START_TEST(matmul_rejects_bad_shapes)
+{
+    rt_buffer *b = upload(NULL, 16);
+    rt_cmd *c;
+    ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    rt_binding x = {b, 0, 0, 0};
+    rt_matmul_desc d = {.m = 8, .k = 8, .n = 8};
+    ck_assert_int_eq(rt_matmul(c, &d, x, x, x, x), -1);
+    ck_assert_msg(strstr(rt_error(), "8 x 8 x 8"), "%s", rt_error());
+    d.m = 0;
+    ck_assert_int_eq(rt_matmul(c, &d, x, x, x, x), -1);
+    rt_cmd_free(c);
+    rt_buffer_destroy(b);
+}
+END_TEST
+
+START_TEST(barriers_only_between_dependent_dispatches)
+{
+    rt_buffer *b = upload(NULL, 4096);
+    rt_cmd *c;
+    ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    /* four fills of disjoint ranges: independent */
+    for (int i = 0; i < 4; i++) ck_assert(rt_fill(c, b, (size_t)i * 1024, 256, (float)i) == 0);
+    ck_assert_int_eq(rt_cmd_barrier_count(c), 0);
+    /* axpy reads range 0 and writes range 1 (both written above): one barrier */
+    ck_assert(rt_axpy(c, 2.0f, b, 0, b, 1024, 256) == 0);
+    ck_assert_int_eq(rt_cmd_barrier_count(c), 1);
+    /* writes range 2, which nobody touched since the barrier: none */
+    ck_assert(rt_fill(c, b, 2048, 256, 5.0f) == 0);
+    ck_assert_int_eq(rt_cmd_barrier_count(c), 1);
+    /* overwrites range 0 that the axpy read (write after read): one more */
+    ck_assert(rt_fill(c, b, 0, 256, 9.0f) == 0);
+    ck_assert_int_eq(rt_cmd_barrier_count(c), 2);
+    ck_assert(rt_cmd_submit(c, 1) == 0);
+    rt_cmd_free(c);
+    float h[4096];
+    download(b, h, 4096);
+    /* offsets above are in bytes: range i starts at float 256 * i */
+    ck_assert_float_eq(h[0], 9.0f);
+    ck_assert_float_eq(h[256 + 5], 1.0f + 2.0f * 0.0f);
+    ck_assert_float_eq(h[512], 5.0f);
+    ck_assert_float_eq(h[768], 3.0f);
+    rt_buffer_destroy(b);
+}
+END_TEST
+
+START_TEST(resubmitting_replays_the_recorded_work)
+{
+    rt_buffer *x = upload(NULL, 100), *y = upload(NULL, 100);
+    float one[100], zero[100] = {0}, out[100];
+    for (int i = 0; i < 100; i++) one[i] = 1.0f;
+    ck_assert(rt_buffer_write(x, 0, one, sizeof one) == 0);
+    ck_assert(rt_buffer_write(y, 0, zero, sizeof zero) == 0);
+    rt_cmd *c;
+    ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    ck_assert(rt_axpy(c, 1.0f, x, 0, y, 0, 100) == 0);
+    ck_assert(rt_axpy(c, 1.0f, x, 0, y, 0, 100) == 0);
+    ck_assert_msg(rt_cmd_submit(c, 5) == 0, "%s", rt_error());   /* five copies in one submit */
+    ck_assert(rt_cmd_submit(c, 2) == 0);
+    rt_cmd_free(c);
+    download(y, out, 100);
+    for (int i = 0; i < 100; i++) ck_assert_float_eq(out[i], 14.0f);
+    rt_buffer_destroy(x);
+    rt_buffer_destroy(y);
+}
+END_TEST
+
+START_TEST(timestamps_give_a_time_per_dispatch)
+{
+    rt_buffer *b = upload(NULL, 1 << 16);
+    rt_cmd *c;
+    ck_assert(rt_cmd_begin(th_ctx(), RT_CMD_TIMESTAMPS, &c) == 0);
+    ck_assert(rt_fill(c, b, 0, 1 << 16, 1.0f) == 0);
+    ck_assert(rt_fill(c, b, 0, 1 << 16, 2.0f) == 0);
+    ck_assert(rt_cmd_submit(c, 1) == 0);
+    double ms;
+    const char *label;
+    ck_assert_msg(rt_cmd_timing(c, 1, &ms, &label) == 0, "%s", rt_error());
+    ck_assert_str_eq(label, "fill");
+    ck_assert(ms >= 0 && ms < 10000);
+    ck_assert_int_eq(rt_cmd_timing(c, 2, &ms, &label), -1);
+    rt_cmd_free(c);
+    rt_buffer_destroy(b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runtime");
+    TCase *tc = tcase_create("memory");
+    th_validated(tc);
+    tcase_add_test(tc, buffer_round_trip_keeps_every_byte);
+    tcase_add_test(tc, buffers_are_reused_after_free);
+    tcase_add_test(tc, out_of_range_access_is_an_error_naming_the_size);
+    tcase_add_test(tc, huge_allocation_fails_with_the_request_size);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("kernels");
+    th_validated(tc);
+    tcase_add_test(tc, unknown_kernel_is_an_error);
+    tcase_add_test(tc, wrong_binding_count_is_an_error);
+    tcase_add_test(tc, validation_messages_are_counted);
+    tcase_add_test(tc, fill_copy_axpy_match_reference_on_odd_sizes);
+    tcase_add_test(tc, fill_covers_more_than_65535_groups);
+    tcase_add_loop_test(tc, matmul_matches_reference_all_layouts, 0, 4);
+    tcase_add_test(tc, matmul_epilogue_bias_and_activations);
+    tcase_add_test(tc, matmul_every_variant_matches_reference);
+    tcase_add_test(tc, matmul_rejects_bad_shapes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("recording");
+    th_validated(tc);
+    tcase_add_test(tc, barriers_only_between_dependent_dispatches);
+    tcase_add_test(tc, resubmitting_replays_the_recorded_work);
+    tcase_add_test(tc, timestamps_give_a_time_per_dispatch);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
