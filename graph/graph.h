@@ -154,7 +154,7 @@ int g_graph_size(const g_graph *g);
 g_tensor *g_graph_node(const g_graph *g, int id);
 g_tensor *g_graph_find(const g_graph *g, const char *leaf_name);
 
-size_t g_numel(const g_tensor *t);
+size_t g_numel(const g_tensor *t);   /* 1 for 0-d; 0 for effects, which have no value */
 int g_same_shape(const g_tensor *a, const g_tensor *b);
 int g_is_leaf(const g_tensor *t);      /* input, param or state */
 int g_is_effect(const g_tensor *t);    /* assign, adam, sgd, group */
@@ -252,7 +252,8 @@ g_tensor *g_batchnorm_train(g_tensor *x, g_tensor *gamma, g_tensor *beta, float 
  * The stream number of a random op is its node id, so every op draws its own
  * numbers; an op's adjoint (the inverse shuffle) reuses its stream.
  * g_rng_advance must be the last node built that reads the generator before
- * the next run: nodes created after it see the advanced counter. */
+ * the next run: nodes created after it see the advanced counter. g_rng marks
+ * its leaf with i[0] = 1; random ops reject any other tensor. */
 g_tensor *g_rng(g_graph *g, const char *name, uint64_t seed);
 g_tensor *g_rand_uniform(g_tensor *rng, int ndim, const int *shape);
 g_tensor *g_rand_normal(g_tensor *rng, int ndim, const int *shape);

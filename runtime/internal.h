@@ -77,8 +77,9 @@ void rt__kernels_free(rt_ctx *ctx);
 VkPipeline rt__kernel_pipeline(const rt_kernel *k);
 VkPipelineLayout rt__kernel_layout(const rt_kernel *k);
 VkDescriptorSetLayout rt__kernel_set_layout(const rt_kernel *k);
-/* descriptor type of binding i and whether the kernel writes it */
-VkDescriptorType rt__kernel_binding_type(const rt_kernel *k, int i, bool *writes);
+/* descriptor type of binding i, whether the kernel writes it, and whether
+ * it is used at all (the compiler may drop an unused binding) */
+VkDescriptorType rt__kernel_binding_type(const rt_kernel *k, int i, bool *writes, bool *used);
 int rt__pipeline_cache_init(rt_ctx *ctx);
 void rt__pipeline_cache_save(rt_ctx *ctx);
 

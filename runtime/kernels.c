@@ -17,6 +17,7 @@
 typedef struct rt_kbinding {
     VkDescriptorType type;
     bool writes;
+    bool used;           /* declared but optimised away: bound by the caller, ignored */
 } rt_kbinding;
 
 struct rt_cached_kernel {
@@ -142,16 +143,13 @@ static int reflect(const uint32_t *w, size_t n, rt_kbinding *out, int *nbind, co
         } else {
             continue;
         }
+        kb.used = true;
         out[var->binding] = kb;
         if (var->binding + 1 > nb) nb = var->binding + 1;
     }
     free(ids);
-    for (int i = 0; i < nb; i++)
-        if (out[i].type == 0 && out[i].writes == 0 && i < nb) {
-            /* a gap: type 0 is VK_DESCRIPTOR_TYPE_SAMPLER, never produced above */
-            rt_set_error("kernel %s: bindings must be numbered 0..n-1 without gaps (binding %d missing)", name, i);
-            return -1;
-        }
+    /* A gap is a binding the compiler removed as unused; the caller still
+     * passes a buffer for it, which is then ignored. */
     *nbind = nb;
     return 0;
 }
@@ -177,13 +175,15 @@ static int kernel_build(rt_ctx *ctx, const char *key, const uint32_t *words, siz
     if (reflect(words, nwords, k->bind, &k->nbind, key)) { free(k); return -1; }
 
     VkDescriptorSetLayoutBinding lb[MAX_BINDINGS];
+    uint32_t nlb = 0;
     for (int i = 0; i < k->nbind; i++) {
-        lb[i] = (VkDescriptorSetLayoutBinding){.binding = (uint32_t)i, .descriptorType = k->bind[i].type,
-                                               .descriptorCount = 1,
-                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+        if (!k->bind[i].used) continue;
+        lb[nlb++] = (VkDescriptorSetLayoutBinding){.binding = (uint32_t)i, .descriptorType = k->bind[i].type,
+                                                   .descriptorCount = 1,
+                                                   .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     }
     VkDescriptorSetLayoutCreateInfo dl = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-                                          .bindingCount = (uint32_t)k->nbind, .pBindings = lb};
+                                          .bindingCount = nlb, .pBindings = lb};
     VKCHECK(vkCreateDescriptorSetLayout(ctx->dev, &dl, NULL, &k->set_layout));
     VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = PUSH_SIZE};
     VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, .setLayoutCount = 1,
@@ -265,9 +265,10 @@ int rt_kernel_binding_count(const rt_kernel *k) { return k->nbind; }
 VkPipeline rt__kernel_pipeline(const rt_kernel *k) { return k->pipeline; }
 VkPipelineLayout rt__kernel_layout(const rt_kernel *k) { return k->layout; }
 VkDescriptorSetLayout rt__kernel_set_layout(const rt_kernel *k) { return k->set_layout; }
-VkDescriptorType rt__kernel_binding_type(const rt_kernel *k, int i, bool *writes)
+VkDescriptorType rt__kernel_binding_type(const rt_kernel *k, int i, bool *writes, bool *used)
 {
     *writes = k->bind[i].writes;
+    *used = k->bind[i].used;
     return k->bind[i].type;
 }
 

@@ -233,7 +233,8 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
     VkDescriptorBufferInfo bi[32];
     VkBufferView views[32];
     range rd[32], wr[32];
-    int nrd = 0, nwr = 0;
+    int nrd = 0, nwr = 0, nw = 0;
+    if (nb > 32) { rt_set_error("kernel %s: %d bindings (at most 32)", kname, nb); return -1; }
     for (int i = 0; i < nb; i++) {
         if (!b[i].buf) { rt_set_error("kernel %s: binding %d has no buffer", kname, i); return -1; }
         size_t size = b[i].size ? b[i].size : b[i].buf->size - b[i].offset;
@@ -242,9 +243,11 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
                          i, size, b[i].offset, b[i].buf->size);
             return -1;
         }
-        bool writes;
-        VkDescriptorType t = rt__kernel_binding_type(k, i, &writes);
-        w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set,
+        bool writes, used;
+        VkDescriptorType t = rt__kernel_binding_type(k, i, &writes, &used);
+        if (!used) continue;
+        int wi = nw++;
+        w[wi] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set,
                                       .dstBinding = (uint32_t)i, .descriptorCount = 1, .descriptorType = t};
         if (t == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER || t == VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER) {
             size_t texel = b[i].vec4 ? 16 : 4;
@@ -266,7 +269,7 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
             if (get_view(c, b[i].buf->buf, b[i].offset, vsize,
                          b[i].vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT, &views[i]))
                 return -1;
-            w[i].pTexelBufferView = &views[i];
+            w[wi].pTexelBufferView = &views[i];
         } else {
             if (b[i].offset % lim->minStorageBufferOffsetAlignment) {
                 rt_set_error("kernel %s: storage binding %d at offset %zu is not aligned to %llu", kname, i,
@@ -279,13 +282,13 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
                 return -1;
             }
             bi[i] = (VkDescriptorBufferInfo){.buffer = b[i].buf->buf, .offset = b[i].offset, .range = size};
-            w[i].pBufferInfo = &bi[i];
+            w[wi].pBufferInfo = &bi[i];
         }
         range rg = {b[i].buf->buf, b[i].offset, b[i].offset + size};
         if (writes) wr[nwr++] = rg;
         else rd[nrd++] = rg;
     }
-    vkUpdateDescriptorSets(ctx->dev, (uint32_t)nb, w, 0, NULL);
+    vkUpdateDescriptorSets(ctx->dev, (uint32_t)nw, w, 0, NULL);
     if (track(c, rd, nrd, wr, nwr)) return -1;
     vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt__kernel_pipeline(k));
     vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt__kernel_layout(k), 0, 1, &set, 0, NULL);

@@ -10,8 +10,9 @@
 // invocations share their rows (LANES_M = 0) or their columns (LANES_M = 1),
 // so one operand's loads are the same across the workgroup. No shared
 // memory and no barriers: on llvmpipe those cost more than they save.
-// The planner compiles this file again with MEG_EPILOGUE defined and its
-// own meg_store() to fuse elementwise work into the store.
+// The planner compiles this file again with MEG_GENERATED defined and its
+// own meg_store() (in "generated.glsl") to fuse elementwise work into the
+// store; then C is the first of the kernel's outputs.
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint M = 1;
@@ -33,8 +34,8 @@ layout(binding = 1) uniform samplerBuffer B;
 layout(binding = 2) uniform samplerBuffer bias;
 layout(binding = 3) writeonly buffer Cbuf { float C[]; };
 
-#ifdef MEG_EPILOGUE
-MEG_EPILOGUE
+#ifdef MEG_GENERATED
+#include "generated.glsl"
 #else
 void meg_store(uint m, uint n, float acc)
 {

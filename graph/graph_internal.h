@@ -1,0 +1,42 @@
+/* graph_internal.h: what the pure-C parts of graph/ share (the graph
+ * container, node creation, error recording). Not a public header. */
+#ifndef MEG_GRAPH_INTERNAL_H
+#define MEG_GRAPH_INTERNAL_H
+
+#include "graph.h"
+
+#define G__ERR_MAX 512
+
+struct g_graph {
+    g_tensor **nodes;        /* nodes[id]; each node allocated on its own */
+    int n, cap;
+    int *leaves;             /* ids of input/param/state leaves, for name lookup */
+    int nleaves, leaves_cap;
+    int has_err;
+    char err[G__ERR_MAX];
+};
+
+/* Records msg as the graph's error unless one is already kept. */
+void g__fail(g_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Common graph of src[0..n-1]: NULL (silently) when a source is NULL, NULL
+ * with an error naming `what` when they belong to different graphs or, unless
+ * allow_effects, when one is an effect (effects have no value to read). */
+g_graph *g__check_srcs(const char *what, int n, g_tensor *const *src, int allow_effects);
+
+/* Appends a node (sources copied; attributes zero). NULL with an error naming
+ * `what` when out of memory. */
+g_tensor *g__node(g_graph *g, const char *what, g_op op, int ndim, const int *shape, int nsrc,
+                  g_tensor *const *src);
+
+/* "[2, 3]" for a raw shape. */
+char *g__shape_str(int ndim, const int *shape, char *buf, size_t n);
+
+/* 1 for a generator made by g_rng (a [1] state leaf marked i[0] = 1). */
+int g__is_rng(const g_tensor *t);
+
+/* 64-bit mixing used to key Philox from (seed, name). */
+uint64_t g__splitmix64(uint64_t x);
+uint64_t g__hash_name(const char *s);
+
+#endif

@@ -1,0 +1,457 @@
+/* plan.c: the planner. Keeps the nodes the roots need, groups them into
+ * dispatch units (elementwise chains fused together and into the epilogues
+ * of matmuls and reductions), orders the units, and gives every intermediate
+ * an offset in one arena by liveness.
+ *
+ * Grouping walks the nodes in program order. A unit stays open while later
+ * nodes can join it; a node that reads an open unit's value without joining
+ * it, or that conflicts with it over a parameter or state buffer (reads what
+ * it writes, writes what it reads or writes), closes it first. A unit's
+ * dispatch therefore runs where it is closed, after every node it needs and
+ * before every node that needs it, and effects keep their program order. */
+#include "exec_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_EXT_INPUTS 14
+#define MAX_OUTPUTS 10
+#define MAX_MEMBERS 40
+
+static x_kind classify(const g_tensor *t)
+{
+    switch (t->op) {
+    case G_OP_INPUT: case G_OP_PARAM: case G_OP_STATE: return X_LEAF;
+    case G_OP_CONST: return X_CONST;
+    case G_OP_GROUP: return X_NONE;
+    case G_OP_MATMUL: return X_MATMUL;
+    case G_OP_SUM_TO: return X_REDUCE;
+    case G_OP_CONV2D: case G_OP_CONV_TRANSPOSE2D: case G_OP_CONV2D_WGRAD: case G_OP_SHUFFLE: return X_STATIC;
+    default: return X_EW;
+    }
+}
+
+/* Leaves an effect writes (up to 3). */
+static int leaf_writes(const g_tensor *t, int *out)
+{
+    switch (t->op) {
+    case G_OP_ASSIGN: case G_OP_SGD: out[0] = t->src[0]->id; return 1;
+    case G_OP_ADAM: out[0] = t->src[0]->id; out[1] = t->src[2]->id; out[2] = t->src[3]->id; return 3;
+    default: return 0;
+    }
+}
+
+static int is_read(const g_tensor *t, int k) { return !(t->op == G_OP_ASSIGN && k == 0); }
+
+/* Source k of t is read at t's own linear index (so it may come from a
+ * register of the same unit). */
+static int identity_read(const g_tensor *t, int k)
+{
+    const g_tensor *s = t->src[k];
+    switch (t->op) {
+    case G_OP_RESHAPE: return 1;
+    case G_OP_ASSIGN: return k == 1;
+    case G_OP_SGD: return 1;
+    case G_OP_ADAM: return k < 4 || g_numel(s) == g_numel(t->src[0]);
+    case G_OP_PERMUTE: case G_OP_CONCAT: case G_OP_SLICE: case G_OP_PAD: case G_OP_GATHER_ROWS:
+    case G_OP_SCATTER_ADD_ROWS: case G_OP_RAND_UNIFORM: case G_OP_RAND_NORMAL: case G_OP_RAND_INT:
+        return 0;
+    default: return g_numel(s) == g_numel(t);
+    }
+}
+
+/* The index space of an elementwise node: its own size, or its target's. */
+static size_t index_numel(const g_tensor *t)
+{
+    if (t->op == G_OP_ASSIGN || t->op == G_OP_ADAM || t->op == G_OP_SGD) return g_numel(t->src[0]);
+    return g_numel(t);
+}
+
+int x_storage_of(const g_plan *p, int id)
+{
+    while (p->val[id].alias >= 0) id = p->val[id].alias;
+    return id;
+}
+
+typedef struct builder {
+    g_plan *p;
+    g_graph *g;
+    int *open;                /* open unit indices */
+    int nopen;
+    int *emit;                /* units in the order they are closed */
+    int nemit;
+} builder;
+
+static int unit_new(builder *b, x_kind kind, size_t numel)
+{
+    g_plan *p = b->p;
+    if (p->nunits == p->capunits) {
+        int cap = p->capunits ? 2 * p->capunits : 64;
+        x_unit *nu = realloc(p->units, (size_t)cap * sizeof *nu);
+        if (!nu) { rt_set_error("out of host memory"); return -1; }
+        p->units = nu;
+        p->capunits = cap;
+    }
+    x_unit *u = &p->units[p->nunits];
+    memset(u, 0, sizeof *u);
+    u->kind = kind;
+    u->numel = numel;
+    return p->nunits++;
+}
+
+static int unit_add(builder *b, int ui, int id)
+{
+    x_unit *u = &b->p->units[ui];
+    if (u->nmembers == u->capmembers) {
+        int cap = u->capmembers ? 2 * u->capmembers : 4;
+        int *nm = realloc(u->members, (size_t)cap * sizeof *nm);
+        if (!nm) { rt_set_error("out of host memory"); return -1; }
+        u->members = nm;
+        u->capmembers = cap;
+    }
+    u->members[u->nmembers++] = id;
+    b->p->val[id].unit = ui;
+    return 0;
+}
+
+static void close_unit(builder *b, int ui)
+{
+    x_unit *u = &b->p->units[ui];
+    if (u->closed) return;
+    u->closed = 1;
+    b->emit[b->nemit++] = ui;
+    for (int i = 0; i < b->nopen; i++)
+        if (b->open[i] == ui) {
+            memmove(&b->open[i], &b->open[i + 1], (size_t)(b->nopen - i - 1) * sizeof *b->open);
+            b->nopen--;
+            break;
+        }
+}
+
+/* The unit whose value node id reads (through aliases), or -1. */
+static int producer_unit(const g_plan *p, int id) { return p->val[x_storage_of(p, id)].unit; }
+
+static int unit_reads_leaf(const g_plan *p, const x_unit *u, int leaf, int only_nonidentity)
+{
+    for (int m = 0; m < u->nmembers; m++) {
+        const g_tensor *t = g_graph_node(p->s->g, u->members[m]);
+        for (int k = 0; k < t->nsrc; k++)
+            if (is_read(t, k) && t->src[k]->id == leaf && (!only_nonidentity || !identity_read(t, k))) return 1;
+    }
+    return 0;
+}
+
+static int unit_writes_leaf(const g_plan *p, const x_unit *u, int leaf)
+{
+    for (int m = 0; m < u->nmembers; m++) {
+        int w[3], nw = leaf_writes(g_graph_node(p->s->g, u->members[m]), w);
+        for (int j = 0; j < nw; j++)
+            if (w[j] == leaf) return 1;
+    }
+    return 0;
+}
+
+/* Distinct external value sources of a unit (plus t, if given). */
+static int count_ext_inputs(const g_plan *p, const x_unit *u, const g_tensor *extra, int ui)
+{
+    int ids[MAX_MEMBERS * 4 + 8], n = 0;
+    for (int m = 0; m <= u->nmembers; m++) {
+        const g_tensor *t = m < u->nmembers ? g_graph_node(p->s->g, u->members[m]) : extra;
+        if (!t) continue;
+        if (m == 0 && u->kind != X_EW) continue; /* a head's operands have their own bindings */
+        for (int k = 0; k < t->nsrc; k++) {
+            if (!is_read(t, k)) continue;
+            int s = x_storage_of(p, t->src[k]->id);
+            if (p->val[s].kind == X_CONST) continue;
+            if (p->val[s].unit == ui && identity_read(t, k)) continue;
+            int dup = 0;
+            for (int j = 0; j < n && !dup; j++) dup = ids[j] == s;
+            if (!dup && n < (int)(sizeof ids / sizeof ids[0])) ids[n++] = s;
+        }
+    }
+    return n;
+}
+
+static int can_join(builder *b, int ui, const g_tensor *v)
+{
+    g_plan *p = b->p;
+    x_unit *u = &p->units[ui];
+    if (p->opts.no_fusion) return 0; /* one node per dispatch */
+    if (u->closed || u->kind == X_STATIC) return 0;
+    if (u->numel != index_numel(v)) return 0;
+    if (u->nmembers >= MAX_MEMBERS) return 0;
+    int reads_member = 0;
+    for (int k = 0; k < v->nsrc; k++) {
+        if (!is_read(v, k)) continue;
+        if (producer_unit(p, v->src[k]->id) == ui) {
+            if (!identity_read(v, k)) return 0;
+            /* a value read through an alias is read from memory, not a register */
+            if (p->val[v->src[k]->id].alias >= 0) return 0;
+            reads_member = 1;
+        }
+    }
+    if (!reads_member) return 0;
+    int w[3], nw = leaf_writes(v, w);
+    for (int j = 0; j < nw; j++)
+        if (unit_reads_leaf(p, u, w[j], 1) || unit_writes_leaf(p, u, w[j])) return 0;
+    for (int k = 0; k < v->nsrc; k++)
+        if (is_read(v, k) && p->val[v->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, u, v->src[k]->id)) return 0;
+    if (count_ext_inputs(p, u, v, ui) > MAX_EXT_INPUTS) return 0;
+    int outs = 0;
+    for (int m = 0; m < u->nmembers; m++) {
+        const g_tensor *t = g_graph_node(p->s->g, u->members[m]);
+        outs += g_is_effect(t) ? (t->op == G_OP_ADAM ? 3 : 1) : 1;
+    }
+    if (outs + 3 > MAX_OUTPUTS + MAX_MEMBERS / 4) return 0;
+    return 1;
+}
+
+/* v does not join unit ui: must ui be dispatched before v? */
+static int conflicts(builder *b, int ui, const g_tensor *v)
+{
+    g_plan *p = b->p;
+    x_unit *u = &p->units[ui];
+    for (int k = 0; k < v->nsrc; k++) {
+        if (producer_unit(p, v->src[k]->id) == ui) return 1;
+        int s = v->src[k]->id;
+        if (is_read(v, k) && p->val[s].kind == X_LEAF && unit_writes_leaf(p, u, s)) return 1;
+    }
+    int w[3], nw = leaf_writes(v, w);
+    for (int j = 0; j < nw; j++)
+        if (unit_reads_leaf(p, u, w[j], 0) || unit_writes_leaf(p, u, w[j])) return 1;
+    return 0;
+}
+
+/* A constant read by a kernel that cannot inline it: one unit fills it. */
+static int materialize_const(builder *b, int id)
+{
+    g_plan *p = b->p;
+    if (p->val[id].unit >= 0) return 0;
+    int ui = unit_new(b, X_EW, g_numel(g_graph_node(b->g, id)));
+    if (ui < 0 || unit_add(b, ui, id)) return -1;
+    close_unit(b, ui);
+    return 0;
+}
+
+static int mark_kept(g_plan *p, g_tensor *t)
+{
+    /* iterative DFS: graphs of MEG have tens of thousands of nodes */
+    int cap = 256, n = 0;
+    g_tensor **stack = malloc((size_t)cap * sizeof *stack);
+    if (!stack) { rt_set_error("out of host memory"); return -1; }
+    stack[n++] = t;
+    while (n) {
+        g_tensor *x = stack[--n];
+        if (p->val[x->id].kept) continue;
+        p->val[x->id].kept = 1;
+        for (int k = 0; k < x->nsrc; k++) {
+            if (p->val[x->src[k]->id].kept) continue;
+            if (n == cap) {
+                cap *= 2;
+                g_tensor **ns = realloc(stack, (size_t)cap * sizeof *ns);
+                if (!ns) { free(stack); rt_set_error("out of host memory"); return -1; }
+                stack = ns;
+            }
+            stack[n++] = x->src[k];
+        }
+    }
+    free(stack);
+    return 0;
+}
+
+static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
+
+static int plan_memory(g_plan *p)
+{
+    g_graph *g = p->s->g;
+    int n = p->nnodes;
+    /* liveness over unit positions */
+    for (int id = 0; id < n; id++) {
+        x_val *v = &p->val[id];
+        v->first = v->unit;
+        v->last = v->unit;
+    }
+    for (int ui = 0; ui < p->nunits; ui++) {
+        x_unit *u = &p->units[ui];
+        for (int m = 0; m < u->nmembers; m++) {
+            const g_tensor *t = g_graph_node(g, u->members[m]);
+            for (int k = 0; k < t->nsrc; k++) {
+                int s = x_storage_of(p, t->src[k]->id);
+                if (p->val[s].unit != ui && p->val[s].last < ui) p->val[s].last = ui;
+            }
+        }
+    }
+    /* which values need memory */
+    for (int id = 0; id < n; id++) {
+        x_val *v = &p->val[id];
+        if (!v->kept || v->kind == X_LEAF || v->kind == X_NONE || v->alias >= 0 || v->unit < 0) continue;
+        const g_tensor *t = g_graph_node(g, id);
+        if (g_is_effect(t)) continue;
+        if (v->root || v->last > v->unit) v->materialize = 1;
+    }
+    for (int id = 0; id < n; id++) {
+        x_val *v = &p->val[id];
+        if (v->kept && v->alias >= 0 && v->root) {
+            /* a reshaped root is read from its source's memory after the run */
+            p->val[x_storage_of(p, id)].materialize = 1;
+            p->val[x_storage_of(p, id)].root = 1;
+        }
+    }
+    /* offsets: greedy, by production order */
+    size_t align = rt_ctx_alignment(p->s->ctx);
+    if (align < 16) align = 16;
+    typedef struct live { size_t off, end; int last; } live;
+    live *act = malloc((size_t)(n + 1) * sizeof *act);
+    int nact = 0;
+    if (!act) { rt_set_error("out of host memory"); return -1; }
+    size_t top = 0;
+    p->intermediate_bytes = 0;
+    for (int ui = 0; ui < p->nunits; ui++) {
+        x_unit *u = &p->units[ui];
+        /* values last read before this unit are free */
+        for (int i = 0; i < nact;)
+            if (act[i].last < ui) act[i] = act[--nact];
+            else i++;
+        for (int m = 0; m < u->nmembers; m++) {
+            int id = u->members[m];
+            x_val *v = &p->val[id];
+            if (!v->materialize) continue;
+            v->bytes = align_up(g_numel(g_graph_node(g, id)) * 4, 16);
+            if (v->root) { v->storage = S_ROOT; continue; }
+            v->storage = S_ARENA;
+            size_t need = align_up(v->bytes, align);
+            p->intermediate_bytes += need;
+            /* lowest gap between live ranges (sorted by offset) */
+            for (int i = 1; i < nact; i++)
+                for (int j = i; j > 0 && act[j].off < act[j - 1].off; j--) {
+                    live t = act[j]; act[j] = act[j - 1]; act[j - 1] = t;
+                }
+            size_t off = 0;
+            for (int i = 0; i < nact; i++) {
+                if (act[i].off >= off + need) break;
+                if (act[i].end > off) off = align_up(act[i].end, align);
+            }
+            v->offset = off;
+            act[nact++] = (live){off, off + need, v->last};
+            if (off + need > top) top = off + need;
+        }
+    }
+    free(act);
+    p->arena_bytes = top;
+    return 0;
+}
+
+int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
+{
+    g_graph *g = p->s->g;
+    int n = p->nnodes;
+    for (int id = 0; id < n; id++) {
+        p->val[id].unit = -1;
+        p->val[id].alias = -1;
+        p->val[id].first = p->val[id].last = -1;
+    }
+    for (int r = 0; r < nroots; r++) {
+        if (mark_kept(p, roots[r])) return -1;
+        if (!g_is_effect(roots[r])) p->val[roots[r]->id].root = 1;
+    }
+    builder b = {p, g, malloc((size_t)n * sizeof(int)), 0, malloc((size_t)(2 * n + 1) * sizeof(int)), 0};
+    if (!b.open || !b.emit) { free(b.open); free(b.emit); rt_set_error("out of host memory"); return -1; }
+    int rc = -1;
+    for (int id = 0; id < n; id++) {
+        x_val *val = &p->val[id];
+        if (!val->kept) continue;
+        g_tensor *v = g_graph_node(g, id);
+        val->kind = classify(v);
+        if (val->kind == X_LEAF || val->kind == X_NONE) continue;
+        if (val->kind == X_CONST) continue;
+        if (v->op == G_OP_RESHAPE || (v->op == G_OP_EXPAND && g_numel(v) == g_numel(v->src[0]))) {
+            int s = v->src[0]->id;
+            if (p->val[s].kind == X_CONST) { val->kind = X_CONST; continue; }
+            /* a reshape of a stored intermediate shares its memory */
+            int pu = producer_unit(p, s);
+            if (p->val[s].kind != X_LEAF && (pu < 0 || p->units[pu].closed)) {
+                val->alias = s;
+                continue;
+            }
+        }
+        /* choose a unit to join */
+        int target = -1;
+        if (val->kind == X_EW)
+            for (int i = 0; i < b.nopen && target < 0; i++)
+                if (can_join(&b, b.open[i], v)) target = b.open[i];
+        for (int i = 0; i < b.nopen;) {
+            int ui = b.open[i];
+            if (ui != target && conflicts(&b, ui, v)) close_unit(&b, ui);
+            else i++;
+        }
+        if (target >= 0) {
+            if (unit_add(&b, target, id)) goto done;
+            continue;
+        }
+        if (val->kind == X_MATMUL || val->kind == X_STATIC)
+            for (int k = 0; k < v->nsrc; k++)
+                if (p->val[x_storage_of(p, v->src[k]->id)].kind == X_CONST &&
+                    materialize_const(&b, x_storage_of(p, v->src[k]->id)))
+                    goto done;
+        size_t numel = val->kind == X_EW ? index_numel(v) : g_numel(v);
+        int ui = unit_new(&b, val->kind, numel);
+        if (ui < 0 || unit_add(&b, ui, id)) goto done;
+        if (val->kind == X_STATIC) close_unit(&b, ui);
+        else b.open[b.nopen++] = ui;
+    }
+    while (b.nopen) close_unit(&b, b.open[0]);
+    /* constants and reshaped constants wanted as roots */
+    for (int r = 0; r < nroots; r++) {
+        int id = roots[r]->id;
+        if (p->val[id].kind == X_CONST && p->val[id].unit < 0) {
+            int ui = unit_new(&b, X_EW, g_numel(roots[r]));
+            if (ui < 0 || unit_add(&b, ui, id)) goto done;
+            close_unit(&b, ui);
+        }
+    }
+    /* renumber units in dispatch order */
+    {
+        x_unit *sorted = malloc((size_t)(p->nunits ? p->nunits : 1) * sizeof *sorted);
+        int *newidx = malloc((size_t)(p->nunits ? p->nunits : 1) * sizeof *newidx);
+        if (!sorted || !newidx) { free(sorted); free(newidx); rt_set_error("out of host memory"); goto done; }
+        for (int i = 0; i < b.nemit; i++) {
+            sorted[i] = p->units[b.emit[i]];
+            newidx[b.emit[i]] = i;
+        }
+        for (int id = 0; id < n; id++)
+            if (p->val[id].unit >= 0) p->val[id].unit = newidx[p->val[id].unit];
+        free(p->units);
+        free(newidx);
+        p->units = sorted;
+        p->capunits = b.nemit ? b.nemit : 1;
+    }
+    if (plan_memory(p)) goto done;
+    /* inputs that must have been written before a run: read before any assign of this plan */
+    p->needs_input = malloc((size_t)(n ? n : 1) * sizeof(int));
+    if (!p->needs_input) { rt_set_error("out of host memory"); goto done; }
+    {
+        unsigned char *assigned = calloc((size_t)(n ? n : 1), 1);
+        if (!assigned) { rt_set_error("out of host memory"); goto done; }
+        for (int id = 0; id < n; id++) {
+            if (!p->val[id].kept) continue;
+            g_tensor *t = g_graph_node(g, id);
+            for (int k = 0; k < t->nsrc; k++) {
+                g_tensor *s = t->src[k];
+                if (s->op == G_OP_INPUT && is_read(t, k) && !assigned[s->id]) {
+                    int dup = 0;
+                    for (int j = 0; j < p->nneeds && !dup; j++) dup = p->needs_input[j] == s->id;
+                    if (!dup) p->needs_input[p->nneeds++] = s->id;
+                }
+            }
+            if (t->op == G_OP_ASSIGN) assigned[t->src[0]->id] = 1;
+        }
+        for (int r = 0; r < nroots; r++)
+            if (roots[r]->op == G_OP_INPUT && !assigned[roots[r]->id]) p->needs_input[p->nneeds++] = roots[r]->id;
+        free(assigned);
+    }
+    rc = 0;
+done:
+    free(b.open);
+    free(b.emit);
+    return rc;
+}

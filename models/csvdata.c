@@ -1,0 +1,176 @@
+/* csvdata.c: numeric CSV files (comma separated, optional header line) into a
+ * float array, with errors that name the file and the line. */
+#include "models.h"
+#include "runtime.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+typedef struct reader {
+    const char *path;
+    FILE *f;
+    char *line;
+    size_t line_cap;
+    char **fields;
+    size_t fields_cap;
+    float *vals;
+    size_t nvals, vals_cap;
+} reader;
+
+static void reader_free(reader *r)
+{
+    if (r->f)
+        fclose(r->f);
+    free(r->line);
+    free(r->fields);
+    free(r->vals);
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Splits the line in place at commas; returns the field count or 0 on OOM. */
+static size_t split(reader *r, char *s)
+{
+    size_t n = 1;
+    for (const char *p = s; *p; p++)
+        n += *p == ',';
+    if (n > r->fields_cap) {
+        char **nf = realloc(r->fields, n * sizeof *nf);
+        if (!nf)
+            return 0;
+        r->fields = nf;
+        r->fields_cap = n;
+    }
+    size_t k = 0;
+    r->fields[k++] = s;
+    for (char *p = s; *p; p++)
+        if (*p == ',') {
+            *p = '\0';
+            r->fields[k++] = p + 1;
+        }
+    for (size_t i = 0; i < n; i++)
+        r->fields[i] = trim(r->fields[i]);
+    return n;
+}
+
+/* Whole field is a number for strtod (which also takes "nan" and "inf"). */
+static int is_number(const char *s, double *v)
+{
+    char *end;
+    *v = strtod(s, &end);
+    return *s && end != s && *end == '\0';
+}
+
+static int push(reader *r, float v)
+{
+    if (r->nvals == r->vals_cap) {
+        size_t cap = r->vals_cap ? 2 * r->vals_cap : 1024;
+        float *nv = realloc(r->vals, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        r->vals = nv;
+        r->vals_cap = cap;
+    }
+    r->vals[r->nvals++] = v;
+    return 0;
+}
+
+static int fail(reader *r, size_t line, const char *detail)
+{
+    rt_set_error("%s:%zu: %s", r->path, line, detail);
+    reader_free(r);
+    return -1;
+}
+
+int meg_csv_read(const char *path, size_t *cols, float **data, size_t *rows)
+{
+    reader r = {.path = path};
+    char msg[256];
+    size_t want = *cols, nrows = 0, lineno = 0;
+    int first = 1;
+    ssize_t len;
+
+    r.f = fopen(path, "r");
+    if (!r.f) {
+        rt_set_error("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((len = getline(&r.line, &r.line_cap, r.f)) != -1) {
+        lineno++;
+        if (strlen(r.line) != (size_t)len)
+            return fail(&r, lineno, "NUL byte in line (not a text file?)");
+        char *s = trim(r.line);
+        if (!*s)
+            continue;
+        size_t nf = split(&r, s);
+        if (!nf)
+            return fail(&r, lineno, "out of memory");
+        if (first) {
+            first = 0;
+            if (!want)
+                want = nf;
+            int numbers = 0;
+            double v;
+            for (size_t i = 0; i < nf; i++)
+                numbers += is_number(r.fields[i], &v);
+            if (!numbers && nf == want)
+                continue;             /* header line */
+        }
+        if (nf != want) {
+            snprintf(msg, sizeof msg, "expected %zu columns, found %zu", want, nf);
+            return fail(&r, lineno, msg);
+        }
+        for (size_t i = 0; i < nf; i++) {
+            double v;
+            const char *fs = r.fields[i];
+            if (!*fs)
+                snprintf(msg, sizeof msg, "column %zu is empty", i + 1);
+            else if (!is_number(fs, &v))
+                snprintf(msg, sizeof msg, "column %zu: '%.40s' is not a number", i + 1, fs);
+            else if (!isfinite(v))
+                snprintf(msg, sizeof msg, "column %zu: '%.40s' is not finite", i + 1, fs);
+            else if (fabs(v) > FLT_MAX)
+                snprintf(msg, sizeof msg, "column %zu: %.40s is out of float range", i + 1, fs);
+            else if (push(&r, (float)v))
+                snprintf(msg, sizeof msg, "out of memory");
+            else
+                continue;
+            return fail(&r, lineno, msg);
+        }
+        nrows++;
+    }
+    if (ferror(r.f)) {
+        rt_set_error("%s: read error after line %zu: %s", path, lineno, strerror(errno));
+        reader_free(&r);
+        return -1;
+    }
+    if (!nrows) {
+        rt_set_error("%s: no data rows", path);
+        reader_free(&r);
+        return -1;
+    }
+    *cols = want;
+    *rows = nrows;
+    *data = r.vals;
+    r.vals = NULL;
+    reader_free(&r);
+    return 0;
+}
+
+int meg_csv_read_xy(const char *path, float **xy, size_t *n)
+{
+    size_t cols = 2;
+    return meg_csv_read(path, &cols, xy, n);
+}

@@ -1,0 +1,481 @@
+/* test_exec.c: the planner and executor against the CPU reference: every op
+ * on the device (odd shapes), fused and unfused plans, effects, replays,
+ * memory planning and bad input. Validation on. */
+#include "harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+
+static const uint64_t SEED = 1234;
+
+typedef struct inval {
+    g_tensor *t;
+    int positive;   /* values in [0.1, 2.1) instead of [-1, 1) */
+    float scale;    /* 0: 1 */
+} inval;
+
+static float *input_values(const inval *in, int k)
+{
+    size_t n = g_numel(in->t);
+    float *v = malloc(n * sizeof *v);
+    th_random(v, n, 100 + (uint64_t)k);
+    for (size_t i = 0; i < n; i++) {
+        if (in->positive) v[i] = fabsf(v[i]) * 2.0f + 0.1f;
+        if (in->scale) v[i] *= in->scale;
+    }
+    return v;
+}
+
+/* Runs roots on the device (fused or not, `runs` times) and in the
+ * reference, and compares every non-effect root, and every leaf in `leaves`. */
+static void check_graph_ex(g_graph *g, g_tensor **roots, int nroots, const inval *ins, int nins, g_tensor **leaves,
+                           int nleaves, double tol, int no_fusion, int runs)
+{
+    ck_assert_msg(g_graph_error(g) == NULL, "graph error: %s", g_graph_error(g));
+    g_session *s;
+    ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
+    g_ref *r = g_ref_new(g, SEED);
+    ck_assert_ptr_nonnull(r);
+    for (int k = 0; k < nins; k++) {
+        float *v = input_values(&ins[k], k);
+        ck_assert_msg(g_session_write(s, ins[k].t, v) == 0, "%s", rt_error());
+        ck_assert_msg(g_ref_write_f(r, ins[k].t, v) == 0, "%s", g_ref_error(r));
+        free(v);
+    }
+    g_plan_opts o = {.no_fusion = no_fusion};
+    g_plan *p;
+    ck_assert_msg(g_plan_new(s, roots, nroots, &o, &p) == 0, "%s", rt_error());
+    ck_assert_msg(g_plan_run(p, runs) == 0, "%s", rt_error());
+    for (int i = 0; i < runs; i++) ck_assert_msg(g_ref_run(r, roots, nroots) == 0, "%s", g_ref_error(r));
+    for (int i = 0; i < nroots + nleaves; i++) {
+        g_tensor *t = i < nroots ? roots[i] : leaves[i - nroots];
+        if (g_is_effect(t)) continue;
+        size_t n = g_numel(t);
+        float *dv = malloc(n * sizeof *dv);
+        ck_assert_msg(g_session_read(s, t, dv) == 0, "%s", rt_error());
+        const double *rv = g_ref_value(r, t);
+        ck_assert_ptr_nonnull(rv);
+        for (size_t j = 0; j < n; j++) {
+            double err = fabs(dv[j] - rv[j]);
+            ck_assert_msg(err <= tol * (1.0 + fabs(rv[j])),
+                          "%s (node %d, fusion %s): element %zu is %.9g on the device, %.9g in the reference",
+                          g_op_name(t->op), t->id, no_fusion ? "off" : "on", j, dv[j], rv[j]);
+        }
+        free(dv);
+    }
+    g_plan_free(p);
+    g_ref_free(r);
+    g_session_free(s);
+}
+
+static void check_graph(g_graph *g, g_tensor **roots, int nroots, const inval *ins, int nins, double tol)
+{
+    check_graph_ex(g, roots, nroots, ins, nins, NULL, 0, tol, 0, 1);
+    check_graph_ex(g, roots, nroots, ins, nins, NULL, 0, tol, 1, 1);
+}
+
+#define SHAPE(...) (int[]){__VA_ARGS__}
+
+START_TEST(unary_ops_match_reference)
+{
+    typedef g_tensor *(*un)(g_tensor *);
+    un fs[] = {g_neg, g_exp, g_square, g_abs, g_relu, g_tanh, g_sigmoid, g_softplus, g_log_sigmoid};
+    for (int k = 0; k < 9; k++) {
+        g_graph *g = g_graph_new();
+        g_tensor *x = g_input(g, "x", 2, SHAPE(3, 17));
+        g_tensor *y = fs[k](x);
+        inval in = {x, 0, 4.0f};
+        check_graph(g, &y, 1, &in, 1, 2e-6);
+        g_graph_free(g);
+    }
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 3, SHAPE(2, 5, 13));
+    g_tensor *ys[] = {g_log(x), g_sqrt(x), g_scale(x, -2.5f), g_add_scalar(x, 0.75f), g_leaky_relu(g_neg(x), 0.2f)};
+    inval in = {x, 1, 0};
+    check_graph(g, ys, 5, &in, 1, 2e-6);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(binary_ops_broadcast_like_the_reference)
+{
+    typedef g_tensor *(*bin)(g_tensor *, g_tensor *);
+    bin fs[] = {g_add, g_sub, g_mul, g_div, g_gt, g_ge, g_lt, g_le, g_eq};
+    for (int k = 0; k < 9; k++) {
+        g_graph *g = g_graph_new();
+        g_tensor *a = g_input(g, "a", 3, SHAPE(5, 1, 7));
+        g_tensor *b = g_input(g, "b", 2, SHAPE(3, 7));
+        g_tensor *c = g_input(g, "c", 1, SHAPE(7));
+        g_tensor *d = g_input(g, "d", 0, NULL);
+        g_tensor *ys[] = {fs[k](a, b), fs[k](b, c), fs[k](c, b), fs[k](b, d), fs[k](b, b), fs[k](a, g_scalar(g, 0.5f))};
+        inval in[] = {{a, k == 3, 0}, {b, k == 3, 0}, {c, k == 3, 0}, {d, k == 3, 0}};
+        check_graph(g, ys, 6, in, 4, 2e-6);
+        g_graph_free(g);
+    }
+}
+END_TEST
+
+START_TEST(select_expand_sum_to_reshape_match_reference)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *c = g_input(g, "c", 2, SHAPE(4, 9));
+    g_tensor *a = g_input(g, "a", 2, SHAPE(4, 9));
+    g_tensor *b = g_input(g, "b", 1, SHAPE(9));
+    g_tensor *x = g_input(g, "x", 3, SHAPE(3, 5, 7));
+    g_tensor *ys[] = {
+        g_select(g_gt(c, g_scalar(g, 0.0f)), a, b),
+        g_expand(b, 3, SHAPE(2, 4, 9)),
+        g_sum_to(x, 2, SHAPE(1, 7)),
+        g_sum_to(x, 3, SHAPE(3, 1, 7)),
+        g_sum_to(x, 3, SHAPE(1, 5, 1)),
+        g_sum(x, 1, 0),
+        g_mean(x, -1, 1),
+        g_sum_all(x),
+        g_mean_all(a),
+        g_reshape(g_add(x, x), 2, SHAPE(15, 7)),
+        g_add(g_reshape(x, 2, SHAPE(7, 15)), g_scalar(g, 1.0f)),
+    };
+    inval in[] = {{c, 0, 0}, {a, 0, 0}, {b, 0, 0}, {x, 0, 0}};
+    check_graph(g, ys, 11, in, 4, 2e-6);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(large_reductions_match_reference)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, SHAPE(300, 1001));
+    g_tensor *ys[] = {g_sum_all(x), g_sum(x, 0, 1), g_sum(x, 1, 0), g_mean_all(g_square(x))};
+    inval in = {x, 0, 0};
+    check_graph(g, ys, 4, &in, 1, 2e-5);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(layout_ops_match_reference)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 4, SHAPE(2, 3, 5, 7));
+    g_tensor *y = g_input(g, "y", 2, SHAPE(5, 3));
+    g_tensor *z = g_input(g, "z", 2, SHAPE(5, 4));
+    g_tensor *idx = g_input(g, "idx", 1, SHAPE(6));
+    g_tensor *cat[] = {y, z, y};
+    g_tensor *ys[] = {
+        g_permute(x, SHAPE(3, 1, 0, 2)),
+        g_transpose(y),
+        g_concat(g, cat, 3, 1),
+        g_concat(g, cat + 1, 2, 1),
+        g_slice(x, 2, 1, 3),
+        g_pad(y, 1, 2, 8),
+        g_gather_rows(z, idx),
+        g_scatter_add_rows(g_mul(z, z), g_slice(idx, 0, 0, 5), 4),
+        g_add(g_transpose(y), g_scalar(g, 1.0f)),
+    };
+    inval in[] = {{x, 0, 0}, {y, 0, 0}, {z, 0, 0}, {idx, 1, 2.0f}};
+    check_graph(g, ys, 9, in, 4, 1e-6);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(matmul_all_layouts_and_fused_epilogue_match_reference)
+{
+    for (int layout = 0; layout < 4; layout++) {
+        int ta = layout & 1, tb = layout >> 1;
+        int M = 33, K = 19, N = 45;
+        g_graph *g = g_graph_new();
+        g_tensor *a = g_input(g, "a", 2, ta ? SHAPE(K, M) : SHAPE(M, K));
+        g_tensor *b = g_input(g, "b", 2, tb ? SHAPE(N, K) : SHAPE(K, N));
+        g_tensor *bias = g_input(g, "bias", 1, SHAPE(N));
+        g_tensor *mm = g_matmul(a, b, ta, tb);
+        g_tensor *pre = g_add(mm, bias);
+        g_tensor *ys[] = {g_leaky_relu(pre, 0.2f), pre, g_sigmoid(g_matmul(a, b, ta, tb))};
+        inval in[] = {{a, 0, 0}, {b, 0, 0}, {bias, 0, 0}};
+        check_graph(g, ys, 3, in, 3, 1e-5);
+        g_graph_free(g);
+    }
+    /* vec4 paths */
+    g_graph *g = g_graph_new();
+    g_tensor *a = g_input(g, "a", 2, SHAPE(64, 132));
+    g_tensor *b = g_input(g, "b", 2, SHAPE(132, 260));
+    g_tensor *ys[] = {g_relu(g_matmul(a, b, 0, 0)), g_matmul(a, a, 1, 0), g_matmul(b, b, 0, 1)};
+    inval in[] = {{a, 0, 0}, {b, 0, 0}};
+    check_graph(g, ys, 3, in, 2, 3e-5);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(convolutions_match_reference)
+{
+    struct { int n, c, h, o, k, s, p, op; } cs[] = {{2, 3, 9, 4, 5, 2, 2, 1}, {1, 1, 7, 2, 3, 1, 1, 0}, {3, 2, 8, 5, 4, 2, 1, 0}};
+    for (int i = 0; i < 3; i++) {
+        g_graph *g = g_graph_new();
+        g_tensor *x = g_input(g, "x", 4, SHAPE(cs[i].n, cs[i].c, cs[i].h, cs[i].h));
+        g_tensor *w = g_input(g, "w", 4, SHAPE(cs[i].o, cs[i].c, cs[i].k, cs[i].k));
+        g_tensor *wt = g_input(g, "wt", 4, SHAPE(cs[i].c, cs[i].o, cs[i].k, cs[i].k));
+        g_tensor *y = g_conv2d(x, w, cs[i].s, cs[i].p);
+        g_tensor *yt = g_conv_transpose2d(x, wt, cs[i].s, cs[i].p, cs[i].op);
+        g_tensor *gy = g_input(g, "gy", y->ndim, y->shape);
+        g_tensor *ys[] = {y, yt, g_conv2d_wgrad(x, gy, cs[i].k, cs[i].k, cs[i].s, cs[i].p),
+                          g_leaky_relu(g_conv2d(x, w, cs[i].s, cs[i].p), 0.2f)};
+        inval in[] = {{x, 0, 0}, {w, 0, 0}, {wt, 0, 0}, {gy, 0, 0}};
+        check_graph(g, ys, 4, in, 4, 1e-5);
+        g_graph_free(g);
+    }
+}
+END_TEST
+
+START_TEST(random_ops_match_reference_bit_for_bit)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *rng = g_rng(g, "rng", 0x1234567890abcdefull);
+    g_tensor *x = g_input(g, "x", 2, SHAPE(37, 3));
+    g_tensor *ys[] = {
+        g_rand_uniform(rng, 2, SHAPE(5, 77)), g_rand_normal(rng, 1, SHAPE(1001)),
+        g_rand_int(rng, 70000, 1, SHAPE(256)), g_shuffle(rng, x, 0), g_shuffle(rng, x, 1),
+        g_add(g_rand_normal(rng, 2, SHAPE(37, 3)), x),
+    };
+    g_tensor *adv = g_rng_advance(rng);
+    g_tensor *roots[] = {ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], adv};
+    inval in = {x, 0, 0};
+    /* three runs: the counter advances on the device as in the reference */
+    check_graph_ex(g, roots, 7, &in, 1, &rng, 1, 3e-6, 0, 3);
+    check_graph_ex(g, roots, 7, &in, 1, &rng, 1, 3e-6, 1, 2);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(effects_update_params_in_program_order)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *w = g_param(g, "w", 2, SHAPE(7, 5), g_init_normal(1.0f));
+    g_tensor *b = g_param(g, "b", 1, SHAPE(5), g_init_torch(7));
+    g_tensor *x = g_input(g, "x", 2, SHAPE(11, 7));
+    g_tensor *before = g_sum_all(g_matmul(x, w, 0, 0));
+    g_tensor *gw = g_matmul(x, g_expand(g_add(b, g_scalar(g, 1.0f)), 2, SHAPE(11, 5)), 1, 0);
+    g_tensor *gb = g_sum(g_square(g_matmul(x, w, 0, 0)), 0, 0);
+    g_tensor *params[] = {w, b}, *grads[] = {gw, gb};
+    g_adam_opts ao = {0.01f, 0.5f, 0.9f, 1e-8f};
+    g_tensor *step = g_adam(g, "adam", params, grads, 2, ao);
+    g_tensor *after = g_sum_all(g_matmul(x, w, 0, 0));
+    g_tensor *c = g_state(g, "c", 1, SHAPE(5), g_init_const(2.0f));
+    g_tensor *as = g_assign(c, g_mul(c, b));
+    g_tensor *roots[] = {before, step, after, as};
+    g_tensor *leaves[] = {w, b, c};
+    inval in = {x, 0, 0};
+    check_graph_ex(g, roots, 4, &in, 1, leaves, 3, 2e-5, 0, 1);
+    check_graph_ex(g, roots, 4, &in, 1, leaves, 3, 2e-5, 1, 1);
+    check_graph_ex(g, roots, 4, &in, 1, leaves, 3, 5e-5, 0, 4);
+    g_tensor *ps[] = {w};
+    g_tensor *gs[] = {gw};
+    g_tensor *sgd = g_sgd(g, ps, gs, 1, 0.1f);
+    g_tensor *roots2[] = {sgd, g_sum_all(w)};
+    check_graph_ex(g, roots2, 2, &in, 1, leaves, 1, 2e-5, 0, 2);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(reads_of_a_param_stay_before_its_update)
+{
+    /* The first matmul's unit is still open (its epilogue may grow) when the
+     * assign to w comes; it must still run before it. */
+    g_graph *g = g_graph_new();
+    g_tensor *w = g_param(g, "w", 2, SHAPE(6, 5), g_init_normal(1.0f));
+    g_tensor *x = g_input(g, "x", 2, SHAPE(4, 6));
+    g_tensor *a = g_matmul(x, w, 0, 0);
+    g_tensor *as = g_assign(w, g_scale(w, 2.0f));
+    g_tensor *b = g_matmul(x, w, 0, 0);
+    g_tensor *roots[] = {g_add_scalar(a, 1.0f), as, g_add_scalar(b, 1.0f)};
+    inval in = {x, 0, 0};
+    check_graph_ex(g, roots, 3, &in, 1, &w, 1, 2e-6, 0, 1);
+    check_graph_ex(g, roots, 3, &in, 1, &w, 1, 2e-6, 1, 2);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(batchnorm_matches_reference)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 4, SHAPE(3, 4, 5, 5));
+    g_tensor *gamma = g_param(g, "gamma", 1, SHAPE(4), g_init_normal(1.0f));
+    g_tensor *beta = g_param(g, "beta", 1, SHAPE(4), g_init_normal(1.0f));
+    g_tensor *y = g_batchnorm_train(x, gamma, beta, 1e-5f);
+    inval in = {x, 0, 3.0f};
+    check_graph(g, &y, 1, &in, 1, 2e-5);
+    g_graph_free(g);
+}
+END_TEST
+
+/* A 4-layer MLP energy with its parameter gradient and Adam: the training
+ * graph the memory planner must fit in less than the sum of its parts. */
+static g_tensor *mlp(g_graph *g, g_tensor *x, int width, int layers, g_tensor **params, int *np)
+{
+    g_tensor *h = x;
+    int in = x->shape[1];
+    for (int l = 0; l < layers; l++) {
+        int out = l == layers - 1 ? 1 : width;
+        char n1[32], n2[32];
+        snprintf(n1, sizeof n1, "w%d", l);
+        snprintf(n2, sizeof n2, "b%d", l);
+        g_tensor *w = g_param(g, n1, 2, SHAPE(in, out), g_init_torch(in));
+        g_tensor *b = g_param(g, n2, 1, SHAPE(out), g_init_torch(in));
+        params[(*np)++] = w;
+        params[(*np)++] = b;
+        h = g_add(g_matmul(h, w, 0, 0), b);
+        if (l < layers - 1) h = g_leaky_relu(h, 0.2f);
+        in = out;
+    }
+    return h;
+}
+
+START_TEST(fused_and_unfused_training_steps_agree)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, SHAPE(19, 3));
+    g_tensor *params[16];
+    int np = 0;
+    g_tensor *e = mlp(g, x, 24, 4, params, &np);
+    g_tensor *gx;
+    ck_assert_msg(g_grad(g, g_sum_all(e), &x, 1, &gx) == 0, "%s", g_graph_error(g));
+    g_tensor *loss = g_add(g_mean_all(e), g_scale(g_mean_all(g_sum(g_square(gx), 1, 0)), 0.1f));
+    g_tensor *grads[16];
+    ck_assert_msg(g_grad(g, loss, params, np, grads) == 0, "%s", g_graph_error(g));
+    g_adam_opts ao = {1e-2f, 0.5f, 0.9f, 1e-8f};
+    g_tensor *step = g_adam(g, "adam", params, grads, np, ao);
+    g_tensor *roots[] = {loss, step};
+    inval in = {x, 0, 0};
+    check_graph_ex(g, roots, 2, &in, 1, params, np, 2e-5, 0, 1);
+    check_graph_ex(g, roots, 2, &in, 1, params, np, 2e-5, 1, 1);
+    check_graph_ex(g, roots, 2, &in, 1, params, np, 1e-4, 0, 3);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(arena_is_smaller_than_the_sum_of_intermediates)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, SHAPE(64, 2));
+    g_tensor *params[16];
+    int np = 0;
+    g_tensor *e = mlp(g, x, 128, 4, params, &np);
+    g_tensor *loss = g_mean_all(e);
+    g_tensor *grads[16];
+    ck_assert(g_grad(g, loss, params, np, grads) == 0);
+    g_adam_opts ao = {1e-3f, 0.5f, 0.9f, 1e-8f};
+    g_tensor *step = g_adam(g, "adam", params, grads, np, ao);
+    g_tensor *roots[] = {loss, step};
+    g_session *s;
+    ck_assert(g_session_new(th_ctx(), g, 1, &s) == 0);
+    float xv[128];
+    th_random(xv, 128, 5);
+    ck_assert(g_session_write(s, x, xv) == 0);
+    for (int nf = 0; nf < 2; nf++) {
+        g_plan_opts o = {.no_fusion = nf};
+        g_plan *p;
+        ck_assert_msg(g_plan_new(s, roots, 2, &o, &p) == 0, "%s", rt_error());
+        g_plan_stats st;
+        g_plan_stats_get(p, &st);
+        ck_assert_msg(st.arena_bytes < st.intermediate_bytes, "arena %zu, intermediates %zu", st.arena_bytes,
+                      st.intermediate_bytes);
+        ck_assert_int_gt(st.dispatches, 0);
+        ck_assert_uint_eq(st.param_bytes, (2 * 128 + 128 * 128 * 2 + 128 + 3 * 128 + 1) * 4);
+        ck_assert(g_plan_run(p, 1) == 0);
+        g_plan_free(p);
+    }
+    g_session_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(fusion_reduces_dispatches)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, SHAPE(16, 8));
+    g_tensor *w = g_param(g, "w", 2, SHAPE(8, 8), g_init_torch(8));
+    g_tensor *b = g_param(g, "b", 1, SHAPE(8), g_init_torch(8));
+    g_tensor *y = g_tanh(g_leaky_relu(g_add(g_matmul(x, w, 0, 0), b), 0.2f));
+    g_session *s;
+    ck_assert(g_session_new(th_ctx(), g, 1, &s) == 0);
+    int disp[2];
+    for (int nf = 0; nf < 2; nf++) {
+        g_plan_opts o = {.no_fusion = nf};
+        g_plan *p;
+        ck_assert_msg(g_plan_new(s, &y, 1, &o, &p) == 0, "%s", rt_error());
+        g_plan_stats st;
+        g_plan_stats_get(p, &st);
+        disp[nf] = st.dispatches;
+        g_plan_free(p);
+    }
+    ck_assert_int_eq(disp[0], 1);   /* matmul + bias + leaky_relu + tanh in one */
+    ck_assert_int_eq(disp[1], 4);
+    g_session_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(unwritten_input_is_an_error_naming_it)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "features", 1, SHAPE(5));
+    g_tensor *y = g_exp(x);
+    g_session *s;
+    ck_assert(g_session_new(th_ctx(), g, 1, &s) == 0);
+    g_plan *p;
+    ck_assert_msg(g_plan_new(s, &y, 1, NULL, &p) == 0, "%s", rt_error());
+    ck_assert_int_eq(g_plan_run(p, 1), -1);
+    ck_assert_msg(strstr(rt_error(), "features"), "%s", rt_error());
+    float v[5] = {0};
+    ck_assert_int_eq(g_session_read(s, y, v), -1);
+    ck_assert(g_session_write(s, x, v) == 0);
+    ck_assert(g_plan_run(p, 1) == 0);
+    ck_assert(g_session_read(s, y, v) == 0);
+    ck_assert_float_eq(v[0], 1.0f);
+    g_plan_free(p);
+    g_session_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(graph_with_error_cannot_be_planned)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *a = g_input(g, "a", 2, SHAPE(3, 4));
+    g_tensor *b = g_input(g, "b", 2, SHAPE(5, 6));
+    ck_assert_ptr_null(g_matmul(a, b, 0, 0));
+    g_session *s = NULL;
+    ck_assert_int_eq(g_session_new(th_ctx(), g, 1, &s), -1);
+    ck_assert_msg(strstr(rt_error(), "matmul"), "%s", rt_error());
+    g_graph_free(g);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("exec");
+    TCase *tc = tcase_create("ops");
+    th_validated(tc);
+    tcase_add_test(tc, unary_ops_match_reference);
+    tcase_add_test(tc, binary_ops_broadcast_like_the_reference);
+    tcase_add_test(tc, select_expand_sum_to_reshape_match_reference);
+    tcase_add_test(tc, large_reductions_match_reference);
+    tcase_add_test(tc, layout_ops_match_reference);
+    tcase_add_test(tc, matmul_all_layouts_and_fused_epilogue_match_reference);
+    tcase_add_test(tc, convolutions_match_reference);
+    tcase_add_test(tc, random_ops_match_reference_bit_for_bit);
+    tcase_add_test(tc, effects_update_params_in_program_order);
+    tcase_add_test(tc, reads_of_a_param_stay_before_its_update);
+    tcase_add_test(tc, batchnorm_matches_reference);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("plans");
+    th_validated(tc);
+    tcase_add_test(tc, fused_and_unfused_training_steps_agree);
+    tcase_add_test(tc, arena_is_smaller_than_the_sum_of_intermediates);
+    tcase_add_test(tc, fusion_reduces_dispatches);
+    tcase_add_test(tc, unwritten_input_is_an_error_naming_it);
+    tcase_add_test(tc, graph_with_error_cannot_be_planned);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
