@@ -970,6 +970,19 @@ static int check_updates(const char *what, g_graph *g, g_tensor **params, g_tens
     return 0;
 }
 
+/* A moment or step state of an optimizer: made on the first call with this
+ * prefix, found again on later ones (one optimizer, several updates). */
+static g_tensor *adam_state(g_graph *g, const char *name, int ndim, const int *shape)
+{
+    g_tensor *t = g_graph_find(g, name);
+    if (!t) return g_state(g, name, ndim, shape, g_init_zeros());
+    if (t->op != G_OP_STATE || t->ndim != ndim || memcmp(t->shape, shape, (size_t)ndim * sizeof *shape)) {
+        g__fail(g, "adam: '%s' exists and is not a state of the parameter's shape", name);
+        return NULL;
+    }
+    return t;
+}
+
 g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **grads, int n,
                  g_adam_opts opts)
 {
@@ -979,6 +992,12 @@ g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **g
         return NULL;
     }
     if (check_updates("adam", g, params, grads, n)) return NULL;
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            if (params[a] == params[b]) {
+                g__fail(g, "adam: parameter '%s' is given twice", params[a]->name);
+                return NULL;
+            }
     /* deps[k] first holds m_k, deps[n + k] v_k; then the ADAM nodes, built
      * back to back so a planner can run them as one dispatch */
     g_tensor **deps = calloc(2 * (size_t)n + 1, sizeof *deps);
@@ -996,11 +1015,11 @@ g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **g
             g__fail(g, "adam: state name '%s' longer than %d characters", name, G_NAME_MAX - 1);
             goto done;
         }
-        deps[k] = g_state(g, name, p->ndim, p->shape, g_init_zeros());
+        deps[k] = adam_state(g, name, p->ndim, p->shape);
         if (!deps[k]) goto done;
     }
     snprintf(name, sizeof name, "%s.t", prefix);
-    g_tensor *t = g_state(g, name, 1, &one, g_init_zeros());
+    g_tensor *t = adam_state(g, name, 1, &one);
     g_tensor *t1 = g_add_scalar(t, 1.0f);
     if (!t1) goto done;
     for (int k = 0; k < n; k++) {

@@ -271,8 +271,9 @@ typedef struct g_adam_opts {
 } g_adam_opts;
 /* Adam on n parameters with their gradients: creates the moment states
  * "<prefix>.m.<param>", "<prefix>.v.<param>" and the step counter
- * "<prefix>.t", and returns one group node that performs the whole update
- * (step counter included). */
+ * "<prefix>.t" (or reuses them when an earlier call with the same prefix
+ * made them: several updates of one optimizer in one graph), and returns one
+ * group node that performs the whole update (step counter included). */
 g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **grads, int n,
                  g_adam_opts opts);
 g_tensor *g_sgd(g_graph *g, g_tensor **params, g_tensor **grads, int n, float lr);

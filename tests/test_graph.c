@@ -274,12 +274,29 @@ START_TEST(repeated_leaf_names_are_rejected)
     expect_error(g, g_state(g, "r", 1, SH(1), g_init_zeros()), "state: leaf name 'r' is already used");
     g_graph_free(g);
 
-    /* adam's states collide when a parameter is passed twice */
+    /* a parameter passed twice to one adam is an error */
     g = g_graph_new();
     g_tensor *p = g_param(g, "p", 1, SH(2), g_init_zeros());
     g_tensor *ps[2] = {p, p}, *gs[2] = {p, p};
     g_adam_opts o = {0.1f, 0.9f, 0.999f, 1e-8f};
-    expect_error(g, g_adam(g, "opt", ps, gs, 2, o), "state: leaf name 'opt.m.p' is already used");
+    expect_error(g, g_adam(g, "opt", ps, gs, 2, o), "adam: parameter 'p' is given twice");
+    g_graph_free(g);
+
+    /* a second adam with the same prefix reuses the states of the first */
+    g = g_graph_new();
+    p = g_param(g, "p", 1, SH(2), g_init_zeros());
+    ps[0] = gs[0] = p;
+    ck_assert_ptr_nonnull(g_adam(g, "opt", ps, gs, 1, o));
+    g_tensor *m1 = g_graph_find(g, "opt.m.p");
+    int n1 = g_graph_size(g);
+    ck_assert_ptr_nonnull(g_adam(g, "opt", ps, gs, 1, o));
+    ck_assert_ptr_eq(g_graph_find(g, "opt.m.p"), m1);
+    for (int id = n1; id < g_graph_size(g); id++) ck_assert(g_graph_node(g, id)->op != G_OP_STATE);
+    /* ... and a state of another shape under its name is an error */
+    g_tensor *q = g_param(g, "q", 1, SH(3), g_init_zeros());
+    ck_assert_ptr_nonnull(g_state(g, "opt2.m.q", 1, SH(4), g_init_zeros()));
+    g_tensor *qs[1] = {q};
+    expect_error(g, g_adam(g, "opt2", qs, qs, 1, o), "adam: 'opt2.m.q' exists and is not a state of the parameter's shape");
     g_graph_free(g);
 
     g = g_graph_new();
