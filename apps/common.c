@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 rt_ctx *app_open_device(const char *prog, const char *device)
 {
@@ -68,5 +71,75 @@ int app_parse_float(const char *prog, const char *flag, const char *s, double *o
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+void app_progress_init(app_progress *p, FILE *f, long start, long total)
+{
+    p->f = f;
+    p->tty = isatty(fileno(f));
+    p->total = total;
+    p->start = start;
+    p->t0 = app_now();
+    p->drawn = 0;
+}
+
+static void fmt_time(char *buf, size_t n, double s)
+{
+    if (!isfinite(s) || s < 0) snprintf(buf, n, "--");
+    else if (s >= 3600) snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    else snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+}
+
+void app_progress_update(app_progress *p, long done, double rate, const char *extra)
+{
+    char eta[32];
+    fmt_time(eta, sizeof eta, rate > 0 ? (double)(p->total - done) / rate : NAN);
+    int pct = p->total > 0 ? (int)(100.0 * (double)done / (double)p->total) : 100;
+    if (p->tty) {
+        char bar[31];
+        int fill = p->total > 0 ? (int)(30.0 * (double)done / (double)p->total) : 30;
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+        bar[30] = 0;
+        fprintf(p->f, "\r%ld/%ld [%s] %3d%% %7.2f it/s ETA %s %s\033[K", done, p->total, bar, pct, rate, eta,
+                extra ? extra : "");
+        p->drawn = 1;
+    } else {
+        fprintf(p->f, "%ld/%ld (%d%%) %.2f it/s ETA %s %s\n", done, p->total, pct, rate, eta, extra ? extra : "");
+    }
+    fflush(p->f);
+}
+
+void app_progress_end(app_progress *p)
+{
+    if (p->tty && p->drawn) fputc('\n', p->f);
+    p->drawn = 0;
+}
+
+int app_mkdirs(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+        rt_set_error("path too long: %s", path);
+        return -1;
+    }
+    for (char *q = tmp + 1; *q; q++)
+        if (*q == '/') {
+            *q = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST) {
+                rt_set_error("cannot create folder %s: %s", tmp, strerror(errno));
+                return -1;
+            }
+            *q = '/';
+        }
+    if (mkdir(tmp, 0755) && errno != EEXIST) {
+        rt_set_error("cannot create folder %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat(tmp, &st) || !S_ISDIR(st.st_mode)) {
+        rt_set_error("%s exists and is not a folder", tmp);
+        return -1;
+    }
     return 0;
 }

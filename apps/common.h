@@ -15,4 +15,20 @@ void app_json_device(FILE *f, const rt_device_info *d);
 int app_parse_int(const char *prog, const char *flag, const char *s, long lo, long hi, long *out);
 int app_parse_float(const char *prog, const char *flag, const char *s, double *out);
 
+/* Progress on a terminal (one line redrawn in place), or one line per call
+ * elsewhere. `extra` is appended (latest losses). */
+typedef struct app_progress {
+    FILE *f;
+    int tty;
+    long total;
+    double t0;
+    long start;       /* done when the clock started (a resumed run) */
+    int drawn;
+} app_progress;
+void app_progress_init(app_progress *p, FILE *f, long start, long total);
+void app_progress_update(app_progress *p, long done, double rate, const char *extra);
+void app_progress_end(app_progress *p);
+/* mkdir -p; 0 or -1 with a message naming the path. */
+int app_mkdirs(const char *path);
+
 #endif

@@ -174,10 +174,14 @@ int x_compile(const char *source, int matmul_template, uint32_t **words, size_t 
     uint32_t *w = NULL;
     size_t nw = 0;
     if (load_cached(h, &w, &nw)) {
-        shaderc_compiler_t comp = shaderc_compiler_initialize();
+        /* One compiler for the process: glslang parses its built-in
+         * declarations again whenever the last compiler is released. */
+        static shaderc_compiler_t comp;
+        pthread_mutex_lock(&spv_lock);
+        if (!comp) comp = shaderc_compiler_initialize();
+        pthread_mutex_unlock(&spv_lock);
         shaderc_compile_options_t o = shaderc_compile_options_initialize();
         if (!comp || !o) {
-            if (comp) shaderc_compiler_release(comp);
             if (o) shaderc_compile_options_release(o);
             rt_set_error("shaderc_compiler_initialize failed");
             return -1;
@@ -205,7 +209,6 @@ int x_compile(const char *source, int matmul_template, uint32_t **words, size_t 
         }
         if (r) shaderc_result_release(r);
         shaderc_compile_options_release(o);
-        shaderc_compiler_release(comp);
         if (!ok) return -1;
         store_cached(h, w, nw);
     }

@@ -1,0 +1,375 @@
+/* meg-train: trains MEG (Algorithm 1 of the seed) on a 2-D data set on the
+ * device, with a progress bar, a JSON-lines log, checkpoints and pictures. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "megrun.h"
+#include "toyviz.h"
+
+static const char *PROG = "meg-train";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: meg-train [options]\n"
+            "\n"
+            "Trains a Maximum Entropy Generator (energy E, generator G, statistics network T;\n"
+            "Algorithm 1 of Kumar et al.) on a 2-D data set, entirely on the Vulkan device: one\n"
+            "graph per iteration (n-energy energy updates with the gradient penalty, then one\n"
+            "generator and statistics update), minibatches, noise and shuffles drawn on the device.\n"
+            "\n"
+            "data and model:\n"
+            "  --data D         8gaussians, 25gaussians, swissroll (generated from --seed), or a CSV\n"
+            "                   file of two numeric columns (default 25gaussians)\n"
+            "  --iters N        train until N iterations in total (default 5000)\n"
+            "  --batch B        minibatch size (default 256)\n"
+            "  --width W        hidden layer width of E, G and T (default 512)\n"
+            "  --hidden L       hidden layers per network (default 3)\n"
+            "  --zdim Z         latent dimension (default 2)\n"
+            "  --lr A           Adam learning rate (default 1e-4); --beta1 (0.5), --beta2 (0.9)\n"
+            "  --lambda L       gradient penalty weight (default 0.1)\n"
+            "  --n-energy K     energy updates per generator update (default 5)\n"
+            "  --shuffle dim|row  latent shuffle for the entropy estimator: each dimension\n"
+            "                   independently (default, as the paper) or whole rows\n"
+            "  --seed S         seed of the data set, the initial weights and the device generator (1)\n"
+            "\n"
+            "output:\n"
+            "  --out DIR        output folder (default meg-out): density.png, samples.png,\n"
+            "                   samples.csv, log.jsonl, checkpoint.safetensors\n"
+            "  --resume         continue from DIR/checkpoint.safetensors (its configuration is\n"
+            "                   used; options given must agree with it)\n"
+            "  --force          start over even if DIR holds a checkpoint\n"
+            "  --log-every K    read and log the losses every K iterations (default 100)\n"
+            "  --checkpoint-every K  write the checkpoint every K iterations (default 1000)\n"
+            "  --max-submit K   at most K iterations per device submit (default 25)\n"
+            "  --box X0,X1,Y0,Y1  plot box (default -2,2,-2,2)\n"
+            "  --grid N         density grid N x N (default 500)\n"
+            "  --samples N      generator samples drawn for samples.png/csv (default 2000)\n"
+            "  --device D       Vulkan device index or name substring (default: $MEG_DEVICE or the best)\n"
+            "  -h, --help       this text\n"
+            "\n"
+            "Progress goes to stderr (a bar on a terminal, one line per log otherwise); the last\n"
+            "line on stdout is a JSON summary. Ctrl-C stops at the next submit and saves.\n");
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+
+typedef struct opts {
+    const char *data, *out, *device;
+    long iters, log_every, ckpt_every, max_submit;
+    int resume, force, grid, samples;
+    meg_box box;
+    meg_config cfg;
+    unsigned set;            /* which configuration options were given */
+} opts;
+
+enum { SET_BATCH = 1, SET_WIDTH = 2, SET_HIDDEN = 4, SET_ZDIM = 8, SET_LR = 16, SET_B1 = 32, SET_B2 = 64,
+       SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048 };
+
+static int parse(int argc, char **argv, opts *o)
+{
+    meg_config_default(&o->cfg);
+    o->data = "25gaussians";
+    o->out = "meg-out";
+    o->iters = 5000;
+    o->log_every = 100;
+    o->ckpt_every = 1000;
+    o->max_submit = 25;
+    o->grid = 500;
+    o->samples = 2000;
+    o->box = (meg_box){-2, 2, -2, 2};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+        double d;
+#define INT(flag, lo, hi, dst, bit)                                             \
+    if (!strcmp(a, flag)) {                                                     \
+        if (app_parse_int(PROG, flag, v, lo, hi, &n)) return -1;                \
+        dst = n;                                                                \
+        o->set |= bit;                                                          \
+        i++;                                                                    \
+        continue;                                                               \
+    }
+#define FLT(flag, dst, bit)                                                     \
+    if (!strcmp(a, flag)) {                                                     \
+        if (app_parse_float(PROG, flag, v, &d)) return -1;                      \
+        dst = (float)d;                                                         \
+        o->set |= bit;                                                          \
+        i++;                                                                    \
+        continue;                                                               \
+    }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
+        if (!strcmp(a, "--resume")) { o->resume = 1; continue; }
+        if (!strcmp(a, "--force")) { o->force = 1; continue; }
+        if (!strcmp(a, "--data") && v) { o->data = v; o->set |= SET_DATA; i++; continue; }
+        if (!strcmp(a, "--out") && v) { o->out = v; i++; continue; }
+        if (!strcmp(a, "--device") && v) { o->device = v; i++; continue; }
+        if (!strcmp(a, "--shuffle") && v) {
+            if (strcmp(v, "dim") && strcmp(v, "row")) {
+                fprintf(stderr, "%s: --shuffle expects dim or row, got \"%s\"\n", PROG, v);
+                return -1;
+            }
+            o->cfg.shuffle_rows = !strcmp(v, "row");
+            o->set |= SET_SHUFFLE;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--box") && v) {
+            meg_box b;
+            char extra;
+            if (sscanf(v, "%lf,%lf,%lf,%lf%c", &b.xmin, &b.xmax, &b.ymin, &b.ymax, &extra) != 4 || !(b.xmax > b.xmin) ||
+                !(b.ymax > b.ymin)) {
+                fprintf(stderr, "%s: --box expects X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1, got \"%s\"\n", PROG, v);
+                return -1;
+            }
+            o->box = b;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            unsigned long long s = v ? strtoull(v, &end, 10) : 0;
+            if (!v || errno || *end || end == v) {
+                fprintf(stderr, "%s: --seed expects a non-negative integer, got \"%s\"\n", PROG, v ? v : "");
+                return -1;
+            }
+            o->cfg.seed = s;
+            o->set |= SET_SEED;
+            i++;
+            continue;
+        }
+        INT("--iters", 0, 1000000000L, o->iters, 0)
+        INT("--batch", 2, 1 << 20, o->cfg.batch, SET_BATCH)
+        INT("--width", 1, 1 << 16, o->cfg.width, SET_WIDTH)
+        INT("--hidden", 1, MEG_MAX_LAYERS - 1, o->cfg.hidden, SET_HIDDEN)
+        INT("--zdim", 1, 4096, o->cfg.zdim, SET_ZDIM)
+        INT("--n-energy", 1, 100, o->cfg.n_energy, SET_NE)
+        INT("--log-every", 1, 1000000000L, o->log_every, 0)
+        INT("--checkpoint-every", 1, 1000000000L, o->ckpt_every, 0)
+        INT("--max-submit", 1, 100000, o->max_submit, 0)
+        INT("--grid", 8, 4096, o->grid, 0)
+        INT("--samples", 1, 10000000, o->samples, 0)
+        FLT("--lr", o->cfg.lr, SET_LR)
+        FLT("--beta1", o->cfg.beta1, SET_B1)
+        FLT("--beta2", o->cfg.beta2, SET_B2)
+        FLT("--lambda", o->cfg.lambda, SET_LAMBDA)
+#undef INT
+#undef FLT
+        fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
+        return -1;
+    }
+    if (o->resume && o->force) {
+        fprintf(stderr, "%s: --resume and --force contradict each other\n", PROG);
+        return -1;
+    }
+    return 0;
+}
+
+/* On --resume: the checkpoint's configuration, with every option given
+ * checked against it. */
+static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
+{
+    if (megrun_from_meta(r, f)) return -1;
+    const meg_config *c = &r->cfg, *u = &o->cfg;
+    struct { unsigned bit; int differs; const char *name; } chk[] = {
+        {SET_BATCH, c->batch != u->batch, "--batch"},   {SET_WIDTH, c->width != u->width, "--width"},
+        {SET_HIDDEN, c->hidden != u->hidden, "--hidden"}, {SET_ZDIM, c->zdim != u->zdim, "--zdim"},
+        {SET_LR, c->lr != u->lr, "--lr"},               {SET_B1, c->beta1 != u->beta1, "--beta1"},
+        {SET_B2, c->beta2 != u->beta2, "--beta2"},      {SET_LAMBDA, c->lambda != u->lambda, "--lambda"},
+        {SET_NE, c->n_energy != u->n_energy, "--n-energy"}, {SET_SHUFFLE, c->shuffle_rows != u->shuffle_rows, "--shuffle"},
+        {SET_SEED, c->seed != u->seed, "--seed"},       {SET_DATA, strcmp(r->data, o->data) != 0, "--data"},
+    };
+    for (size_t i = 0; i < sizeof chk / sizeof chk[0]; i++)
+        if ((o->set & chk[i].bit) && chk[i].differs) {
+            rt_set_error("%s: %s differs from the checkpoint's configuration (drop it, or start over with --force)",
+                         meg_st_path(f), chk[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+static int save_checkpoint(megrun *r, const char *path)
+{
+    meg_st_kv kv[32];
+    char store[4096];
+    size_t n;
+    if (megrun_meta(r, kv, 32, store, sizeof store, &n)) return -1;
+    return meg_checkpoint_save(path, r->s, r->m.g, kv, n);
+}
+
+static int write_outputs(megrun *r, const opts *o, double *quality_json_ok, char *qjson, size_t qn)
+{
+    char path[4200], title[128];
+    /* generator samples */
+    size_t ns = (size_t)o->samples;
+    float *z = malloc(ns * (size_t)r->cfg.zdim * sizeof *z), *xs = malloc(ns * 2 * sizeof *xs), *e = NULL;
+    int rc = -1;
+    if (!z || !xs) { rt_set_error("out of host memory"); goto done; }
+    meg_latents(z, ns, r->cfg.zdim, r->cfg.seed + 7);
+    if (megrun_eval_plans(r) || meg_eval_generate(r->s, r->gen, &r->m, z, ns, xs)) goto done;
+    snprintf(path, sizeof path, "%s/samples.csv", o->out);
+    if (viz_csv(path, xs, ns, 2, "x,y")) goto done;
+    snprintf(path, sizeof path, "%s/samples.png", o->out);
+    snprintf(title, sizeof title, "G samples (red), data (gray), iter %ld", r->iteration);
+    size_t nbg = r->n < 5000 ? r->n : 5000;
+    if (viz_points(path, r->x, nbg, xs, ns, NULL, 0, o->box, title)) goto done;
+    /* density exp(-E) on the grid */
+    if (megrun_energy_grid(r, o->box, o->grid, &e)) goto done;
+    snprintf(path, sizeof path, "%s/density.png", o->out);
+    snprintf(title, sizeof title, "learned density exp(-E), iter %ld", r->iteration);
+    if (viz_density(path, e, o->grid, o->box, title)) goto done;
+    /* quality numbers for the Gaussian mixtures */
+    *quality_json_ok = 0;
+    float centers[2 * MEG_TOY_MAX_MODES], std;
+    int count = 0;
+    if (meg_toy_is_known(r->data) && !meg_toy_modes(r->data, centers, &count, &std) && count > 0) {
+        meg_toy_quality q;
+        meg_toy_quality_init(&q);
+        size_t nn = (size_t)o->grid * (size_t)o->grid;
+        float *d = malloc(nn * sizeof *d);
+        if (!d) { rt_set_error("out of host memory"); goto done; }
+        int ok = !meg_toy_quality_samples(centers, count, std, xs, ns, &q) && !meg_energy_to_density(e, nn, d);
+        if (ok && meg_toy_quality_grid(centers, count, std, o->box, o->grid, o->grid, d, &q)) q.grid_mass_near = NAN;
+        free(d);
+        if (ok && !meg_toy_quality_json(&q, qjson, qn)) *quality_json_ok = 1;
+    }
+    rc = 0;
+done:
+    free(z);
+    free(xs);
+    free(e);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {0};
+    app_progress pr = {.f = stderr};
+    long submits = 0;
+    if (parse(argc, argv, &o)) return 2;
+    megrun r = {0};
+    meg_st_file *ck = NULL;
+    FILE *log = NULL;
+    int rc = 1;
+    char ckpath[4200], logpath[4200];
+    if (app_mkdirs(o.out)) { fprintf(stderr, "%s: %s\n", PROG, rt_error()); return 1; }
+    snprintf(ckpath, sizeof ckpath, "%s/checkpoint.safetensors", o.out);
+    snprintf(logpath, sizeof logpath, "%s/log.jsonl", o.out);
+    struct stat st;
+    int have_ck = stat(ckpath, &st) == 0;
+    if (o.resume && !have_ck) {
+        fprintf(stderr, "%s: --resume: %s does not exist\n", PROG, ckpath);
+        return 1;
+    }
+    if (have_ck && !o.resume && !o.force) {
+        fprintf(stderr, "%s: %s already holds a checkpoint; pass --resume to continue it or --force to start over\n",
+                PROG, o.out);
+        return 1;
+    }
+    r.cfg = o.cfg;
+    if (o.resume) {
+        if (meg_st_read(ckpath, &ck) || resume_config(&o, &r, ck)) goto fail;
+    }
+    if (megrun_load_data(&r, o.resume ? r.data : o.data, r.cfg.seed)) goto fail;
+    if (megrun_open(&r, o.device)) goto fail;
+    if (ck) {
+        if (meg_checkpoint_load(ck, r.s, r.m.g)) goto fail;
+        meg_st_free(ck);
+        ck = NULL;
+    }
+    const rt_device_info *dev = rt_ctx_device(r.ctx);
+    fprintf(stderr, "%s: %s on %s (%s); %s; width %d, %d hidden, z %d, batch %d, %d energy updates, lr %g, %s shuffle\n",
+            PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.cfg.width, r.cfg.hidden,
+            r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr, r.cfg.shuffle_rows ? "row" : "per-dimension");
+    double tp = app_now();
+    if (megrun_train_plan(&r)) goto fail;
+    g_plan_stats ps;
+    g_plan_stats_get(r.train, &ps);
+    fprintf(stderr, "%s: planned in %.1f s: %d dispatches per iteration (%d fused), arena %.1f MiB, params %.2f MiB\n",
+            PROG, app_now() - tp, ps.dispatches, ps.fused_groups, ps.arena_bytes / 1048576.0, ps.param_bytes / 1048576.0);
+    log = fopen(logpath, o.resume ? "a" : "w");
+    if (!log) { rt_set_error("cannot write %s: %s", logpath, strerror(errno)); goto fail; }
+    signal(SIGINT, on_sigint);
+    app_progress_init(&pr, stderr, r.iteration, o.iters);
+    long start_it = r.iteration;
+    double t0 = app_now(), rate = 0;
+    float losses[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    g_tensor *lt[6] = {r.m.loss_e, r.m.loss_g, r.m.loss_h, r.m.penalty, r.m.e_data, r.m.e_gen};
+    int diverged = 0;
+    while (r.iteration < o.iters && !interrupted) {
+        long to_log = o.log_every - r.iteration % o.log_every;
+        long k = o.iters - r.iteration;
+        if (k > to_log) k = to_log;
+        if (k > o.max_submit) k = o.max_submit;
+        if (g_plan_run(r.train, (int)k)) goto fail;
+        submits++;
+        r.iteration += k;
+        double el = app_now() - t0;
+        rate = el > 0 ? (double)(r.iteration - start_it) / el : 0;
+        if (r.iteration % o.log_every == 0 || r.iteration == o.iters) {
+            for (int i = 0; i < 6; i++)
+                if (g_session_read(r.s, lt[i], &losses[i])) goto fail;
+            int finite = 1;
+            for (int i = 0; i < 6; i++) finite &= isfinite(losses[i]);
+            fprintf(log, "{\"iter\": %ld, \"loss_e\": %.7g, \"loss_g\": %.7g, \"loss_h\": %.7g, \"penalty\": %.7g, "
+                         "\"e_data\": %.7g, \"e_gen\": %.7g, \"its\": %.3f}\n",
+                    r.iteration, losses[0], losses[1], losses[2], losses[3], losses[4], losses[5], rate);
+            fflush(log);
+            if (!finite) { diverged = 1; break; }
+            char extra[160];
+            snprintf(extra, sizeof extra, "L_E %.4f L_G %.4f L_H %.4f pen %.4f", losses[0], losses[1], losses[2],
+                     losses[3]);
+            app_progress_update(&pr, r.iteration, rate, extra);
+            if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters && save_checkpoint(&r, ckpath)) goto fail;
+        } else if (pr.tty) {
+            app_progress_update(&pr, r.iteration, rate, NULL);
+        }
+    }
+    app_progress_end(&pr);
+    if (diverged) {
+        fprintf(stderr, "%s: a loss is not finite at iteration %ld (L_E %g, L_G %g, L_H %g, penalty %g); stopped. "
+                        "The last good checkpoint, if any, is %s; try a smaller --lr\n",
+                PROG, r.iteration, losses[0], losses[1], losses[2], losses[3], ckpath);
+        fclose(log);
+        megrun_close(&r);
+        return 1;
+    }
+    if (interrupted) fprintf(stderr, "%s: interrupted at iteration %ld; saving\n", PROG, r.iteration);
+    if (save_checkpoint(&r, ckpath)) goto fail;
+    double qok = 0;
+    char qjson[512] = "";
+    if (write_outputs(&r, &o, &qok, qjson, sizeof qjson)) goto fail;
+    fprintf(stderr, "%s: wrote %s/density.png, samples.png, samples.csv, log.jsonl, checkpoint.safetensors\n", PROG,
+            o.out);
+    printf("{\"iter\": %ld, \"its_per_s\": %.3f, \"dispatches_per_iter\": %d, \"submits_per_iter\": %.4f, "
+           "\"loss_e\": %.6g, \"loss_g\": %.6g, \"loss_h\": %.6g, \"out\": ",
+           r.iteration, rate, ps.dispatches, r.iteration > start_it ? (double)submits / (double)(r.iteration - start_it) : 0.0,
+           losses[0], losses[1], losses[2]);
+    app_json_string(stdout, o.out);
+    if (qok) printf(", %s", qjson);
+    printf("}\n");
+    if (rt_validation_count(r.ctx)) {
+        fprintf(stderr, "%s: %d Vulkan validation message(s)\n", PROG, rt_validation_count(r.ctx));
+        rc = 1;
+    } else {
+        rc = interrupted ? 130 : 0;
+    }
+    fclose(log);
+    megrun_close(&r);
+    return rc;
+fail:
+    app_progress_end(&pr);
+    fprintf(stderr, "%s: %s\n", PROG, rt_error());
+    if (log) fclose(log);
+    meg_st_free(ck);
+    megrun_close(&r);
+    return 1;
+}

@@ -1,0 +1,168 @@
+/* megrun.c: data, configuration metadata and plans of a MEG model, shared by
+ * the programs. */
+#include "megrun.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+int megrun_load_data(megrun *r, const char *data, uint64_t seed)
+{
+    snprintf(r->data, sizeof r->data, "%s", data);
+    free(r->x);
+    r->x = NULL;
+    if (meg_toy_is_known(data)) {
+        r->n = MEGRUN_TOY_POINTS;
+        r->x = malloc(r->n * 2 * sizeof *r->x);
+        if (!r->x) { rt_set_error("out of host memory"); return -1; }
+        r->cfg.dim = 2;
+        return meg_toy_generate(data, r->n, seed, r->x);
+    }
+    size_t n;
+    if (meg_csv_read_xy(data, &r->x, &n)) return -1;
+    r->n = n;
+    r->cfg.dim = 2;
+    return 0;
+}
+
+int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t store_n, size_t *n)
+{
+    const meg_config *c = &r->cfg;
+    size_t k = 0, off = 0;
+#define PUT(name_, ...)                                                                           \
+    do {                                                                                        \
+        if (k >= cap || off >= store_n) { rt_set_error("checkpoint metadata: too many keys"); return -1; } \
+        kv[k].key = name_;                                                                      \
+        kv[k].value = store + off;                                                              \
+        off += (size_t)snprintf(store + off, store_n - off, __VA_ARGS__) + 1;                   \
+        k++;                                                                                    \
+    } while (0)
+    PUT("format", "meg-checkpoint-1");
+    PUT("model", "meg-mlp");
+    PUT("data", "%s", r->data);
+    PUT("ndata", "%zu", r->n);
+    PUT("dim", "%d", c->dim);
+    PUT("zdim", "%d", c->zdim);
+    PUT("width", "%d", c->width);
+    PUT("hidden", "%d", c->hidden);
+    PUT("batch", "%d", c->batch);
+    PUT("n_energy", "%d", c->n_energy);
+    PUT("lr", "%.9g", (double)c->lr);
+    PUT("beta1", "%.9g", (double)c->beta1);
+    PUT("beta2", "%.9g", (double)c->beta2);
+    PUT("lambda", "%.9g", (double)c->lambda);
+    PUT("shuffle", "%s", c->shuffle_rows ? "row" : "dim");
+    PUT("seed", "%llu", (unsigned long long)c->seed);
+    PUT("iteration", "%ld", r->iteration);
+#undef PUT
+    if (off > store_n) { rt_set_error("checkpoint metadata: too long"); return -1; }
+    *n = k;
+    return 0;
+}
+
+static int meta_num(const meg_st_file *f, const char *key, double lo, double hi, double *out)
+{
+    const char *v = meg_st_meta(f, key);
+    if (!v) { rt_set_error("%s: checkpoint metadata lacks \"%s\"", meg_st_path(f), key); return -1; }
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || *end || end == v || !isfinite(d) || d < lo || d > hi) {
+        rt_set_error("%s: checkpoint metadata \"%s\" = \"%s\" is not a number in [%g, %g]", meg_st_path(f), key, v, lo, hi);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+int megrun_from_meta(megrun *r, const meg_st_file *f)
+{
+    const char *fmt = meg_st_meta(f, "format");
+    if (!fmt || strcmp(fmt, "meg-checkpoint-1")) {
+        rt_set_error("%s: not a MEG checkpoint (metadata \"format\" is %s%s%s)", meg_st_path(f), fmt ? "\"" : "",
+                     fmt ? fmt : "missing", fmt ? "\"" : "");
+        return -1;
+    }
+    const char *data = meg_st_meta(f, "data"), *sh = meg_st_meta(f, "shuffle");
+    if (!data || !sh) { rt_set_error("%s: checkpoint metadata lacks \"data\" or \"shuffle\"", meg_st_path(f)); return -1; }
+    double v[14];
+    const char *keys[] = {"dim", "zdim", "width", "hidden", "batch", "n_energy", "lr", "beta1", "beta2", "lambda",
+                          "seed", "iteration", "ndata"};
+    const double hi[] = {1 << 20, 1 << 20, 1 << 20, 7, 1 << 24, 1000, 1e6, 1, 1, 1e9, 1.8446744073709552e19, 1e15, 1 << 24};
+    for (int i = 0; i < 13; i++)
+        if (meta_num(f, keys[i], 0, hi[i], &v[i])) return -1;
+    meg_config *c = &r->cfg;
+    c->dim = (int)v[0];
+    c->zdim = (int)v[1];
+    c->width = (int)v[2];
+    c->hidden = (int)v[3];
+    c->batch = (int)v[4];
+    c->n_energy = (int)v[5];
+    c->lr = (float)v[6];
+    c->beta1 = (float)v[7];
+    c->beta2 = (float)v[8];
+    c->lambda = (float)v[9];
+    c->seed = strtoull(meg_st_meta(f, "seed"), NULL, 10);
+    c->shuffle_rows = !strcmp(sh, "row");
+    r->iteration = (long)v[11];
+    snprintf(r->data, sizeof r->data, "%s", data);
+    r->n = (size_t)v[12];
+    return 0;
+}
+
+int megrun_open(megrun *r, const char *device)
+{
+    if (meg_model_build(&r->m, &r->cfg, r->n, MEGRUN_EVAL_ROWS)) return -1;
+    rt_options o = {.device = device, .validation = -1};
+    if (rt_ctx_create(&o, &r->ctx)) return -1;
+    if (g_session_new(r->ctx, r->m.g, r->cfg.seed, &r->s)) return -1;
+    if (r->x && g_session_write(r->s, r->m.data, r->x)) return -1;
+    return 0;
+}
+
+int megrun_train_plan(megrun *r)
+{
+    if (r->train) return 0;
+    meg_model *m = &r->m;
+    g_tensor *roots[] = {m->step, m->loss_e, m->loss_g, m->loss_h, m->penalty, m->e_data, m->e_gen};
+    g_plan_opts o = {.timestamps = r->train_timestamps};
+    return g_plan_new(r->s, roots, 7, &o, &r->train);
+}
+
+int megrun_eval_plans(megrun *r)
+{
+    if (!r->energy && g_plan_new(r->s, &r->m.energy, 1, NULL, &r->energy)) return -1;
+    if (!r->gen && g_plan_new(r->s, &r->m.gen, 1, NULL, &r->gen)) return -1;
+    return 0;
+}
+
+void megrun_close(megrun *r)
+{
+    g_plan_free(r->train);
+    g_plan_free(r->energy);
+    g_plan_free(r->gen);
+    g_session_free(r->s);
+    if (r->ctx) rt_ctx_destroy(r->ctx);
+    meg_model_free(&r->m);
+    free(r->x);
+    memset(r, 0, sizeof *r);
+}
+
+int megrun_energy_grid(megrun *r, meg_box box, int n, float **energy)
+{
+    size_t nn = (size_t)n * n;
+    float *xy = malloc(nn * 2 * sizeof *xy), *e = malloc(nn * sizeof *e);
+    if (!xy || !e) { free(xy); free(e); rt_set_error("out of host memory"); return -1; }
+    if (megrun_eval_plans(r) || meg_grid_points(box, n, n, xy) || meg_eval_energy(r->s, r->energy, &r->m, xy, nn, e)) {
+        free(xy);
+        free(e);
+        return -1;
+    }
+    free(xy);
+    *energy = e;
+    return 0;
+}

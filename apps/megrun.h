@@ -1,0 +1,43 @@
+/* megrun.h: what meg-train, meg-sample, meg-eval and meg-bench share about a
+ * MEG model: its data, its configuration in checkpoint metadata, and a
+ * session with the training and evaluation plans. Apps only. */
+#ifndef MEG_APPS_MEGRUN_H
+#define MEG_APPS_MEGRUN_H
+
+#include "models.h"
+#include "runtime.h"
+
+#define MEGRUN_TOY_POINTS 100000
+#define MEGRUN_EVAL_ROWS 4096
+
+typedef struct megrun {
+    meg_config cfg;
+    char data[1024];          /* toy set name or CSV path */
+    float *x;                 /* the training set, n x dim */
+    size_t n;
+    long iteration;           /* iterations done */
+    meg_model m;
+    rt_ctx *ctx;
+    g_session *s;
+    g_plan *train, *energy, *gen;
+    int train_timestamps;
+} megrun;
+
+/* Loads a toy set (generated from seed) or a CSV of two columns. */
+int megrun_load_data(megrun *r, const char *data, uint64_t seed);
+/* Checkpoint metadata of the configuration, and back. The strings live in
+ * `store` (at least 2048 bytes). */
+int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t store_n, size_t *n);
+/* Fills cfg, data and iteration from a checkpoint's metadata; errors name the file and the key. */
+int megrun_from_meta(megrun *r, const meg_st_file *f);
+/* Builds the model, opens the device, creates the session and uploads the data. */
+int megrun_open(megrun *r, const char *device);
+/* Plans (on first use). */
+int megrun_train_plan(megrun *r);
+int megrun_eval_plans(megrun *r);
+void megrun_close(megrun *r);
+
+/* Energies on an n x n grid over box (grid order of models.h). */
+int megrun_energy_grid(megrun *r, meg_box box, int n, float **energy);
+
+#endif

@@ -1,0 +1,107 @@
+/* toyviz.c: density heat maps, sample scatter plots, chain plots and CSV
+ * files for the 2-D models. */
+#include "toyviz.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+static const meg_rgb BLACK = {0, 0, 0};
+
+static int canvas(meg_canvas *c, meg_box box)
+{
+    if (meg_canvas_init(c, 560, 560, 64, box)) return -1;
+    return 0;
+}
+
+static int heat(meg_canvas *c, const float *density, int n)
+{
+    return meg_plot_heatmap(c, density, n, n, 0, NULL, NULL);
+}
+
+int viz_density(const char *path, const float *energy, int n, meg_box box, const char *title)
+{
+    size_t nn = (size_t)n * n;
+    float *d = malloc(nn * sizeof *d);
+    if (!d) { rt_set_error("out of host memory"); return -1; }
+    meg_canvas c;
+    int rc = -1;
+    if (meg_energy_to_density(energy, nn, d) || canvas(&c, box)) { free(d); return -1; }
+    if (!heat(&c, d, n)) {
+        meg_plot_frame(&c, BLACK);
+        meg_plot_title(&c, title, BLACK);
+        rc = meg_canvas_write_png(&c, path);
+    }
+    meg_canvas_free(&c);
+    free(d);
+    return rc;
+}
+
+int viz_points(const char *path, const float *bg, size_t nbg, const float *fg, size_t nfg, const float *density,
+               int n, meg_box box, const char *title)
+{
+    meg_canvas c;
+    if (canvas(&c, box)) return -1;
+    int rc = 0;
+    if (density) rc = heat(&c, density, n);
+    if (!rc) {
+        if (bg) meg_plot_points(&c, bg, nbg, 1.2, density ? MEG_RGB(255, 255, 255) : MEG_RGB(110, 110, 110), 0.35);
+        meg_plot_points(&c, fg, nfg, 1.8, MEG_RGB(230, 60, 30), 0.75);
+        meg_plot_frame(&c, BLACK);
+        meg_plot_title(&c, title, BLACK);
+        rc = meg_canvas_write_png(&c, path);
+    }
+    meg_canvas_free(&c);
+    return rc;
+}
+
+int viz_chains(const char *path, const float *traj, int nchains, int nsteps, const float *density, int n,
+               meg_box box, const char *title)
+{
+    static const meg_rgb cols[] = {{230, 60, 30}, {255, 255, 255}, {60, 200, 255}, {255, 200, 0},
+                                   {200, 80, 255}, {80, 255, 120}, {255, 120, 180}, {180, 180, 180}};
+    meg_canvas c;
+    if (canvas(&c, box)) return -1;
+    int rc = density ? heat(&c, density, n) : 0;
+    float *line = malloc((size_t)nsteps * 2 * sizeof *line);
+    if (!line) { meg_canvas_free(&c); rt_set_error("out of host memory"); return -1; }
+    for (int k = 0; k < nchains && !rc; k++) {
+        for (int t = 0; t < nsteps; t++) {
+            line[2 * t] = traj[((size_t)t * nchains + k) * 2];
+            line[2 * t + 1] = traj[((size_t)t * nchains + k) * 2 + 1];
+        }
+        meg_rgb col = cols[k % 8];
+        meg_plot_polyline(&c, line, (size_t)nsteps, col, 0.9);
+        meg_plot_points(&c, line, 1, 3.0, col, 1.0);                      /* start */
+        meg_plot_points(&c, line + 2 * (nsteps - 1), 1, 2.0, BLACK, 1.0); /* end */
+    }
+    if (!rc) {
+        meg_plot_frame(&c, BLACK);
+        meg_plot_title(&c, title, BLACK);
+        rc = meg_canvas_write_png(&c, path);
+    }
+    free(line);
+    meg_canvas_free(&c);
+    return rc;
+}
+
+int viz_csv(const char *path, const float *v, size_t rows, int cols, const char *header)
+{
+    meg_atomic_file af;
+    if (meg_atomic_open(&af, path)) return -1;
+    char line[512];
+    if (header) {
+        int k = snprintf(line, sizeof line, "%s\n", header);
+        meg_atomic_write(&af, line, (size_t)k);
+    }
+    for (size_t r = 0; r < rows; r++) {
+        int k = 0;
+        for (int j = 0; j < cols && k < (int)sizeof line - 32; j++)
+            k += snprintf(line + k, sizeof line - (size_t)k, "%s%.9g", j ? "," : "", (double)v[r * (size_t)cols + (size_t)j]);
+        line[k++] = '\n';
+        meg_atomic_write(&af, line, (size_t)k);
+    }
+    return meg_atomic_commit(&af);
+}

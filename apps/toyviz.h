@@ -1,0 +1,18 @@
+/* toyviz.h: pictures and files the 2-D programs write (apps only). */
+#ifndef MEG_APPS_TOYVIZ_H
+#define MEG_APPS_TOYVIZ_H
+
+#include "models.h"
+
+/* exp(-E) on an n x n grid over box, normalised over the grid, as a heat map. */
+int viz_density(const char *path, const float *energy, int n, meg_box box, const char *title);
+/* Points fg over points bg (and over a density grid when density != NULL). */
+int viz_points(const char *path, const float *bg, size_t nbg, const float *fg, size_t nfg, const float *density,
+               int n, meg_box box, const char *title);
+/* Trajectories: nchains chains of nsteps points each ([step][chain][2]). */
+int viz_chains(const char *path, const float *traj, int nchains, int nsteps, const float *density, int n,
+               meg_box box, const char *title);
+/* Rows of `cols` numbers, atomically. header: first line or NULL. */
+int viz_csv(const char *path, const float *v, size_t rows, int cols, const char *header);
+
+#endif

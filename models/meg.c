@@ -1,0 +1,271 @@
+/* meg.c: the three networks of MEG, Algorithm 1 of the seed as ONE graph
+ * (n_energy energy updates, then one generator and statistics update, Adam
+ * on each), the evaluation graphs, and checkpoints of every leaf. */
+#include "models.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+#define SHAPE(...) ((int[]){__VA_ARGS__})
+
+int meg_mlp_make(g_graph *g, const char *prefix, int in, int width, int hidden, int out, int act, meg_mlp *m)
+{
+    memset(m, 0, sizeof *m);
+    if (hidden + 1 > MEG_MAX_LAYERS) {
+        rt_set_error("%s: %d hidden layers (at most %d)", prefix, hidden, MEG_MAX_LAYERS - 1);
+        return -1;
+    }
+    m->act = act;
+    m->nlayers = hidden + 1;
+    for (int l = 0; l < m->nlayers; l++) {
+        int o = l == hidden ? out : width;
+        char wn[G_NAME_MAX], bn[G_NAME_MAX];
+        snprintf(wn, sizeof wn, "%s.w%d", prefix, l);
+        snprintf(bn, sizeof bn, "%s.b%d", prefix, l);
+        m->w[l] = g_param(g, wn, 2, SHAPE(in, o), g_init_torch(in));
+        m->b[l] = g_param(g, bn, 1, SHAPE(o), g_init_torch(in));
+        if (!m->w[l] || !m->b[l]) {
+            rt_set_error("%s", g_graph_error(g));
+            return -1;
+        }
+        in = o;
+    }
+    return 0;
+}
+
+g_tensor *meg_mlp_apply(const meg_mlp *m, g_tensor *x)
+{
+    g_tensor *h = x;
+    for (int l = 0; l < m->nlayers; l++) {
+        h = g_add(g_matmul(h, m->w[l], 0, 0), m->b[l]);
+        if (l < m->nlayers - 1) h = m->act == MEG_ACT_RELU ? g_relu(h) : g_leaky_relu(h, 0.2f);
+    }
+    return h;
+}
+
+int meg_mlp_params(const meg_mlp *m, g_tensor **out)
+{
+    int n = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        out[n++] = m->w[l];
+        out[n++] = m->b[l];
+    }
+    return n;
+}
+
+void meg_config_default(meg_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->dim = 2;
+    c->zdim = 2;
+    c->width = 512;
+    c->hidden = 3;
+    c->batch = 256;
+    c->n_energy = 5;
+    c->lr = 1e-4f;
+    c->beta1 = 0.5f;
+    c->beta2 = 0.9f;
+    c->lambda = 0.1f;
+    c->shuffle_rows = 0;
+    c->seed = 1;
+}
+
+static int check_config(const meg_config *c, size_t ndata)
+{
+    if (c->dim < 1 || c->zdim < 1 || c->width < 1 || c->hidden < 1 || c->batch < 2 || c->n_energy < 1) {
+        rt_set_error("MEG configuration: dim %d, zdim %d, width %d, hidden %d, batch %d, n_energy %d must all be "
+                     "positive (batch at least 2)", c->dim, c->zdim, c->width, c->hidden, c->batch, c->n_energy);
+        return -1;
+    }
+    if (!(c->lr > 0) || !(c->lambda >= 0) || !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1)) {
+        rt_set_error("MEG configuration: lr %g must be > 0, lambda %g >= 0, betas %g, %g in [0, 1)", (double)c->lr,
+                     (double)c->lambda, (double)c->beta1, (double)c->beta2);
+        return -1;
+    }
+    if (ndata < 1 || ndata > (1u << 24)) {
+        rt_set_error("MEG: %zu data points (1 to 2^24 supported: indices are drawn as exact fp32 integers)", ndata);
+        return -1;
+    }
+    return 0;
+}
+
+int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
+{
+    memset(m, 0, sizeof *m);
+    if (check_config(c, ndata)) return -1;
+    m->cfg = *c;
+    m->ndata = ndata;
+    m->eval_n = eval_n;
+    g_graph *g = m->g = g_graph_new();
+    if (!g) { rt_set_error("out of host memory"); return -1; }
+    int B = c->batch, D = c->dim, Z = c->zdim;
+    m->data = g_input(g, "data", 2, SHAPE((int)ndata, D));
+    m->rng = g_rng(g, "rng", c->seed);
+    if (meg_mlp_make(g, "E", D, c->width, c->hidden, 1, MEG_ACT_LEAKY, &m->E) ||
+        meg_mlp_make(g, "G", Z, c->width, c->hidden, D, MEG_ACT_RELU, &m->G) ||
+        meg_mlp_make(g, "T", D + Z, c->width, c->hidden, 1, MEG_ACT_LEAKY, &m->T))
+        goto fail;
+    g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
+    g_tensor *pe[2 * MEG_MAX_LAYERS], *pgt[4 * MEG_MAX_LAYERS], *grads[4 * MEG_MAX_LAYERS];
+    int npe = meg_mlp_params(&m->E, pe);
+    g_tensor *effects[32];
+    int neff = 0;
+
+    /* n_energy updates of E: L_E = mean E(x) - mean E(G(z)) + lambda mean ||dE/dx||^2 (real data) */
+    for (int j = 0; j < c->n_energy; j++) {
+        g_tensor *idx = g_rand_int(m->rng, (int)ndata, 1, SHAPE(B));
+        g_tensor *x = g_gather_rows(m->data, idx);
+        g_tensor *z = g_rand_normal(m->rng, 2, SHAPE(B, Z));
+        g_tensor *xf = meg_mlp_apply(&m->G, z);
+        g_tensor *er = meg_mlp_apply(&m->E, x), *ef = meg_mlp_apply(&m->E, xf);
+        g_tensor *gx;
+        if (g_grad(g, g_sum_all(er), &x, 1, &gx)) goto fail;
+        g_tensor *pen = g_mean_all(g_sum(g_square(gx), 1, 0));
+        g_tensor *ed = g_mean_all(er), *eg = g_mean_all(ef);
+        g_tensor *le = g_add(g_sub(ed, eg), g_scale(pen, c->lambda));
+        if (g_grad(g, le, pe, npe, grads)) goto fail;
+        effects[neff++] = g_adam(g, "adamE", pe, grads, npe, ao);
+        m->loss_e = le;
+        m->penalty = pen;
+        m->e_data = ed;
+        m->e_gen = eg;
+    }
+
+    /* generator and statistics network: L_H (JSD estimator, softplus form) and L_G = mean E(G(z)) + L_H */
+    g_tensor *z = g_rand_normal(m->rng, 2, SHAPE(B, Z));
+    g_tensor *xf = meg_mlp_apply(&m->G, z);
+    g_tensor *zs = g_shuffle(m->rng, z, c->shuffle_rows);
+    g_tensor *pair[2] = {xf, z}, *pair_s[2] = {xf, zs};
+    g_tensor *tj = meg_mlp_apply(&m->T, g_concat(g, pair, 2, 1));
+    g_tensor *tm = meg_mlp_apply(&m->T, g_concat(g, pair_s, 2, 1));
+    g_tensor *lh = g_add(g_mean_all(g_softplus(g_neg(tj))), g_mean_all(g_softplus(tm)));
+    g_tensor *lg = g_add(g_mean_all(meg_mlp_apply(&m->E, xf)), lh);
+    /* one backward pass: d L_G / d T = d L_H / d T, since E(G(z)) does not depend on T */
+    int npg = meg_mlp_params(&m->G, pgt);
+    int npt = meg_mlp_params(&m->T, pgt + npg);
+    if (g_grad(g, lg, pgt, npg + npt, grads)) goto fail;
+    effects[neff++] = g_adam(g, "adamG", pgt, grads, npg, ao);
+    effects[neff++] = g_adam(g, "adamT", pgt + npg, grads + npg, npt, ao);
+    m->loss_g = lg;
+    m->loss_h = lh;
+    effects[neff++] = g_rng_advance(m->rng);
+    m->step = g_group(g, effects, neff);
+
+    /* evaluation: energies of given points, generator samples of given latents */
+    m->x_in = g_input(g, "eval.x", 2, SHAPE(eval_n, D));
+    m->energy = meg_mlp_apply(&m->E, m->x_in);
+    m->z_in = g_input(g, "eval.z", 2, SHAPE(eval_n, Z));
+    m->gen = meg_mlp_apply(&m->G, m->z_in);
+    if (g_graph_error(g)) {
+        rt_set_error("building the MEG graph: %s", g_graph_error(g));
+        goto fail;
+    }
+    return 0;
+fail:
+    if (g && g_graph_error(g) && !strstr(rt_error(), g_graph_error(g))) rt_set_error("%s", g_graph_error(g));
+    meg_model_free(m);
+    return -1;
+}
+
+void meg_model_free(meg_model *m)
+{
+    g_graph_free(m->g);
+    memset(m, 0, sizeof *m);
+}
+
+static int eval_chunks(g_session *s, g_plan *p, g_tensor *in, g_tensor *out, int eval_n, int din, int dout,
+                       const float *x, size_t n, float *y)
+{
+    float *buf = calloc((size_t)eval_n * (size_t)(din > dout ? din : dout), sizeof *buf);
+    if (!buf) { rt_set_error("out of host memory"); return -1; }
+    for (size_t i = 0; i < n; i += (size_t)eval_n) {
+        size_t k = n - i < (size_t)eval_n ? n - i : (size_t)eval_n;
+        memset(buf, 0, (size_t)eval_n * (size_t)din * sizeof *buf);
+        memcpy(buf, x + i * (size_t)din, k * (size_t)din * sizeof *buf);
+        if (g_session_write(s, in, buf) || g_plan_run(p, 1) || g_session_read(s, out, buf)) {
+            free(buf);
+            return -1;
+        }
+        memcpy(y + i * (size_t)dout, buf, k * (size_t)dout * sizeof *buf);
+    }
+    free(buf);
+    return 0;
+}
+
+int meg_eval_energy(g_session *s, g_plan *p, const meg_model *m, const float *x, size_t n, float *e)
+{
+    return eval_chunks(s, p, m->x_in, m->energy, m->eval_n, m->cfg.dim, 1, x, n, e);
+}
+
+int meg_eval_generate(g_session *s, g_plan *p, const meg_model *m, const float *z, size_t n, float *x)
+{
+    return eval_chunks(s, p, m->z_in, m->gen, m->eval_n, m->cfg.zdim, m->cfg.dim, z, n, x);
+}
+
+void meg_latents(float *z, size_t n, int zdim, uint64_t seed)
+{
+    uint64_t st = seed * 0x9E3779B97F4A7C15ull + 0xD1B54A32D192ED03ull;
+    for (size_t i = 0; i < n * (size_t)zdim; i += 2) {
+        double u[2];
+        for (int k = 0; k < 2; k++) {
+            st += 0x9E3779B97F4A7C15ull;
+            uint64_t v = st;
+            v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
+            v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
+            v ^= v >> 31;
+            u[k] = ((double)(v >> 11) + 0.5) / 9007199254740992.0;
+        }
+        double r = sqrt(-2.0 * log(u[0]));
+        z[i] = (float)(r * cos(2 * M_PI * u[1]));
+        if (i + 1 < n * (size_t)zdim) z[i + 1] = (float)(r * sin(2 * M_PI * u[1]));
+    }
+}
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+static int persistent(const g_tensor *t) { return t->op == G_OP_PARAM || t->op == G_OP_STATE; }
+
+int meg_checkpoint_save(const char *path, g_session *s, g_graph *g, const meg_st_kv *meta, size_t nmeta)
+{
+    int n = g_graph_size(g), nt = 0, rc = -1;
+    meg_st_tensor *ts = calloc((size_t)n, sizeof *ts);
+    float **bufs = calloc((size_t)n, sizeof *bufs);
+    if (!ts || !bufs) { rt_set_error("out of host memory"); goto done; }
+    for (int id = 0; id < n; id++) {
+        g_tensor *t = g_graph_node(g, id);
+        if (!persistent(t)) continue;
+        float *v = malloc(g_numel(t) * sizeof *v);
+        if (!v) { rt_set_error("out of host memory"); goto done; }
+        bufs[nt] = v;
+        if (g_session_read(s, t, v)) goto done;
+        ts[nt].name = t->name;
+        ts[nt].ndim = t->ndim;
+        for (int d = 0; d < t->ndim; d++) ts[nt].shape[d] = t->shape[d];
+        ts[nt].data = v;
+        nt++;
+    }
+    rc = meg_st_write(path, ts, (size_t)nt, meta, nmeta);
+done:
+    if (bufs)
+        for (int i = 0; i < nt; i++) free(bufs[i]);
+    free(bufs);
+    free(ts);
+    return rc;
+}
+
+int meg_checkpoint_load(const meg_st_file *f, g_session *s, g_graph *g)
+{
+    for (int id = 0; id < g_graph_size(g); id++) {
+        g_tensor *t = g_graph_node(g, id);
+        if (!persistent(t)) continue;
+        int64_t shape[G_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
+        const float *data;
+        if (meg_st_get(f, t->name, t->ndim, shape, &data)) return -1;
+        if (g_session_write(s, t, data)) return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,323 @@
+#!/usr/bin/python3
+"""PyTorch (CPU) baseline of one MEG iteration and of latent MALA.
+
+This is the reference our Vulkan implementation's speed is compared against
+(tools/compare-baseline), and, with --quality, the calibration curve of the
+reference algorithm on 8gaussians. It follows Algorithm 1 of the seed
+(shared/seed/meg-thesis.md, section 2.3) and docs/DESIGN.md "MEG in one page".
+
+Run it with Debian's /usr/bin/python3 (tools/baseline/install installs
+python3-torch and the threaded OpenBLAS it must use).
+
+Modes (each prints JSON, one object per line):
+  --mode train    its_per_s of the MEG iteration (n_energy energy updates, then
+                  one generator + statistics update)
+  --mode mala     steps_per_s of latent MALA on U(z) = E(G(z)) + ||z||^2/2
+  --quality N     train N iterations on 8gaussians (width 128 unless --width),
+                  evaluating every --eval-every iterations
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mode", choices=["train", "mala"], default="train")
+    p.add_argument("--data", choices=["25gaussians", "8gaussians"], default=None,
+                   help="toy data set (default 25gaussians; 8gaussians with --quality)")
+    p.add_argument("--data-size", type=int, default=100000, help="points in the fixed data set")
+    p.add_argument("--width", type=int, default=None, help="hidden width (default 512; 128 with --quality)")
+    p.add_argument("--zdim", type=int, default=2)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--n-energy", type=int, default=5, help="energy updates per generator update")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--beta1", type=float, default=0.5)
+    p.add_argument("--beta2", type=float, default=0.9)
+    p.add_argument("--lam", type=float, default=0.1, help="gradient penalty coefficient lambda")
+    p.add_argument("--shuffle", choices=["dim", "row"], default="dim",
+                   help="latent shuffle for the product of marginals: each dimension independently (dim) "
+                        "or whole rows (row)")
+    p.add_argument("--iters", type=int, default=20, help="timed training iterations")
+    p.add_argument("--warmup", type=int, default=2, help="untimed iterations (train) or steps (mala) first")
+    p.add_argument("--chains", type=int, default=256)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--step-size", type=float, default=0.01, help="MALA step size a")
+    p.add_argument("--no-prior", action="store_true", help="MALA: U(z) = E(G(z)) without ||z||^2/2")
+    p.add_argument("--quality", type=int, default=0, metavar="N",
+                   help="train N iterations on 8gaussians and report sample quality")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--eval-samples", type=int, default=10000)
+    p.add_argument("--threads", type=int, default=None, help="torch and OpenBLAS threads (default: cores)")
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="torch's own (OpenMP) intra-op threads, if different from --threads")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    if a.threads is None:
+        try:
+            a.threads = len(os.sched_getaffinity(0))
+        except AttributeError:
+            a.threads = os.cpu_count() or 1
+    if a.torch_threads is None:
+        a.torch_threads = a.threads
+    if a.width is None:
+        a.width = 128 if a.quality else 512
+    if a.data is None:
+        a.data = "8gaussians" if a.quality else "25gaussians"
+    return a
+
+
+ARGS = parse_args(sys.argv[1:])
+# OpenBLAS (Debian's torch calls it through libblas.so.3) keeps its own thread
+# pool: size it before torch loads it.
+os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
+os.environ["OMP_NUM_THREADS"] = str(ARGS.torch_threads)
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+
+def blas_report():
+    """What torch reports (build config) and the BLAS library actually mapped."""
+    a = torch.randn(64, 64)
+    (a @ a).sum().item()
+    info = [s for s in torch.__config__.show().replace(",", " ").split() if s.startswith("BLAS_INFO=")]
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6 and "blas" in os.path.basename(parts[5]):
+                    libs.add(parts[5])
+    except OSError:
+        pass
+    real = sorted(l for l in libs if "openblas" in os.path.basename(l)) or sorted(libs)
+    return "%s -> %s" % (info[0] if info else "BLAS_INFO=?", ", ".join(real) or "none mapped")
+
+
+# ---------------------------------------------------------------- data sets
+
+def toy_data(name, n, gen):
+    if name == "25gaussians":
+        grid = torch.arange(-4.0, 4.0 + 1e-9, 2.0)
+        centers = torch.stack(torch.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
+        std, scale = 0.05, 2.828
+    else:  # 8gaussians
+        s = 1.0 / math.sqrt(2.0)
+        centers = 2.0 * torch.tensor([[1, 0], [-1, 0], [0, 1], [0, -1], [s, s], [s, -s], [-s, s], [-s, -s]],
+                                     dtype=torch.float32)
+        std, scale = 0.02, 1.414
+    idx = torch.randint(len(centers), (n,), generator=gen)
+    x = centers[idx] + std * torch.randn(n, 2, generator=gen)
+    return x / scale, centers / scale, std / scale
+
+
+# ---------------------------------------------------------------- networks
+
+def mlp(n_in, width, n_out, act):
+    layers, d = [], n_in
+    for _ in range(3):
+        layers += [nn.Linear(d, width), act()]
+        d = width
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+def build(zdim, width):
+    leaky = lambda: nn.LeakyReLU(0.2)  # noqa: E731
+    E = mlp(2, width, 1, leaky)
+    G = mlp(zdim, width, 2, nn.ReLU)
+    T = mlp(2 + zdim, width, 1, leaky)
+    return E, G, T
+
+
+def adam(params, a):
+    return torch.optim.Adam(params, lr=a.lr, betas=(a.beta1, a.beta2))
+
+
+class MEG:
+    def __init__(self, a, data):
+        self.a = a
+        self.data = data
+        self.E, self.G, self.T = build(a.zdim, a.width)
+        self.optE = adam(self.E.parameters(), a)
+        self.optG = adam(self.G.parameters(), a)
+        self.optT = adam(self.T.parameters(), a)
+        self.g_params = list(self.G.parameters())
+        self.t_params = list(self.T.parameters())
+        self.last = None  # loss tensors of the latest iteration (read only when reporting)
+
+    def shuffle(self, z):
+        B = z.shape[0]
+        if self.a.shuffle == "row":
+            return z[torch.randperm(B)]
+        # each latent dimension permuted independently across the batch
+        perm = torch.argsort(torch.rand(B, z.shape[1]), dim=0)
+        return torch.gather(z, 0, perm)
+
+    def energy_step(self):
+        a, E = self.a, self.E
+        B = a.batch
+        x = self.data[torch.randint(len(self.data), (B,))].requires_grad_(True)
+        z = torch.randn(B, a.zdim)
+        with torch.no_grad():  # same as G(z).detach(), without recording G's graph
+            xg = self.G(z)
+        ex = E(x)
+        (gx,) = torch.autograd.grad(ex.sum(), x, create_graph=True)
+        loss = ex.mean() - E(xg).mean() + a.lam * (gx ** 2).sum(1).mean()
+        self.optE.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optE.step()
+        return loss
+
+    def generator_step(self):
+        a = self.a
+        B = a.batch
+        z = torch.randn(B, a.zdim)
+        x = self.G(z)
+        zs = self.shuffle(z)
+        t_joint = self.T(torch.cat([x, z], 1))
+        t_marg = self.T(torch.cat([x, zs], 1))
+        loss_h = F.softplus(-t_joint).mean() + F.softplus(t_marg).mean()
+        loss_g = self.E(x).mean() + loss_h
+        # One backward pass: E(x).mean() does not depend on T's parameters, so
+        # d L_G / d phi == d L_H / d phi; E's parameter gradients are not asked
+        # for (E is not updated here).
+        grads = torch.autograd.grad(loss_g, self.g_params + self.t_params)
+        for p, g in zip(self.g_params + self.t_params, grads):
+            p.grad = g
+        self.optG.step()
+        self.optT.step()
+        return loss_g, loss_h
+
+    def iteration(self):
+        for _ in range(self.a.n_energy):
+            le = self.energy_step()
+        lg, lh = self.generator_step()
+        self.last = (le, lg, lh)
+
+
+# ---------------------------------------------------------------- modes
+
+def common_fields(a):
+    return {"threads": a.threads, "torch": torch.__version__, "blas": blas_report()}
+
+
+def mode_train(a):
+    gen = torch.Generator().manual_seed(a.seed + 1)
+    data, _, _ = toy_data(a.data, a.data_size, gen)
+    meg = MEG(a, data)
+    for _ in range(a.warmup):
+        meg.iteration()
+    t0 = time.perf_counter()
+    for _ in range(a.iters):
+        meg.iteration()
+    dt = time.perf_counter() - t0
+    out = {"mode": "train", "data": a.data, "width": a.width, "zdim": a.zdim, "batch": a.batch,
+           "n_energy": a.n_energy, "iters": a.iters, "seconds": round(dt, 4),
+           "its_per_s": a.iters / dt}
+    out.update(common_fields(a))
+    print(json.dumps(out), flush=True)
+
+
+def mode_mala(a):
+    E, G, _ = build(a.zdim, a.width)
+    for p in list(E.parameters()) + list(G.parameters()):
+        p.requires_grad_(False)
+    C, alpha = a.chains, a.step_size
+    prior = not a.no_prior
+
+    def U_and_grad(z):
+        z = z.detach().requires_grad_(True)
+        u = E(G(z)).squeeze(1)
+        if prior:
+            u = u + 0.5 * (z * z).sum(1)
+        (g,) = torch.autograd.grad(u.sum(), z)
+        return u.detach(), g
+
+    def log_q(b, a_, grad_a):  # log q(b | a), up to a constant
+        d = b - a_ + alpha * grad_a
+        return -(d * d).sum(1) / (4 * alpha)
+
+    z = torch.randn(C, a.zdim)
+    u, g = U_and_grad(z)  # cached for the current state
+    accepted = torch.zeros(())
+    noise = math.sqrt(2 * alpha)
+
+    def step(z, u, g):
+        zp = z - alpha * g + noise * torch.randn_like(z)
+        up, gp = U_and_grad(zp)
+        log_r = -up + u + log_q(z, zp, gp) - log_q(zp, z, g)
+        acc = torch.log(torch.rand(C)) < log_r
+        m = acc.unsqueeze(1)
+        return torch.where(m, zp, z), torch.where(acc, up, u), torch.where(m, gp, g), acc
+
+    for _ in range(a.warmup):
+        z, u, g, _ = step(z, u, g)
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        z, u, g, acc = step(z, u, g)
+        accepted = accepted + acc.float().mean()
+    dt = time.perf_counter() - t0
+    out = {"mode": "mala", "width": a.width, "zdim": a.zdim, "chains": C, "steps": a.steps,
+           "step_size": alpha, "prior": prior, "seconds": round(dt, 4), "steps_per_s": a.steps / dt,
+           "acceptance": accepted.item() / max(a.steps, 1)}
+    out.update(common_fields(a))
+    print(json.dumps(out), flush=True)
+
+
+def evaluate(meg, centers, std, n):
+    """Modes captured, share of high-quality samples, KL(mode histogram || uniform)."""
+    with torch.no_grad():
+        x = meg.G(torch.randn(n, meg.a.zdim))
+    d = torch.cdist(x, centers)  # [n, M]
+    dmin, nearest = d.min(1)
+    hq = dmin <= 3 * std
+    M = len(centers)
+    counts = torch.bincount(nearest[hq], minlength=M).double()
+    modes = int((counts >= 0.01 * n).sum().item())
+    n_hq = counts.sum().item()
+    kl = float("nan")
+    if n_hq > 0:
+        p = counts / n_hq
+        nz = p > 0
+        kl = float((p[nz] * torch.log(p[nz] * M)).sum().item())
+    return {"modes": modes, "n_modes": M, "hq_share": n_hq / n, "kl": kl,
+            "finite": bool(torch.isfinite(x).all().item())}
+
+
+def mode_quality(a):
+    gen = torch.Generator().manual_seed(a.seed + 1)
+    data, centers, std = toy_data(a.data, a.data_size, gen)
+    meg = MEG(a, data)
+    t0 = time.perf_counter()
+    for it in range(1, a.quality + 1):
+        meg.iteration()
+        if it % a.eval_every == 0 or it == a.quality:
+            r = {"mode": "quality", "data": a.data, "width": a.width, "lr": a.lr, "shuffle": a.shuffle,
+                 "iter": it}
+            r.update(evaluate(meg, centers, std, a.eval_samples))
+            le, lg, lh = meg.last
+            r.update({"loss_e": le.item(), "loss_g": lg.item(), "loss_h": lh.item(),
+                      "elapsed_s": round(time.perf_counter() - t0, 1), "radius_3std": 3 * std})
+            print(json.dumps(r), flush=True)
+
+
+def main():
+    a = ARGS
+    torch.set_num_threads(a.torch_threads)
+    torch.manual_seed(a.seed)
+    if a.quality:
+        mode_quality(a)
+    elif a.mode == "train":
+        mode_train(a)
+    else:
+        mode_mala(a)
+
+
+if __name__ == "__main__":
+    main()
