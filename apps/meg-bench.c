@@ -1,5 +1,6 @@
 /* meg-bench: benchmarks of the device and of our kernels. */
 #include "common.h"
+#include "megrun.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@ static void usage(FILE *f)
             "                  256x2x512, 256x512x512, 256x784x512 (M x K x N)\n"
             "  dispatch        microseconds per dispatch: 1000 small dispatches in one\n"
             "                  command buffer, and one submit (and wait) each\n"
+            "  train           MEG training iterations per second (the whole iteration on the\n"
+            "                  device), dispatches and submits per iteration, arena and\n"
+            "                  parameter bytes, FLOPs per iteration and GFLOP/s achieved\n"
             "  list-devices    the Vulkan devices: index, name, type, driver, memory\n"
             "\n"
             "options:\n"
@@ -31,11 +35,20 @@ static void usage(FILE *f)
             "  --variant V     matmul: register-block variant (0 automatic; 'all' compares all)\n"
             "  --transpose T   matmul: nn (default), tn, nt or tt (which operand is stored transposed)\n"
             "  --reps N        timed repetitions per measurement (default 10)\n"
+            "  --data D        train: data set (default 25gaussians)\n"
+            "  --width W, --batch B, --n-energy K, --hidden L, --zdim Z\n"
+            "                  train: model (defaults 512, 256, 5, 3, 2)\n"
+            "  --iters N       train: timed iterations (default 20, after 2 warm-up ones)\n"
+            "  --max-submit K  train: iterations per submit (default 25)\n"
+            "  --profile       train: time per kernel of one iteration (timestamps)\n"
             "  -h, --help      this text\n");
 }
 
 typedef struct opts {
     const char *device;
+    const char *data;
+    meg_config cfg;
+    int iters, max_submit, profile;
     int json;
     int reps;
     int variant;          /* -1: all */
@@ -227,9 +240,81 @@ fail:
     return -1;
 }
 
+static int bench_train(const opts *o)
+{
+    megrun r = {0};
+    r.cfg = o->cfg;
+    r.train_timestamps = o->profile;
+    int rc = -1;
+    if (megrun_load_data(&r, o->data, r.cfg.seed) || megrun_open(&r, o->device)) goto done;
+    double t0 = app_now();
+    if (megrun_train_plan(&r)) goto done;
+    double plan_s = app_now() - t0;
+    g_plan_stats st;
+    g_plan_stats_get(r.train, &st);
+    /* warm-up: the driver compiles kernels at their first dispatch */
+    t0 = app_now();
+    if (g_plan_run(r.train, 2)) goto done;
+    double warm_s = app_now() - t0;
+    int done_its = 0, submits = 0;
+    t0 = app_now();
+    while (done_its < o->iters) {
+        int k = o->iters - done_its < o->max_submit ? o->iters - done_its : o->max_submit;
+        if (g_plan_run(r.train, k)) goto done;
+        done_its += k;
+        submits++;
+    }
+    double dt = app_now() - t0;
+    double its = done_its / dt;
+    const rt_device_info *dev = rt_ctx_device(r.ctx);
+    if (o->json) {
+        printf("{\"device\": ");
+        app_json_device(stdout, dev);
+        printf(", \"results\": [\n    {\"name\": \"train\", \"data\": ");
+        app_json_string(stdout, o->data);
+        printf(", \"width\": %d, \"hidden\": %d, \"batch\": %d, \"n_energy\": %d, \"iters\": %d, "
+               "\"its_per_s\": %.4f, \"dispatches_per_iter\": %d, \"fused_dispatches_per_iter\": %d, "
+               "\"submits_per_iter\": %.4f, \"arena_bytes\": %zu, \"intermediate_bytes\": %zu, "
+               "\"param_bytes\": %zu, \"state_bytes\": %zu, \"flops_per_iter\": %.6g, \"gflops\": %.3f, "
+               "\"plan_s\": %.3f, \"warmup_s\": %.3f}\n  ]}\n",
+               r.cfg.width, r.cfg.hidden, r.cfg.batch, r.cfg.n_energy, done_its, its, st.dispatches, st.fused_groups,
+               (double)submits / done_its, st.arena_bytes, st.intermediate_bytes, st.param_bytes, st.state_bytes,
+               st.flops, st.flops * its / 1e9, plan_s, warm_s);
+    } else {
+        printf("device: %s (%s, %s)\n", dev->name, dev->type_name, dev->driver);
+        printf("MEG training, %s, width %d, %d hidden, batch %d, %d energy updates\n", o->data, r.cfg.width,
+               r.cfg.hidden, r.cfg.batch, r.cfg.n_energy);
+        printf("  %-34s %10.3f\n", "iterations per second", its);
+        printf("  %-34s %10d (%d fused)\n", "dispatches per iteration", st.dispatches, st.fused_groups);
+        printf("  %-34s %10.4f\n", "submits per iteration", (double)submits / done_its);
+        printf("  %-34s %10.2f MFLOP (%.2f GFLOP/s achieved)\n", "FLOPs per iteration (matmul, conv)",
+               st.flops / 1e6, st.flops * its / 1e9);
+        printf("  %-34s %10.2f MiB (intermediates %.2f MiB)\n", "arena", st.arena_bytes / 1048576.0,
+               st.intermediate_bytes / 1048576.0);
+        printf("  %-34s %10.2f MiB (+ %.2f MiB optimizer and generator state)\n", "parameters",
+               st.param_bytes / 1048576.0, st.state_bytes / 1048576.0);
+        printf("  %-34s %10.2f s (+ %.2f s first dispatches)\n", "planning", plan_s, warm_s);
+    }
+    if (o->profile) {
+        static char prof[1 << 16];
+        if (g_plan_run(r.train, 1) || g_plan_profile(r.train, prof, sizeof prof)) goto done;
+        fprintf(o->json ? stderr : stdout, "time per kernel of one iteration:\n%s", prof);
+    }
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "%s: train: %s\n", PROG, rt_error());
+    if (!rc && r.ctx && rt_validation_count(r.ctx)) {
+        fprintf(stderr, "%s: %d Vulkan validation message(s)\n", PROG, rt_validation_count(r.ctx));
+        rc = -1;
+    }
+    megrun_close(&r);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-    opts o = {.reps = 10};
+    opts o = {.reps = 10, .data = "25gaussians", .iters = 20, .max_submit = 25};
+    meg_config_default(&o.cfg);
     const char *cmd = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -238,6 +323,20 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--json")) o.json = 1;
         else if (!strcmp(a, "--list-devices")) cmd = "list-devices";
         else if (!strcmp(a, "--device") && i + 1 < argc) o.device = argv[++i];
+        else if (!strcmp(a, "--data") && i + 1 < argc) o.data = argv[++i];
+        else if (!strcmp(a, "--profile")) o.profile = 1;
+        else if (!strcmp(a, "--width") || !strcmp(a, "--batch") || !strcmp(a, "--n-energy") || !strcmp(a, "--hidden") ||
+                 !strcmp(a, "--zdim") || !strcmp(a, "--iters") || !strcmp(a, "--max-submit")) {
+            if (app_parse_int(PROG, a, i + 1 < argc ? argv[i + 1] : NULL, 1, 1 << 20, &v)) return 2;
+            i++;
+            if (!strcmp(a, "--width")) o.cfg.width = (int)v;
+            else if (!strcmp(a, "--batch")) o.cfg.batch = (int)v;
+            else if (!strcmp(a, "--n-energy")) o.cfg.n_energy = (int)v;
+            else if (!strcmp(a, "--hidden")) o.cfg.hidden = (int)v;
+            else if (!strcmp(a, "--zdim")) o.cfg.zdim = (int)v;
+            else if (!strcmp(a, "--iters")) o.iters = (int)v;
+            else o.max_submit = (int)v;
+        }
         else if (!strcmp(a, "--reps") && i + 1 < argc) {
             if (app_parse_int(PROG, a, argv[++i], 1, 256, &v)) return 2;
             o.reps = (int)v;
@@ -274,6 +373,7 @@ int main(int argc, char **argv)
         }
     }
     if (cmd && !strcmp(cmd, "list-devices")) return list_devices(&o);
+    if (cmd && !strcmp(cmd, "train")) return bench_train(&o);
     int do_mm = !cmd || !strcmp(cmd, "matmul"), do_disp = !cmd || !strcmp(cmd, "dispatch");
     if (!do_mm && !do_disp) {
         fprintf(stderr, "%s: unknown command \"%s\" (see --help)\n", PROG, cmd);

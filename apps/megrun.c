@@ -12,7 +12,7 @@
 
 int megrun_load_data(megrun *r, const char *data, uint64_t seed)
 {
-    snprintf(r->data, sizeof r->data, "%s", data);
+    if (data != r->data) snprintf(r->data, sizeof r->data, "%s", data);
     free(r->x);
     r->x = NULL;
     if (meg_toy_is_known(data)) {

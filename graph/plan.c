@@ -222,6 +222,45 @@ static int conflicts(builder *b, int ui, const g_tensor *v)
     return 0;
 }
 
+/* v joins unit t and also reads open elementwise unit u: u's nodes can be
+ * evaluated inside t instead of being dispatched on their own. They are
+ * independent of t's nodes (each would have closed the other otherwise), so
+ * only leaf hazards and binding limits decide. */
+static int can_merge(builder *b, int ui, int ti, const g_tensor *v)
+{
+    g_plan *p = b->p;
+    x_unit *u = &p->units[ui], *t = &p->units[ti];
+    if (p->opts.no_fusion || u->kind != X_EW || u->closed || u->numel != t->numel) return 0;
+    if (u->nmembers + t->nmembers >= MAX_MEMBERS) return 0;
+    for (int k = 0; k < v->nsrc; k++)
+        if (producer_unit(p, v->src[k]->id) == ui && (!identity_read(v, k) || p->val[v->src[k]->id].alias >= 0)) return 0;
+    for (int m = 0; m < u->nmembers; m++) {
+        const g_tensor *x = g_graph_node(b->g, u->members[m]);
+        int w[3];
+        if (leaf_writes(x, w)) return 0;
+        for (int k = 0; k < x->nsrc; k++)
+            if (p->val[x->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, t, x->src[k]->id)) return 0;
+    }
+    if (count_ext_inputs(p, u, NULL, ui) + count_ext_inputs(p, t, v, ti) > MAX_EXT_INPUTS) return 0;
+    return 1;
+}
+
+static int merge_into(builder *b, int ui, int ti)
+{
+    x_unit *u = &b->p->units[ui];
+    for (int m = 0; m < u->nmembers; m++)
+        if (unit_add(b, ti, u->members[m])) return -1;
+    u->nmembers = 0;
+    u->closed = 1; /* gone: never emitted */
+    for (int i = 0; i < b->nopen; i++)
+        if (b->open[i] == ui) {
+            memmove(&b->open[i], &b->open[i + 1], (size_t)(b->nopen - i - 1) * sizeof *b->open);
+            b->nopen--;
+            break;
+        }
+    return 0;
+}
+
 /* A constant read by a kernel that cannot inline it: one unit fills it. */
 static int materialize_const(builder *b, int id)
 {
@@ -364,9 +403,12 @@ int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
         val->kind = classify(v);
         if (val->kind == X_LEAF || val->kind == X_NONE) continue;
         if (val->kind == X_CONST) continue;
+        if ((v->op == G_OP_RESHAPE || v->op == G_OP_EXPAND) && p->val[v->src[0]->id].kind == X_CONST) {
+            val->kind = X_CONST; /* a constant in another shape is still a constant */
+            continue;
+        }
         if (v->op == G_OP_RESHAPE || (v->op == G_OP_EXPAND && g_numel(v) == g_numel(v->src[0]))) {
             int s = v->src[0]->id;
-            if (p->val[s].kind == X_CONST) { val->kind = X_CONST; continue; }
             /* a reshape of a stored intermediate shares its memory */
             int pu = producer_unit(p, s);
             if (p->val[s].kind != X_LEAF && (pu < 0 || p->units[pu].closed)) {
@@ -381,8 +423,15 @@ int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
                 if (can_join(&b, b.open[i], v)) target = b.open[i];
         for (int i = 0; i < b.nopen;) {
             int ui = b.open[i];
-            if (ui != target && conflicts(&b, ui, v)) close_unit(&b, ui);
-            else i++;
+            if (ui != target && conflicts(&b, ui, v)) {
+                if (target >= 0 && can_merge(&b, ui, target, v)) {
+                    if (merge_into(&b, ui, target)) goto done;
+                } else {
+                    close_unit(&b, ui);
+                }
+            } else {
+                i++;
+            }
         }
         if (target >= 0) {
             if (unit_add(&b, target, id)) goto done;
@@ -420,6 +469,9 @@ int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
         }
         for (int id = 0; id < n; id++)
             if (p->val[id].unit >= 0) p->val[id].unit = newidx[p->val[id].unit];
+        for (int ui = 0; ui < p->nunits; ui++)
+            if (p->units[ui].nmembers == 0) free(p->units[ui].members); /* merged into another */
+        p->nunits = b.nemit;
         free(p->units);
         free(newidx);
         p->units = sorted;

@@ -18,12 +18,15 @@ static g_tensor *total_energy(meg_mala *m, meg_energy_fn U, void *user, g_tensor
 {
     const meg_mala_opts *o = &m->o;
     g_tensor *e = U(m->g, s, user);
-    if (!e) return NULL;
+    if (!e) {
+        if (!g_graph_error(m->g)) rt_set_error("MALA '%s': the energy function returned NULL", m->prefix);
+        return NULL;
+    }
     int ok = (e->ndim == 1 && e->shape[0] == o->chains) ||
              (e->ndim == 2 && e->shape[0] == o->chains && e->shape[1] == 1);
     if (!ok) {
         char b[64];
-        rt_set_error("MALA '%s': the energy function returned %s, expected [%d] or [%d, 1]", o->prefix,
+        rt_set_error("MALA '%s': the energy function returned %s, expected [%d] or [%d, 1]", m->prefix,
                      g_shape_str(e, b, sizeof b), o->chains, o->chains);
         return NULL;
     }
@@ -44,8 +47,8 @@ static int energy_and_grad(meg_mala *m, meg_energy_fn U, void *user, g_tensor *s
 
 static g_tensor *leaf_state(meg_mala *m, const char *what, int ndim, const int *shape, g_init init)
 {
-    char name[G_NAME_MAX];
-    snprintf(name, sizeof name, "%s.%s", m->o.prefix, what);
+    char name[2 * G_NAME_MAX];   /* the prefix length is checked; the size silences -Wformat-truncation */
+    snprintf(name, sizeof name, "%s.%s", m->prefix, what);
     return g_state(m->g, name, ndim, shape, init);
 }
 
@@ -77,17 +80,13 @@ static int check_opts(const meg_mala_opts *o)
                      o->record_slots, o->record_every);
         return -1;
     }
-    if (strlen(p) + 16 >= G_NAME_MAX) {
-        rt_set_error("MALA: prefix '%s' is too long for leaf names", p);
-        return -1;
-    }
     return 0;
 }
 
 static int graph_failed(meg_mala *m)
 {
     if (!g_graph_error(m->g)) return 0;
-    rt_set_error("MALA '%s': %s", m->o.prefix, g_graph_error(m->g));
+    rt_set_error("MALA '%s': %s", m->prefix, g_graph_error(m->g));
     return 1;
 }
 
@@ -99,6 +98,13 @@ int meg_mala_build(g_graph *g, const meg_mala_opts *opts, meg_energy_fn U, void 
     meg_mala_opts *o = &m->o;
     *o = *opts;
     if (!o->prefix) o->prefix = "mala";
+    if (strlen(o->prefix) + 16 >= G_NAME_MAX) {
+        rt_set_error("MALA: prefix '%s' is too long for leaf names", o->prefix);
+        return -1;
+    }
+    /* a copy, so that error messages never read the caller's string later */
+    snprintf(m->prefix, sizeof m->prefix, "%s", o->prefix);
+    o->prefix = m->prefix;
     if (o->target_accept == 0.0f) o->target_accept = DEFAULT_TARGET;
     if (o->adapt_gain == 0.0f) o->adapt_gain = 1.0f;
     if (o->temperature == 0.0f) o->temperature = 1.0f;
@@ -165,14 +171,15 @@ int meg_mala_build(g_graph *g, const meg_mala_opts *opts, meg_energy_fn U, void 
     }
     /* a NaN ratio (overflowing proposal) compares false: rejected */
     g_tensor *acc = g_lt(log_u, log_ratio);                             /* [C] of 0/1 */
-    g_tensor *acc2 = g_reshape(acc, 2, (int[]){C, 1});
-    g_tensor *s_new = g_select(acc2, sp, s);
     g_tensor *effects[16];
     int ne = 0;
-    effects[ne++] = g_assign(m->state, s_new);
+    /* the [C] updates first, while acc's dispatch is open, then the [C, D] ones */
     effects[ne++] = g_assign(m->energy, g_select(acc, vp, m->energy));
-    effects[ne++] = g_assign(m->grad, g_select(acc2, gp, gs));
     effects[ne++] = g_assign(m->accepted, g_add(m->accepted, acc));
+    g_tensor *acc2 = g_reshape(acc, 2, (int[]){C, 1});
+    g_tensor *s_new = g_select(acc2, sp, s);
+    effects[ne++] = g_assign(m->state, s_new);
+    effects[ne++] = g_assign(m->grad, g_select(acc2, gp, gs));
     if (R > 0) {
         /* a record every M steps into slot rec_count (none once the slots are full) */
         g_tensor *ph = g_add_scalar(m->rec_phase, 1.0f);
@@ -218,7 +225,7 @@ int meg_mala_prepare(g_session *s, meg_mala *m)
     if (!m->g || !m->step) { rt_set_error("MALA: the sampler was not built"); return -1; }
     if (m->session == s) return 0;
     if (m->session) {
-        rt_set_error("MALA '%s': already prepared for another session (meg_mala_release first)", m->o.prefix);
+        rt_set_error("MALA '%s': already prepared for another session (meg_mala_release first)", m->prefix);
         return -1;
     }
     if (m->slot_index) {
@@ -233,7 +240,7 @@ int meg_mala_prepare(g_session *s, meg_mala *m)
     m->session = s;
     if (g_plan_new(s, &m->refresh, 1, NULL, &m->p_refresh) || g_plan_new(s, &m->step, 1, NULL, &m->p_step) ||
         g_plan_new(s, &m->step_adapt, 1, NULL, &m->p_adapt)) {
-        rt_error_prefix("MALA '%s': planning", m->o.prefix);
+        rt_error_prefix("MALA '%s': planning", m->prefix);
         meg_mala_release(m);
         return -1;
     }
@@ -244,7 +251,7 @@ int meg_mala_prepare(g_session *s, meg_mala *m)
 int meg_mala_refresh(g_session *s, meg_mala *m)
 {
     if (meg_mala_prepare(s, m)) return -1;
-    if (g_plan_run(m->p_refresh, 1)) { rt_error_prefix("MALA '%s': refresh", m->o.prefix); return -1; }
+    if (g_plan_run(m->p_refresh, 1)) { rt_error_prefix("MALA '%s': refresh", m->prefix); return -1; }
     m->cache_ok = 1;
     return 0;
 }
@@ -258,14 +265,14 @@ int meg_mala_set_state(g_session *s, meg_mala *m, const float *state)
 
 int meg_mala_run(g_session *s, meg_mala *m, long steps, long max_steps_per_submit, int adapt)
 {
-    if (steps < 0) { rt_set_error("MALA '%s': %ld steps", m->o.prefix, steps); return -1; }
+    if (steps < 0) { rt_set_error("MALA '%s': %ld steps", m->prefix, steps); return -1; }
     if (meg_mala_prepare(s, m)) return -1;
     if (!m->cache_ok && meg_mala_refresh(s, m)) return -1;
     /* the generator's counter is an fp32 integer: past 2^24 it would stop and repeat numbers */
     float r;
     if (g_session_read(s, m->rng, &r)) return -1;
     if ((double)r + (double)steps > 16777216.0) {
-        rt_set_error("MALA '%s': %ld more steps would take the generator's counter (%.0f) past 2^24", m->o.prefix,
+        rt_set_error("MALA '%s': %ld more steps would take the generator's counter (%.0f) past 2^24", m->prefix,
                      steps, r);
         return -1;
     }
@@ -275,7 +282,7 @@ int meg_mala_run(g_session *s, meg_mala *m, long steps, long max_steps_per_submi
     for (long done = 0; done < steps;) {
         long k = steps - done < chunk ? steps - done : chunk;
         if (g_plan_run(p, (int)k)) {
-            rt_error_prefix("MALA '%s': steps %ld..%ld", m->o.prefix, done, done + k);
+            rt_error_prefix("MALA '%s': steps %ld..%ld", m->prefix, done, done + k);
             return -1;
         }
         done += k;
@@ -334,7 +341,7 @@ int meg_mala_step_size(g_session *s, meg_mala *m, float *a)
 int meg_mala_set_step_size(g_session *s, meg_mala *m, float a)
 {
     if (!(a > 0.0f) || !isfinite(a)) {
-        rt_set_error("MALA '%s': step size must be positive and finite, not %g", m->o.prefix, a);
+        rt_set_error("MALA '%s': step size must be positive and finite, not %g", m->prefix, a);
         return -1;
     }
     float la = logf(a), zero = 0.0f;
@@ -345,7 +352,7 @@ int meg_mala_set_step_size(g_session *s, meg_mala *m, float a)
 int meg_mala_trajectory(g_session *s, meg_mala *m, float *out, int *records)
 {
     *records = 0;
-    if (!m->traj) { rt_set_error("MALA '%s': built without recording (record_chains = 0)", m->o.prefix); return -1; }
+    if (!m->traj) { rt_set_error("MALA '%s': built without recording (record_chains = 0)", m->prefix); return -1; }
     float n;
     if (read1(s, m->rec_count, &n) || g_session_read(s, m->traj, out)) return -1;
     *records = n < (float)m->o.record_slots ? (int)n : m->o.record_slots;

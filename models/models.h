@@ -333,9 +333,10 @@ typedef struct meg_mala_opts {
 } meg_mala_opts;
 
 typedef struct meg_mala {
-    meg_mala_opts o;          /* with the defaults filled in */
+    meg_mala_opts o;          /* with the defaults filled in (o.prefix points to prefix) */
+    char prefix[G_NAME_MAX];
     g_graph *g;
-    /* state leaves (all [1] scalars are exact integers in fp32, up to 2^24) */
+    /* state leaves (counts are exact integers in fp32: up to 2^24 steps in all) */
     g_tensor *state;          /* [C, D]; starts as N(0, 1) from the session seed */
     g_tensor *energy, *grad;  /* [C], [C, D]: V and grad V at state (the cache) */
     g_tensor *log_step;       /* [1]: log a */
@@ -369,7 +370,10 @@ int meg_mala_set_state(g_session *s, meg_mala *m, const float *state);
 int meg_mala_refresh(g_session *s, meg_mala *m);
 /* steps steps (adapting the step size when adapt is 1), in submits of at
  * most max_steps_per_submit replays (0: all in one), so that a desktop
- * GPU's watchdog never fires; the host touches nothing between steps. */
+ * GPU's watchdog never fires; the host touches nothing between steps.
+ * Computes the cache first if it is stale. Fails, running nothing, where the
+ * generator's counter would pass 2^24 (2^24 steps per session in all).
+ * The same seed, start and device give bit-identical results. */
 int meg_mala_run(g_session *s, meg_mala *m, long steps, long max_steps_per_submit, int adapt);
 /* Mean acceptance rate of all chains since the last reset, and (per_chain
  * not NULL) each chain's (C floats); NaN when no step was taken. */

@@ -198,7 +198,9 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
     rt_ctx *ctx = c->ctx;
     const char *kname = rt_kernel_name(k);
     if (c->ended) { rt_set_error("dispatch of %s after the command buffer was ended", kname); return -1; }
-    if (nb != rt_kernel_binding_count(k)) {
+    /* More bindings than the SPIR-V has are fine: the compiler may drop
+     * trailing ones that the code turned out not to use. */
+    if (nb < rt_kernel_binding_count(k)) {
         rt_set_error("kernel %s takes %d bindings, %d given", kname, rt_kernel_binding_count(k), nb);
         return -1;
     }
@@ -235,8 +237,10 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
     range rd[32], wr[32];
     int nrd = 0, nwr = 0, nw = 0;
     if (nb > 32) { rt_set_error("kernel %s: %d bindings (at most 32)", kname, nb); return -1; }
+    int nk = rt_kernel_binding_count(k);
     for (int i = 0; i < nb; i++) {
         if (!b[i].buf) { rt_set_error("kernel %s: binding %d has no buffer", kname, i); return -1; }
+        if (i >= nk) continue;
         size_t size = b[i].size ? b[i].size : b[i].buf->size - b[i].offset;
         if (b[i].offset > b[i].buf->size || size > b[i].buf->size - b[i].offset) {
             rt_set_error("kernel %s: binding %d (%zu bytes at offset %zu) is outside its buffer of %zu bytes", kname,

@@ -1,0 +1,136 @@
+/* meg-eval: measures a trained MEG model. `toy`: for the 2-D Gaussian
+ * mixtures, modes captured, share of high-quality samples, KL of the mode
+ * histogram to uniform, and the learned density's mass near the modes; for
+ * any 2-D model, the mean energy on data and on uniform noise over the box. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "megrun.h"
+
+static const char *PROG = "meg-eval";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: meg-eval toy --checkpoint FILE [options]\n"
+            "\n"
+            "Quality of a MEG model trained on a 2-D set (meg-train's checkpoint). Prints one JSON\n"
+            "object: for 8gaussians and 25gaussians, modes (how many), modes_captured (a mode is\n"
+            "captured when >= 1%% of generator samples lie within 3 std of it), hq_share (share of\n"
+            "samples within 3 std of some mode), kl_uniform (KL of the histogram of captured-mode\n"
+            "assignments to the uniform distribution over all modes), grid_mass_near (share of the\n"
+            "learned density exp(-E), normalised on the grid, within 3 std of a mode); for every\n"
+            "set, e_data and e_noise (mean energy on data and on uniform noise over the box).\n"
+            "\n"
+            "options:\n"
+            "  --checkpoint FILE  checkpoint.safetensors written by meg-train\n"
+            "  --samples N        generator samples (default 10000)\n"
+            "  --grid N           density grid N x N over the box (default 500)\n"
+            "  --box X0,X1,Y0,Y1  box (default -2,2,-2,2)\n"
+            "  --seed S           seed of the latents and the noise (default 99)\n"
+            "  --device D         Vulkan device index or name substring\n"
+            "  -h, --help         this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *ckpath = NULL, *device = NULL, *cmd = NULL;
+    long samples = 10000, grid = 500, seed = 99;
+    meg_box box = {-2, 2, -2, 2};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--checkpoint") && v) { ckpath = v; i++; }
+        else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--samples")) { if (app_parse_int(PROG, a, v, 1, 10000000, &samples)) return 2; i++; }
+        else if (!strcmp(a, "--grid")) { if (app_parse_int(PROG, a, v, 8, 4096, &grid)) return 2; i++; }
+        else if (!strcmp(a, "--seed")) { if (app_parse_int(PROG, a, v, 0, 1L << 40, &seed)) return 2; i++; }
+        else if (!strcmp(a, "--box") && v) {
+            char extra;
+            if (sscanf(v, "%lf,%lf,%lf,%lf%c", &box.xmin, &box.xmax, &box.ymin, &box.ymax, &extra) != 4 ||
+                !(box.xmax > box.xmin) || !(box.ymax > box.ymin)) {
+                fprintf(stderr, "%s: --box expects X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1\n", PROG);
+                return 2;
+            }
+            i++;
+        } else if (a[0] != '-' && !cmd) cmd = a;
+        else {
+            fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
+            return 2;
+        }
+    }
+    if (!cmd || strcmp(cmd, "toy")) {
+        fprintf(stderr, "%s: expected the command `toy` (see --help)\n", PROG);
+        return 2;
+    }
+    if (!ckpath) {
+        fprintf(stderr, "%s: --checkpoint FILE is required\n", PROG);
+        return 2;
+    }
+    megrun r = {0};
+    meg_st_file *ck = NULL;
+    float *z = NULL, *xs = NULL, *e = NULL, *d = NULL, *noise = NULL, *en = NULL;
+    int rc = 1;
+    if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
+    if (megrun_load_data(&r, r.data, r.cfg.seed)) goto fail;
+    if (megrun_open(&r, device) || meg_checkpoint_load(ck, r.s, r.m.g) || megrun_eval_plans(&r)) goto fail;
+    size_t ns = (size_t)samples, nn = (size_t)grid * (size_t)grid;
+    z = malloc(ns * (size_t)r.cfg.zdim * sizeof *z);
+    xs = malloc(ns * 2 * sizeof *xs);
+    d = malloc(nn * sizeof *d);
+    noise = malloc(ns * 2 * sizeof *noise);
+    en = malloc(ns * sizeof *en);
+    float *ed = malloc(ns * sizeof *ed);
+    if (!z || !xs || !d || !noise || !en || !ed) { free(ed); rt_set_error("out of host memory"); goto fail; }
+    meg_latents(z, ns, r.cfg.zdim, (uint64_t)seed);
+    if (meg_eval_generate(r.s, r.gen, &r.m, z, ns, xs)) { free(ed); goto fail; }
+    /* mean energy on data and on uniform noise over the box */
+    uint64_t st = (uint64_t)seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < ns; i++) {
+        st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+        double u = (double)(st >> 11) / 9007199254740992.0;
+        st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+        double w = (double)(st >> 11) / 9007199254740992.0;
+        noise[2 * i] = (float)(box.xmin + u * (box.xmax - box.xmin));
+        noise[2 * i + 1] = (float)(box.ymin + w * (box.ymax - box.ymin));
+    }
+    size_t nd = ns < r.n ? ns : r.n;
+    if (meg_eval_energy(r.s, r.energy, &r.m, noise, ns, en) || meg_eval_energy(r.s, r.energy, &r.m, r.x, nd, ed)) {
+        free(ed);
+        goto fail;
+    }
+    double sd = 0, sn = 0;
+    for (size_t i = 0; i < nd; i++) sd += ed[i];
+    for (size_t i = 0; i < ns; i++) sn += en[i];
+    free(ed);
+    printf("{\"checkpoint\": ");
+    app_json_string(stdout, ckpath);
+    printf(", \"data\": ");
+    app_json_string(stdout, r.data);
+    printf(", \"iteration\": %ld, \"samples\": %zu, \"e_data\": %.6g, \"e_noise\": %.6g", r.iteration, ns, sd / (double)nd,
+           sn / (double)ns);
+    float centers[2 * MEG_TOY_MAX_MODES], std;
+    int count = 0;
+    if (meg_toy_is_known(r.data) && !meg_toy_modes(r.data, centers, &count, &std) && count > 0) {
+        meg_toy_quality q;
+        meg_toy_quality_init(&q);
+        if (megrun_energy_grid(&r, box, (int)grid, &e) || meg_energy_to_density(e, nn, d) ||
+            meg_toy_quality_samples(centers, count, std, xs, ns, &q) ||
+            meg_toy_quality_grid(centers, count, std, box, (int)grid, (int)grid, d, &q))
+            goto fail;
+        char js[512];
+        if (meg_toy_quality_json(&q, js, sizeof js)) goto fail;
+        printf(", %s", js);
+    }
+    printf("}\n");
+    rc = 0;
+fail:
+    if (rc) fprintf(stderr, "%s: %s\n", PROG, rt_error());
+    free(z); free(xs); free(e); free(d); free(noise); free(en);
+    meg_st_free(ck);
+    megrun_close(&r);
+    return rc;
+}

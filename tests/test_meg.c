@@ -1,0 +1,241 @@
+/* test_meg.c: MEG training on the device: a resumed run equals a straight
+ * one, checkpoints from another configuration or torn files are refused,
+ * and a short training run learns 8gaussians. Validation on. */
+#include "harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "models.h"
+
+typedef struct run {
+    meg_model m;
+    g_session *s;
+    g_plan *train;
+} run;
+
+static void run_open(run *r, const meg_config *c, const float *data, size_t n)
+{
+    ck_assert_msg(meg_model_build(&r->m, c, n, 256) == 0, "%s", rt_error());
+    ck_assert_msg(g_session_new(th_ctx(), r->m.g, c->seed, &r->s) == 0, "%s", rt_error());
+    ck_assert(g_session_write(r->s, r->m.data, data) == 0);
+    g_tensor *roots[] = {r->m.step, r->m.loss_e, r->m.loss_g, r->m.loss_h};
+    ck_assert_msg(g_plan_new(r->s, roots, 4, NULL, &r->train) == 0, "%s", rt_error());
+}
+
+static void run_close(run *r)
+{
+    g_plan_free(r->train);
+    g_session_free(r->s);
+    meg_model_free(&r->m);
+}
+
+static void small_config(meg_config *c)
+{
+    meg_config_default(c);
+    c->width = 16;
+    c->hidden = 2;
+    c->batch = 32;
+    c->n_energy = 2;
+    c->lr = 1e-3f;
+    c->seed = 7;
+}
+
+static char *tmp_path(const char *name)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "/tmp/meg-test-%d-%s", (int)getpid(), name);
+    return buf;
+}
+
+/* All params and states of the graph, concatenated. */
+static float *all_leaves(run *r, size_t *n)
+{
+    size_t total = 0;
+    for (int id = 0; id < g_graph_size(r->m.g); id++) {
+        g_tensor *t = g_graph_node(r->m.g, id);
+        if (t->op == G_OP_PARAM || t->op == G_OP_STATE) total += g_numel(t);
+    }
+    float *v = malloc(total * sizeof *v), *p = v;
+    for (int id = 0; id < g_graph_size(r->m.g); id++) {
+        g_tensor *t = g_graph_node(r->m.g, id);
+        if (t->op != G_OP_PARAM && t->op != G_OP_STATE) continue;
+        ck_assert(g_session_read(r->s, t, p) == 0);
+        p += g_numel(t);
+    }
+    *n = total;
+    return v;
+}
+
+START_TEST(resumed_run_equals_straight_run)
+{
+    meg_config c;
+    small_config(&c);
+    size_t n = 1000;
+    float *data = malloc(n * 2 * sizeof *data);
+    ck_assert(meg_toy_generate("8gaussians", n, 3, data) == 0);
+
+    run a = {0}, b = {0};
+    run_open(&a, &c, data, n);
+    ck_assert_msg(g_plan_run(a.train, 6) == 0, "%s", rt_error());
+
+    run_open(&b, &c, data, n);
+    ck_assert(g_plan_run(b.train, 2) == 0);
+    ck_assert(g_plan_run(b.train, 1) == 0);
+    const char *path = tmp_path("resume.safetensors");
+    meg_st_kv meta[] = {{"iteration", "3"}};
+    ck_assert_msg(meg_checkpoint_save(path, b.s, b.m.g, meta, 1) == 0, "%s", rt_error());
+    run_close(&b);
+
+    /* a fresh model, session and plan, loaded from the file */
+    run_open(&b, &c, data, n);
+    meg_st_file *f;
+    ck_assert_msg(meg_st_read(path, &f) == 0, "%s", rt_error());
+    ck_assert_str_eq(meg_st_meta(f, "iteration"), "3");
+    ck_assert_msg(meg_checkpoint_load(f, b.s, b.m.g) == 0, "%s", rt_error());
+    meg_st_free(f);
+    ck_assert(g_plan_run(b.train, 3) == 0);
+
+    size_t na, nb;
+    float *va = all_leaves(&a, &na), *vb = all_leaves(&b, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(va, vb, na * sizeof *va) == 0, "parameters and states differ after resuming");
+    float la, lb;
+    ck_assert(g_session_read(a.s, a.m.loss_e, &la) == 0 && g_session_read(b.s, b.m.loss_e, &lb) == 0);
+    ck_assert(memcmp(&la, &lb, sizeof la) == 0);
+    /* and the run moved: the generator counter counts iterations */
+    float rng;
+    ck_assert(g_session_read(a.s, a.m.rng, &rng) == 0);
+    ck_assert_float_eq(rng, 6.0f);
+    free(va);
+    free(vb);
+    run_close(&a);
+    run_close(&b);
+    remove(path);
+    free(data);
+}
+END_TEST
+
+START_TEST(checkpoint_of_another_configuration_is_refused)
+{
+    meg_config c;
+    small_config(&c);
+    size_t n = 100;
+    float *data = calloc(n * 2, sizeof *data);
+    run a = {0}, b = {0};
+    run_open(&a, &c, data, n);
+    const char *path = tmp_path("other.safetensors");
+    ck_assert(meg_checkpoint_save(path, a.s, a.m.g, NULL, 0) == 0);
+    c.width = 24;
+    run_open(&b, &c, data, n);
+    meg_st_file *f;
+    ck_assert(meg_st_read(path, &f) == 0);
+    ck_assert_int_eq(meg_checkpoint_load(f, b.s, b.m.g), -1);
+    ck_assert_msg(strstr(rt_error(), "E.w0") && strstr(rt_error(), path), "%s", rt_error());
+    meg_st_free(f);
+    run_close(&a);
+    run_close(&b);
+    remove(path);
+    free(data);
+}
+END_TEST
+
+START_TEST(torn_checkpoint_is_refused)
+{
+    meg_config c;
+    small_config(&c);
+    size_t n = 100;
+    float *data = calloc(n * 2, sizeof *data);
+    run a = {0};
+    run_open(&a, &c, data, n);
+    const char *path = tmp_path("torn.safetensors");
+    ck_assert(meg_checkpoint_save(path, a.s, a.m.g, NULL, 0) == 0);
+    FILE *fp = fopen(path, "rb");
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fclose(fp);
+    ck_assert(truncate(path, size - 100) == 0);
+    meg_st_file *f = NULL;
+    ck_assert_int_eq(meg_st_read(path, &f), -1);
+    ck_assert_msg(strstr(rt_error(), path), "%s", rt_error());
+    run_close(&a);
+    remove(path);
+    free(data);
+}
+END_TEST
+
+/* A short run at a width that learns in a minute here; thresholds set from
+ * measurements (see the MEG training issue's note). */
+START_TEST(short_training_learns_8gaussians)
+{
+    meg_config c;
+    meg_config_default(&c);
+    c.width = 64;
+    c.lr = 1e-3f;
+    c.seed = 1;
+    size_t n = 100000;
+    float *data = malloc(n * 2 * sizeof *data);
+    ck_assert(meg_toy_generate("8gaussians", n, 1, data) == 0);
+    meg_model m;
+    ck_assert_msg(meg_model_build(&m, &c, n, 4096) == 0, "%s", rt_error());
+    g_session *s;
+    ck_assert(g_session_new(th_ctx(), m.g, c.seed, &s) == 0);
+    ck_assert(g_session_write(s, m.data, data) == 0);
+    g_plan *train, *gen, *en;
+    ck_assert_msg(g_plan_new(s, &m.step, 1, NULL, &train) == 0, "%s", rt_error());
+    ck_assert(g_plan_new(s, &m.gen, 1, NULL, &gen) == 0);
+    ck_assert(g_plan_new(s, &m.energy, 1, NULL, &en) == 0);
+    const int iters = 1500;
+    for (int i = 0; i < iters; i += 50) ck_assert_msg(g_plan_run(train, 50) == 0, "%s", rt_error());
+
+    size_t ns = 4096;
+    float *z = malloc(ns * 2 * sizeof *z), *xs = malloc(ns * 2 * sizeof *xs);
+    meg_latents(z, ns, 2, 5);
+    ck_assert(meg_eval_generate(s, gen, &m, z, ns, xs) == 0);
+    float centers[16], std;
+    int count;
+    ck_assert(meg_toy_modes("8gaussians", centers, &count, &std) == 0);
+    meg_toy_quality q;
+    meg_toy_quality_init(&q);
+    ck_assert(meg_toy_quality_samples(centers, count, std, xs, ns, &q) == 0);
+    /* mean energy on data vs uniform noise over [-2, 2]^2 */
+    float *noise = malloc(ns * 2 * sizeof *noise), *e = malloc(ns * sizeof *e);
+    th_random(noise, ns * 2, 9);
+    for (size_t i = 0; i < ns * 2; i++) noise[i] *= 2.0f;
+    ck_assert(meg_eval_energy(s, en, &m, noise, ns, e) == 0);
+    double en_noise = 0, en_data = 0;
+    for (size_t i = 0; i < ns; i++) en_noise += e[i] / ns;
+    ck_assert(meg_eval_energy(s, en, &m, data, ns, e) == 0);
+    for (size_t i = 0; i < ns; i++) en_data += e[i] / ns;
+    printf("short_training_learns_8gaussians: %d iterations: modes %d/8, hq_share %.4f, kl %.4f, "
+           "E data %.4f, E noise %.4f\n", iters, q.modes_captured, q.hq_share, q.kl_uniform, en_data, en_noise);
+    ck_assert_int_eq(q.modes_captured, 8);
+    ck_assert_msg(q.hq_share > 0.05, "hq_share %.4f", q.hq_share);
+    ck_assert_msg(en_data < en_noise, "mean energy on data %.4f not below noise %.4f", en_data, en_noise);
+    free(z); free(xs); free(noise); free(e); free(data);
+    g_plan_free(train);
+    g_plan_free(gen);
+    g_plan_free(en);
+    g_session_free(s);
+    meg_model_free(&m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("meg");
+    TCase *tc = tcase_create("checkpoints");
+    th_validated(tc);
+    tcase_add_test(tc, resumed_run_equals_straight_run);
+    tcase_add_test(tc, checkpoint_of_another_configuration_is_refused);
+    tcase_add_test(tc, torn_checkpoint_is_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("training");
+    th_validated(tc);
+    tcase_add_test(tc, short_training_learns_8gaussians);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
