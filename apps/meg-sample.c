@@ -1,0 +1,258 @@
+/* meg-sample: MALA chains of a trained MEG model, entirely on the device,
+ * in the generator's latent space (U(z) = E(G(z))) or in visible space
+ * (U(x) = E(x)); pictures of where they start and end, trajectories, and
+ * the quality of the final samples next to the generator's own. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "megrun.h"
+#include "toyviz.h"
+
+static const char *PROG = "meg-sample";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: meg-sample --checkpoint FILE [options]\n"
+            "\n"
+            "Runs Metropolis-adjusted Langevin (MALA) chains of a model trained by meg-train, with no\n"
+            "host round trip between steps: in latent space on U(z) = E(G(z)) (section 2.3.2 of the\n"
+            "seed), or in visible space on U(x) = E(x). Chains start at z ~ N(0, I) (latent) or at\n"
+            "G(z) (visible), so both start from the generator's samples.\n"
+            "\n"
+            "options:\n"
+            "  --checkpoint FILE  checkpoint.safetensors from meg-train\n"
+            "  --space S          latent (default) or visible\n"
+            "  --chains C         parallel chains (default 1024)\n"
+            "  --steps K          MALA steps after burn-in (default 500)\n"
+            "  --step-size A      fixed step size (default 0.01 without --target-accept)\n"
+            "  --target-accept R  adapt the step size during burn-in toward acceptance R (e.g. 0.574),\n"
+            "                     then freeze it\n"
+            "  --burn-in B        adaptation steps before the K steps (default 200 with --target-accept)\n"
+            "  --prior            add ||z||^2/2 to U in latent space (the N(0, I) prior)\n"
+            "  --temperature T    sample exp(-U/T) (default 1)\n"
+            "  --max-submit K     at most K steps per device submit, so a desktop GPU's watchdog\n"
+            "                     never fires (default 100)\n"
+            "  --seed S           seed of the start points and the chains' random numbers (default 1)\n"
+            "  --out DIR          output folder (default meg-sample-out): start.png, end.png,\n"
+            "                     chains.png, end.csv\n"
+            "  --grid N           density grid of the pictures (default 300)\n"
+            "  --box X0,X1,Y0,Y1  plot box (default -2,2,-2,2)\n"
+            "  --device D         Vulkan device index or name substring\n"
+            "  -h, --help         this text\n"
+            "\n"
+            "Prints the acceptance rate and steps per second; for 8gaussians and 25gaussians also the\n"
+            "quality numbers (see meg-eval --help) of the generator's samples and of the chains' final\n"
+            "samples. The last line of output is one JSON object.\n");
+}
+
+typedef struct ucb {
+    const meg_model *m;
+    int latent;
+} ucb;
+
+static g_tensor *energy_fn(g_graph *g, g_tensor *s, void *user)
+{
+    (void)g;
+    const ucb *u = user;
+    return meg_mlp_apply(&u->m->E, u->latent ? meg_mlp_apply(&u->m->G, s) : s);
+}
+
+static int quality(const char *data, const float *xy, size_t n, const float *density, int grid, meg_box box,
+                   char *js, size_t jn)
+{
+    float centers[2 * MEG_TOY_MAX_MODES], std;
+    int count = 0;
+    if (!meg_toy_is_known(data) || meg_toy_modes(data, centers, &count, &std) || count == 0) return 1;
+    meg_toy_quality q;
+    meg_toy_quality_init(&q);
+    if (meg_toy_quality_samples(centers, count, std, xy, n, &q)) return -1;
+    if (density && meg_toy_quality_grid(centers, count, std, box, grid, grid, density, &q)) q.grid_mass_near = NAN;
+    return meg_toy_quality_json(&q, js, jn);
+}
+
+int main(int argc, char **argv)
+{
+    const char *ckpath = NULL, *device = NULL, *out = "meg-sample-out", *space = "latent";
+    long chains = 1024, steps = 500, burn = -1, max_submit = 100, grid = 300;
+    double step = -1, target = 0, temp = 1;
+    int prior = 0;
+    unsigned long long seed = 1;
+    meg_box box = {-2, 2, -2, 2};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--checkpoint") && v) { ckpath = v; i++; }
+        else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--out") && v) { out = v; i++; }
+        else if (!strcmp(a, "--space") && v) {
+            if (strcmp(v, "latent") && strcmp(v, "visible")) {
+                fprintf(stderr, "%s: --space expects latent or visible, got \"%s\"\n", PROG, v);
+                return 2;
+            }
+            space = v;
+            i++;
+        } else if (!strcmp(a, "--prior")) prior = 1;
+        else if (!strcmp(a, "--chains")) { if (app_parse_int(PROG, a, v, 1, 1 << 22, &chains)) return 2; i++; }
+        else if (!strcmp(a, "--steps")) { if (app_parse_int(PROG, a, v, 0, 1 << 24, &steps)) return 2; i++; }
+        else if (!strcmp(a, "--burn-in")) { if (app_parse_int(PROG, a, v, 0, 1 << 24, &burn)) return 2; i++; }
+        else if (!strcmp(a, "--max-submit")) { if (app_parse_int(PROG, a, v, 1, 1 << 24, &max_submit)) return 2; i++; }
+        else if (!strcmp(a, "--grid")) { if (app_parse_int(PROG, a, v, 8, 4096, &grid)) return 2; i++; }
+        else if (!strcmp(a, "--step-size")) {
+            if (app_parse_float(PROG, a, v, &step)) return 2;
+            if (!(step > 0)) { fprintf(stderr, "%s: --step-size must be positive\n", PROG); return 2; }
+            i++;
+        } else if (!strcmp(a, "--target-accept")) {
+            if (app_parse_float(PROG, a, v, &target)) return 2;
+            if (!(target > 0 && target < 1)) { fprintf(stderr, "%s: --target-accept must be in (0, 1)\n", PROG); return 2; }
+            i++;
+        } else if (!strcmp(a, "--temperature")) {
+            if (app_parse_float(PROG, a, v, &temp)) return 2;
+            if (!(temp > 0)) { fprintf(stderr, "%s: --temperature must be positive\n", PROG); return 2; }
+            i++;
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            seed = v ? strtoull(v, &end, 10) : 0;
+            if (!v || errno || *end || end == v) { fprintf(stderr, "%s: --seed expects a non-negative integer\n", PROG); return 2; }
+            i++;
+        } else if (!strcmp(a, "--box") && v) {
+            char extra;
+            if (sscanf(v, "%lf,%lf,%lf,%lf%c", &box.xmin, &box.xmax, &box.ymin, &box.ymax, &extra) != 4 ||
+                !(box.xmax > box.xmin) || !(box.ymax > box.ymin)) {
+                fprintf(stderr, "%s: --box expects X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1\n", PROG);
+                return 2;
+            }
+            i++;
+        } else {
+            fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
+            return 2;
+        }
+    }
+    if (!ckpath) { fprintf(stderr, "%s: --checkpoint FILE is required (see --help)\n", PROG); return 2; }
+    if (step > 0 && target > 0) { fprintf(stderr, "%s: give --step-size or --target-accept, not both\n", PROG); return 2; }
+    if (step <= 0) step = target > 0 ? 0.01 : 0.01;
+    if (burn < 0) burn = target > 0 ? 200 : 0;
+    int latent = !strcmp(space, "latent");
+    if (prior && !latent) { fprintf(stderr, "%s: --prior applies to --space latent only\n", PROG); return 2; }
+
+    megrun r = {0};
+    meg_st_file *ck = NULL;
+    meg_mala mala = {0};
+    int have_mala = 0, rc = 1;
+    float *z0 = NULL, *x0 = NULL, *st = NULL, *xend = NULL, *e = NULL, *dens = NULL, *traj = NULL, *trajx = NULL;
+    if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
+    if (r.cfg.dim != 2) { rt_set_error("%s: the model's data has %d dimensions; meg-sample draws 2-D models", ckpath, r.cfg.dim); goto fail; }
+    if (megrun_open(&r, device) || meg_checkpoint_load(ck, r.s, r.m.g)) goto fail;
+    meg_st_free(ck);
+    ck = NULL;
+    int D = latent ? r.cfg.zdim : r.cfg.dim;
+    int rec_chains = chains < 8 ? (int)chains : 8;
+    int rec_every = steps > 200 ? (int)((steps + 199) / 200) : 1;
+    int slots = (int)(steps / rec_every) + 1;
+    ucb cb = {&r.m, latent};
+    meg_mala_opts mo = {.prefix = "mala", .chains = (int)chains, .dim = D, .step_size = (float)step,
+                        .target_accept = (float)target, .prior = prior, .temperature = (float)temp,
+                        .record_chains = rec_chains, .record_slots = slots, .record_every = rec_every,
+                        .seed = seed * 0x9E3779B97F4A7C15ull + 17};
+    if (meg_mala_build(r.m.g, &mo, energy_fn, &cb, &mala)) goto fail;
+    have_mala = 1;
+    if (megrun_eval_plans(&r) || meg_mala_prepare(r.s, &mala)) goto fail;
+
+    size_t C = (size_t)chains;
+    z0 = malloc(C * (size_t)r.cfg.zdim * sizeof *z0);
+    x0 = malloc(C * 2 * sizeof *x0);
+    st = malloc(C * (size_t)D * sizeof *st);
+    xend = malloc(C * 2 * sizeof *xend);
+    if (!z0 || !x0 || !st || !xend) { rt_set_error("out of host memory"); goto fail; }
+    meg_latents(z0, C, r.cfg.zdim, seed);
+    if (meg_eval_generate(r.s, r.gen, &r.m, z0, C, x0)) goto fail;
+    if (meg_mala_set_state(r.s, &mala, latent ? z0 : x0)) goto fail;
+    fprintf(stderr, "%s: %s MALA, %ld chains on %s; %s\n", PROG, space, chains, rt_ctx_device(r.ctx)->name,
+            target > 0 ? "adapting the step size during burn-in" : "fixed step size");
+    if (burn > 0) {
+        if (meg_mala_run(r.s, &mala, burn, max_submit, target > 0)) goto fail;
+        if (meg_mala_reset_stats(r.s, &mala)) goto fail;
+    }
+    float a;
+    if (meg_mala_step_size(r.s, &mala, &a)) goto fail;
+    app_progress pr;
+    app_progress_init(&pr, stderr, 0, steps);
+    double t0 = app_now();
+    for (long done = 0; done < steps;) {
+        long k = steps - done < max_submit ? steps - done : max_submit;
+        if (meg_mala_run(r.s, &mala, k, max_submit, 0)) { app_progress_end(&pr); goto fail; }
+        done += k;
+        double el = app_now() - t0;
+        app_progress_update(&pr, done, el > 0 ? done / el : 0, NULL);
+    }
+    app_progress_end(&pr);
+    double dt = app_now() - t0, sps = steps > 0 && dt > 0 ? steps / dt : 0;
+    double acc = NAN;
+    if (meg_mala_acceptance(r.s, &mala, &acc, NULL)) goto fail;
+    if (g_session_read(r.s, mala.state, st)) goto fail;
+    if (latent) {
+        if (meg_eval_generate(r.s, r.gen, &r.m, st, C, xend)) goto fail;
+    } else {
+        memcpy(xend, st, C * 2 * sizeof *xend);
+    }
+    /* trajectories in data space */
+    int records = 0;
+    traj = malloc((size_t)slots * rec_chains * D * sizeof *traj);
+    trajx = malloc((size_t)slots * rec_chains * 2 * sizeof *trajx);
+    if (!traj || !trajx) { rt_set_error("out of host memory"); goto fail; }
+    if (meg_mala_trajectory(r.s, &mala, traj, &records)) goto fail;
+    size_t np = (size_t)records * rec_chains;
+    if (latent) {
+        if (np && meg_eval_generate(r.s, r.gen, &r.m, traj, np, trajx)) goto fail;
+    } else {
+        memcpy(trajx, traj, np * 2 * sizeof *trajx);
+    }
+    /* pictures over the learned density */
+    if (app_mkdirs(out) || megrun_energy_grid(&r, box, (int)grid, &e)) goto fail;
+    size_t nn = (size_t)grid * grid;
+    dens = malloc(nn * sizeof *dens);
+    if (!dens || meg_energy_to_density(e, nn, dens)) { if (!dens) rt_set_error("out of host memory"); goto fail; }
+    char path[4200], title[160];
+    snprintf(path, sizeof path, "%s/start.png", out);
+    snprintf(title, sizeof title, "start: G(z), z ~ N(0, I)");
+    if (viz_points(path, NULL, 0, x0, C, dens, (int)grid, box, title)) goto fail;
+    snprintf(path, sizeof path, "%s/end.png", out);
+    snprintf(title, sizeof title, "%s MALA, %ld steps, acceptance %.2f", space, steps, acc);
+    if (viz_points(path, NULL, 0, xend, C, dens, (int)grid, box, title)) goto fail;
+    snprintf(path, sizeof path, "%s/chains.png", out);
+    snprintf(title, sizeof title, "%d chains, a point every %d steps", rec_chains, rec_every);
+    if (records > 0 && viz_chains(path, trajx, rec_chains, records, dens, (int)grid, box, title)) goto fail;
+    snprintf(path, sizeof path, "%s/end.csv", out);
+    if (viz_csv(path, xend, C, 2, "x,y")) goto fail;
+    fprintf(stderr, "%s: acceptance %.4f, %.2f steps/s (step size %.5g); wrote %s/start.png, end.png, chains.png, end.csv\n",
+            PROG, acc, sps, (double)a, out);
+    char qg[512] = "", qm[512] = "";
+    int hq = quality(r.data, x0, C, NULL, 0, box, qg, sizeof qg) == 0 &&
+             quality(r.data, xend, C, NULL, 0, box, qm, sizeof qm) == 0;
+    if (hq) {
+        fprintf(stderr, "%s: generator samples: %s\n", PROG, qg);
+        fprintf(stderr, "%s: after %s MALA:    %s\n", PROG, space, qm);
+    }
+    printf("{\"space\": \"%s\", \"chains\": %ld, \"steps\": %ld, \"burn_in\": %ld, \"step_size\": %.6g, "
+           "\"acceptance\": %.6f, \"steps_per_s\": %.4f, \"prior\": %s",
+           space, chains, steps, burn, (double)a, acc, sps, prior ? "true" : "false");
+    if (hq) printf(", \"generator\": {%s}, \"mala\": {%s}", qg, qm);
+    printf("}\n");
+    rc = rt_validation_count(r.ctx) ? 1 : 0;
+    if (rc) fprintf(stderr, "%s: %d Vulkan validation message(s)\n", PROG, rt_validation_count(r.ctx));
+    goto done;
+fail:
+    fprintf(stderr, "%s: %s\n", PROG, rt_error());
+    rc = 1;
+done:
+    if (have_mala) meg_mala_release(&mala);
+    free(z0); free(x0); free(st); free(xend); free(e); free(dens); free(traj); free(trajx);
+    meg_st_free(ck);
+    megrun_close(&r);
+    return rc;
+}
