@@ -24,6 +24,10 @@ static void usage(FILE *f)
             "  train           MEG training iterations per second (the whole iteration on the\n"
             "                  device), dispatches and submits per iteration, arena and\n"
             "                  parameter bytes, FLOPs per iteration and GFLOP/s achieved\n"
+            "  mala            latent MALA steps per second on U(z) = E(G(z)) + ||z||^2/2 of an\n"
+            "                  untrained model (--chains C, --steps K, --width W)\n"
+            "  mlp             a 4-layer 512-wide MLP (batch 256) forward + backward, planned with\n"
+            "                  and without fusion: dispatches, arena bytes, milliseconds per run\n"
             "  list-devices    the Vulkan devices: index, name, type, driver, memory\n"
             "\n"
             "options:\n"
@@ -41,6 +45,8 @@ static void usage(FILE *f)
             "  --iters N       train: timed iterations (default 20, after 2 warm-up ones)\n"
             "  --max-submit K  train: iterations per submit (default 25)\n"
             "  --profile       train: time per kernel of one iteration (timestamps)\n"
+            "  --chains C      mala: chains (default 256)\n"
+            "  --steps K       mala: timed steps (default 100, after 5 warm-up ones)\n"
             "  -h, --help      this text\n");
 }
 
@@ -48,7 +54,7 @@ typedef struct opts {
     const char *device;
     const char *data;
     meg_config cfg;
-    int iters, max_submit, profile;
+    int iters, max_submit, profile, chains, steps;
     int json;
     int reps;
     int variant;          /* -1: all */
@@ -311,9 +317,137 @@ done:
     return rc ? 1 : 0;
 }
 
+static int bench_mlp(const opts *o)
+{
+    rt_ctx *ctx = app_open_device(PROG, o->device);
+    if (!ctx) return 1;
+    g_graph *g = g_graph_new();
+    enum { B = 256, W = 512, L = 4 };
+    g_tensor *x = g_input(g, "x", 2, (int[]){B, W}), *h = x, *params[2 * L];
+    for (int l = 0; l < L; l++) {
+        char wn[16], bn[16];
+        snprintf(wn, sizeof wn, "w%d", l);
+        snprintf(bn, sizeof bn, "b%d", l);
+        params[2 * l] = g_param(g, wn, 2, (int[]){W, W}, g_init_torch(W));
+        params[2 * l + 1] = g_param(g, bn, 1, (int[]){W}, g_init_torch(W));
+        h = g_add(g_matmul(h, params[2 * l], 0, 0), params[2 * l + 1]);
+        if (l < L - 1) h = g_leaky_relu(h, 0.2f);
+    }
+    g_tensor *loss = g_mean_all(g_square(h)), *grads[2 * L];
+    int rc = 1;
+    g_session *s = NULL;
+    float *xv = malloc((size_t)B * W * sizeof *xv);
+    if (!xv || g_grad(g, loss, params, 2 * L, grads) || g_session_new(ctx, g, 1, &s)) goto done;
+    random_fill(xv, (size_t)B * W, 3);
+    if (g_session_write(s, x, xv)) goto done;
+    g_tensor *roots[2 * L + 1];
+    roots[0] = loss;
+    memcpy(roots + 1, grads, sizeof grads);
+    if (o->json) {
+        printf("{\"device\": ");
+        app_json_device(stdout, rt_ctx_device(ctx));
+        printf(", \"results\": [");
+    } else {
+        printf("4-layer MLP, width %d, batch %d: forward and backward (gradients of all 8 parameters)\n", W, B);
+        printf("  %-9s %10s %8s %12s %16s %10s\n", "fusion", "dispatches", "fused", "arena MiB", "intermediates MiB", "ms/run");
+    }
+    for (int nf = 0; nf < 2; nf++) {
+        g_plan_opts po = {.no_fusion = nf};
+        g_plan *p;
+        if (g_plan_new(s, roots, 2 * L + 1, &po, &p)) goto done;
+        g_plan_stats st;
+        g_plan_stats_get(p, &st);
+        if (g_plan_run(p, 2)) { g_plan_free(p); goto done; }
+        double t0 = app_now();
+        if (g_plan_run(p, o->reps)) { g_plan_free(p); goto done; }
+        double ms = (app_now() - t0) * 1e3 / o->reps;
+        g_plan_free(p);
+        if (o->json)
+            printf("%s\n    {\"name\": \"mlp\", \"fusion\": %s, \"dispatches\": %d, \"fused_groups\": %d, "
+                   "\"arena_bytes\": %zu, \"intermediate_bytes\": %zu, \"ms_per_run\": %.3f}",
+                   nf ? "," : "", nf ? "false" : "true", st.dispatches, st.fused_groups, st.arena_bytes,
+                   st.intermediate_bytes, ms);
+        else
+            printf("  %-9s %10d %8d %12.2f %16.2f %10.2f\n", nf ? "off" : "on", st.dispatches, st.fused_groups,
+                   st.arena_bytes / 1048576.0, st.intermediate_bytes / 1048576.0, ms);
+    }
+    if (o->json) printf("\n  ]}\n");
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "%s: mlp: %s\n", PROG, g_graph_error(g) ? g_graph_error(g) : rt_error());
+    free(xv);
+    g_session_free(s);
+    g_graph_free(g);
+    rt_ctx_destroy(ctx);
+    return rc;
+}
+
+typedef struct mala_cb { const meg_model *m; } mala_cb;
+static g_tensor *latent_energy(g_graph *g, g_tensor *z, void *user)
+{
+    (void)g;
+    const mala_cb *cb = user;
+    return meg_mlp_apply(&cb->m->E, meg_mlp_apply(&cb->m->G, z));
+}
+
+static int bench_mala(const opts *o)
+{
+    megrun r = {0};
+    r.cfg = o->cfg;
+    r.n = 1;
+    meg_mala mala = {0};
+    int have = 0, rc = -1;
+    float *z = NULL;
+    if (megrun_open(&r, o->device)) goto done;
+    mala_cb cb = {&r.m};
+    meg_mala_opts mo = {.prefix = "bench", .chains = o->chains, .dim = r.cfg.zdim, .step_size = 0.05f, .prior = 1,
+                        .seed = 3};
+    if (meg_mala_build(r.m.g, &mo, latent_energy, &cb, &mala)) goto done;
+    have = 1;
+    double t0 = app_now();
+    if (meg_mala_prepare(r.s, &mala)) goto done;
+    double plan_s = app_now() - t0;
+    z = malloc((size_t)o->chains * r.cfg.zdim * sizeof *z);
+    if (!z) { rt_set_error("out of host memory"); goto done; }
+    meg_latents(z, (size_t)o->chains, r.cfg.zdim, 5);
+    if (meg_mala_set_state(r.s, &mala, z) || meg_mala_run(r.s, &mala, 5, 0, 0) || meg_mala_reset_stats(r.s, &mala))
+        goto done;
+    t0 = app_now();
+    if (meg_mala_run(r.s, &mala, o->steps, o->max_submit, 0)) goto done;
+    double dt = app_now() - t0, sps = o->steps / dt, acc = 0;
+    if (meg_mala_acceptance(r.s, &mala, &acc, NULL)) goto done;
+    g_plan_stats st;
+    g_plan_stats_get(mala.p_step, &st);
+    const rt_device_info *dev = rt_ctx_device(r.ctx);
+    if (o->json) {
+        printf("{\"device\": ");
+        app_json_device(stdout, dev);
+        printf(", \"results\": [\n    {\"name\": \"mala\", \"space\": \"latent\", \"width\": %d, \"chains\": %d, "
+               "\"steps\": %d, \"steps_per_s\": %.4f, \"chain_steps_per_s\": %.1f, \"acceptance\": %.4f, "
+               "\"dispatches_per_step\": %d, \"flops_per_step\": %.6g, \"gflops\": %.3f, \"plan_s\": %.3f}\n  ]}\n",
+               r.cfg.width, o->chains, o->steps, sps, sps * o->chains, acc, st.dispatches, st.flops,
+               st.flops * sps / 1e9, plan_s);
+    } else {
+        printf("device: %s (%s, %s)\n", dev->name, dev->type_name, dev->driver);
+        printf("latent MALA on E(G(z)) + ||z||^2/2, width %d, %d chains\n", r.cfg.width, o->chains);
+        printf("  %-34s %10.2f (%.0f chain-steps/s)\n", "steps per second", sps, sps * o->chains);
+        printf("  %-34s %10.4f\n", "acceptance (step size 0.05)", acc);
+        printf("  %-34s %10d\n", "dispatches per step", st.dispatches);
+        printf("  %-34s %10.2f MFLOP (%.2f GFLOP/s achieved)\n", "FLOPs per step", st.flops / 1e6,
+               st.flops * sps / 1e9);
+    }
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "%s: mala: %s\n", PROG, rt_error());
+    if (have) meg_mala_release(&mala);
+    free(z);
+    megrun_close(&r);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-    opts o = {.reps = 10, .data = "25gaussians", .iters = 20, .max_submit = 25};
+    opts o = {.reps = 10, .data = "25gaussians", .iters = 20, .max_submit = 25, .chains = 256, .steps = 100};
     meg_config_default(&o.cfg);
     const char *cmd = NULL;
     for (int i = 1; i < argc; i++) {
@@ -326,7 +460,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--data") && i + 1 < argc) o.data = argv[++i];
         else if (!strcmp(a, "--profile")) o.profile = 1;
         else if (!strcmp(a, "--width") || !strcmp(a, "--batch") || !strcmp(a, "--n-energy") || !strcmp(a, "--hidden") ||
-                 !strcmp(a, "--zdim") || !strcmp(a, "--iters") || !strcmp(a, "--max-submit")) {
+                 !strcmp(a, "--zdim") || !strcmp(a, "--iters") || !strcmp(a, "--max-submit") ||
+                 !strcmp(a, "--chains") || !strcmp(a, "--steps")) {
             if (app_parse_int(PROG, a, i + 1 < argc ? argv[i + 1] : NULL, 1, 1 << 20, &v)) return 2;
             i++;
             if (!strcmp(a, "--width")) o.cfg.width = (int)v;
@@ -335,6 +470,8 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--hidden")) o.cfg.hidden = (int)v;
             else if (!strcmp(a, "--zdim")) o.cfg.zdim = (int)v;
             else if (!strcmp(a, "--iters")) o.iters = (int)v;
+            else if (!strcmp(a, "--chains")) o.chains = (int)v;
+            else if (!strcmp(a, "--steps")) o.steps = (int)v;
             else o.max_submit = (int)v;
         }
         else if (!strcmp(a, "--reps") && i + 1 < argc) {
@@ -374,6 +511,8 @@ int main(int argc, char **argv)
     }
     if (cmd && !strcmp(cmd, "list-devices")) return list_devices(&o);
     if (cmd && !strcmp(cmd, "train")) return bench_train(&o);
+    if (cmd && !strcmp(cmd, "mala")) return bench_mala(&o);
+    if (cmd && !strcmp(cmd, "mlp")) return bench_mlp(&o);
     int do_mm = !cmd || !strcmp(cmd, "matmul"), do_disp = !cmd || !strcmp(cmd, "dispatch");
     if (!do_mm && !do_disp) {
         fprintf(stderr, "%s: unknown command \"%s\" (see --help)\n", PROG, cmd);

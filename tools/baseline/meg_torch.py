@@ -6,6 +6,18 @@ This is the reference our Vulkan implementation's speed is compared against
 reference algorithm on 8gaussians. It follows Algorithm 1 of the seed
 (shared/seed/meg-thesis.md, section 2.3) and docs/DESIGN.md "MEG in one page".
 
+THREADS. Debian's torch is built with OpenMP and calls BLAS through
+libblas.so.3, which is OpenBLAS's own pthread pool (libopenblas0-pthread).
+With torch.set_num_threads(cores) the two pools fight for the cores: OpenMP's
+workers spin after each elementwise op while OpenBLAS wants the same cores,
+and a 256x512x512 addmm falls from ~64 to 11-32 GFLOP/s on 2 cores. Measured
+here (2 cores): width 128 8-11 it/s with torch threads = 2 against 32-33 with
+torch threads = 1; width 512 0.6-1.2 against 1.7-3.1; MALA 6-18 against
+47-50 steps/s. So by default the matmuls get all the cores (OpenBLAS threads
+= --threads = cores) and torch's OpenMP pool gets one thread
+(--torch-threads 1). --torch-threads N restores torch.set_num_threads(N);
+OMP_WAIT_POLICY=PASSIVE then recovers most of the loss.
+
 Run it with Debian's /usr/bin/python3 (tools/baseline/install installs
 python3-torch and the threaded OpenBLAS it must use).
 
@@ -51,9 +63,11 @@ def parse_args(argv):
                    help="train N iterations on 8gaussians and report sample quality")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--eval-samples", type=int, default=10000)
-    p.add_argument("--threads", type=int, default=None, help="torch and OpenBLAS threads (default: cores)")
-    p.add_argument("--torch-threads", type=int, default=None,
-                   help="torch's own (OpenMP) intra-op threads, if different from --threads")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads: OpenBLAS's pool, which runs the matmuls (default: cores)")
+    p.add_argument("--torch-threads", type=int, default=1,
+                   help="torch.set_num_threads: torch's own OpenMP intra-op threads (elementwise ops); "
+                        "default 1 (see THREADS in the description)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     if a.threads is None:
@@ -61,8 +75,6 @@ def parse_args(argv):
             a.threads = len(os.sched_getaffinity(0))
         except AttributeError:
             a.threads = os.cpu_count() or 1
-    if a.torch_threads is None:
-        a.torch_threads = a.threads
     if a.width is None:
         a.width = 128 if a.quality else 512
     if a.data is None:
@@ -204,7 +216,8 @@ class MEG:
 # ---------------------------------------------------------------- modes
 
 def common_fields(a):
-    return {"threads": a.threads, "torch": torch.__version__, "blas": blas_report()}
+    return {"threads": a.threads, "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "blas": blas_report()}
 
 
 def mode_train(a):
