@@ -1022,8 +1022,10 @@ g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **g
     g_tensor *t = adam_state(g, name, 1, &one);
     g_tensor *t1 = g_add_scalar(t, 1.0f);
     if (!t1) goto done;
+    /* the updates read the count before this step (and add one themselves),
+     * so they do not wait for t1 */
     for (int k = 0; k < n; k++) {
-        g_tensor *src[5] = {params[k], grads[k], deps[k], deps[n + k], t1};
+        g_tensor *src[5] = {params[k], grads[k], deps[k], deps[n + k], t};
         deps[k] = g__node(g, "adam", G_OP_ADAM, 0, NULL, 5, src);
         if (!deps[k]) goto done;
         deps[k]->f[0] = opts.lr;
@@ -1031,7 +1033,7 @@ g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **g
         deps[k]->f[2] = opts.beta2;
         deps[k]->f[3] = opts.eps;
     }
-    deps[n] = g_assign(t, t1);   /* after the updates, which read t1 */
+    deps[n] = g_assign(t, t1);   /* after the updates, which read t */
     if (deps[n]) res = g_group(g, deps, n + 1);
 done:
     free(deps);

@@ -239,6 +239,7 @@ typedef struct cg {
     int nout;
     int rng;             /* uses philox */
     int matmul;          /* outputs: out 0 is the template's C */
+    int section;         /* 1 while emitting a matmul's extra row (its xmembers) */
     int err;
 } cg;
 
@@ -325,7 +326,7 @@ static void operand(cg *c, sb *b, const g_tensor *t, int k, const char *iv)
         sb_printf(b, "%s", l);
         return;
     }
-    if (c->p->val[s->id].unit == c->ui && c->p->val[s->id].alias < 0) {
+    if (c->p->val[s->id].unit == c->ui && c->p->val[s->id].alias < 0 && (int)c->p->val[s->id].xsec == c->section) {
         sb_printf(b, "v%d", s->id);
         return;
     }
@@ -392,6 +393,7 @@ static void emit_member(cg *c, const g_tensor *t)
             sb_printf(b, ";\n");
         }
         sb_printf(b,
+                  "        t_ += 1.0;\n"
                   "        m_ = %s * m_ + (1.0 - %s) * g_;\n"
                   "        s_ = %s * s_ + (1.0 - %s) * g_ * g_;\n"
                   "        float c1_ = 1.0 - pow(%s, t_), c2_ = 1.0 - pow(%s, t_);\n"
@@ -545,10 +547,10 @@ static void emit_member(cg *c, const g_tensor *t)
 }
 
 /* Stores of the members whose values are read outside the unit. */
-static void emit_stores(cg *c, x_unit *u)
+static void emit_stores_of(cg *c, const int *members, int n)
 {
-    for (int m = 0; m < u->nmembers; m++) {
-        int id = u->members[m];
+    for (int m = 0; m < n; m++) {
+        int id = members[m];
         x_val *v = &c->p->val[id];
         if (!v->materialize) continue;
         char on[16];
@@ -556,6 +558,8 @@ static void emit_stores(cg *c, x_unit *u)
         sb_printf(&c->body, "    %s[i] = v%d;\n", on, id);
     }
 }
+
+static void emit_stores(cg *c, x_unit *u) { emit_stores_of(c, u->members, u->nmembers); }
 
 static void emit_decls(cg *c, sb *h, int first_binding)
 {
@@ -604,9 +608,10 @@ static void label_unit(g_plan *p, x_unit *u)
     g_graph *g = p->s->g;
     size_t n = 0;
     u->label[0] = 0;
-    for (int m = 0; m < u->nmembers && n + 24 < sizeof u->label; m++) {
-        const char *nm = g_op_name(g_graph_node(g, u->members[m])->op);
-        n += (size_t)snprintf(u->label + n, sizeof u->label - n, "%s%s", m ? "+" : "", nm);
+    for (int m = 0; m < u->nmembers + u->nxmembers && n + 24 < sizeof u->label; m++) {
+        int id = m < u->nmembers ? u->members[m] : u->xmembers[m - u->nmembers];
+        const char *nm = g_op_name(g_graph_node(g, id)->op);
+        n += (size_t)snprintf(u->label + n, sizeof u->label - n, "%s%s", m == u->nmembers ? "|" : m ? "+" : "", nm);
     }
     if (u->nmembers > 1 && n + 24 >= sizeof u->label)
         snprintf(u->label + n, sizeof u->label - n, "...(%d)", u->nmembers);
@@ -751,7 +756,8 @@ static int gen_matmul(g_plan *p, int ui)
     const g_tensor *h = g_graph_node(g, u->members[0]), *a = h->src[0], *bm = h->src[1];
     int ta = h->i[0], tb = h->i[1];
     rt_matmul_desc d = {.m = (uint32_t)(ta ? a->shape[1] : a->shape[0]), .k = (uint32_t)(ta ? a->shape[0] : a->shape[1]),
-                        .n = (uint32_t)(tb ? bm->shape[0] : bm->shape[1]), .transpose_a = ta, .transpose_b = tb};
+                        .n = (uint32_t)(tb ? bm->shape[0] : bm->shape[1]), .transpose_a = ta, .transpose_b = tb,
+                        .ones_row = u->nxmembers > 0};
     p->flops += 2.0 * d.m * d.n * d.k;
     rt_binding ba, bb;
     if (x_binding_of(p, x_storage_of(p, a->id), &ba) || x_binding_of(p, x_storage_of(p, bm->id), &bb)) return -1;
@@ -763,7 +769,7 @@ static int gen_matmul(g_plan *p, int ui)
     dummy.vec4 = 0;
     memcpy(u->groups, mp.groups, sizeof u->groups);
     cg c = {.p = p, .g = g, .ui = ui, .matmul = 1};
-    if (u->nmembers == 1) {
+    if (u->nmembers == 1 && u->nxmembers == 0) {
         /* no epilogue: the embedded kernel */
         if (rt_kernel_get(p->s->ctx, "matmul", mp.spec, mp.nspec, &u->kernel)) return -1;
         rt_binding cb;
@@ -776,6 +782,15 @@ static int gen_matmul(g_plan *p, int ui)
         u->bind[2] = dummy;
         u->bind[3] = cb;
         return 0;
+    }
+    if (u->nxmembers) {
+        /* row M: the column sums of B, the partner reduction's value */
+        c.section = 1;
+        sb_printf(&c.body, "  if (m == M) {\n    uint i = n;\n    float v%d = acc;\n", u->xmembers[0]);
+        for (int m = 1; m < u->nxmembers; m++) emit_member(&c, g_graph_node(g, u->xmembers[m]));
+        emit_stores_of(&c, u->xmembers, u->nxmembers);
+        sb_printf(&c.body, "    return;\n  }\n");
+        c.section = 0;
     }
     sb_printf(&c.body, "    uint i = m * N + n;\n    float v%d = acc;\n", h->id);
     for (int m = 1; m < u->nmembers; m++) emit_member(&c, g_graph_node(g, u->members[m]));

@@ -227,6 +227,7 @@ void g_plan_free(g_plan *p)
             if (p->s->root_plan[i] == p) p->s->root_plan[i] = NULL;
     for (int ui = 0; ui < p->nunits; ui++) {
         free(p->units[ui].members);
+        free(p->units[ui].xmembers);
         free(p->units[ui].bind);
     }
     free(p->units);
@@ -265,7 +266,7 @@ void g_plan_stats_get(const g_plan *p, g_plan_stats *st)
     memset(st, 0, sizeof *st);
     for (int id = 0; id < p->nnodes; id++) st->nodes += p->val[id].kept;
     st->dispatches = p->nunits;
-    for (int ui = 0; ui < p->nunits; ui++) st->fused_groups += p->units[ui].nmembers > 1;
+    for (int ui = 0; ui < p->nunits; ui++) st->fused_groups += p->units[ui].nmembers + p->units[ui].nxmembers > 1;
     st->arena_bytes = p->arena_bytes;
     st->intermediate_bytes = p->intermediate_bytes;
     for (int id = 0; id < g_graph_size(p->s->g) && id < p->nnodes; id++) {

@@ -24,6 +24,14 @@ typedef struct x_unit {
     int nmembers, capmembers;
     size_t numel;            /* index space (outputs of the head / members) */
     int closed;
+    /* A matmul A^T B and a reduction of B over its rows (a weight gradient
+     * and its bias gradient) run as one dispatch: the reduction is the
+     * matmul's extra row of ones. While planning they are two units tied by
+     * `partner`; afterwards the reduction's nodes are the matmul's xmembers. */
+    int partner;             /* -1: none */
+    int is_extra;            /* this is the reduction side */
+    int *xmembers;
+    int nxmembers;
     char label[96];
     /* filled by codegen/record */
     rt_kernel *kernel;
@@ -39,6 +47,7 @@ typedef struct x_val {
     unsigned kept : 1;
     unsigned materialize : 1;   /* needs a buffer (read outside its unit, or a root) */
     unsigned root : 1;
+    unsigned xsec : 1;          /* in the extra-row part of a matmul unit */
     x_kind kind;
     int unit;                   /* producing unit (-1: leaf, const, alias) */
     int alias;                  /* reshape of a value with storage: the node whose storage it shares */

@@ -102,9 +102,10 @@ typedef enum g_op {
 
     /* effects: they write into the buffer of a leaf; they have no value */
     G_OP_ASSIGN,       /* src0 = target leaf, src1 = value of the same shape */
-    G_OP_ADAM,         /* src0 param, src1 grad, src2 m, src3 v, src4 step t (the
-                          already incremented count, shape [1]); f[0] lr, f[1]
-                          beta1, f[2] beta2, f[3] eps. Updates param, m, v. */
+    G_OP_ADAM,         /* src0 param, src1 grad, src2 m, src3 v, src4 the count of
+                          steps before this one (shape [1]; the update is step
+                          t = src4 + 1); f[0] lr, f[1] beta1, f[2] beta2, f[3] eps.
+                          Updates param, m, v. */
     G_OP_SGD,          /* src0 param, src1 grad; f[0] lr */
     G_OP_GROUP,        /* no value; depends on all its sources (collects effects) */
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_EXT_INPUTS 14
+#define MAX_EXT_INPUTS 20
 #define MAX_OUTPUTS 10
 #define MAX_MEMBERS 40
 
@@ -96,6 +96,7 @@ static int unit_new(builder *b, x_kind kind, size_t numel)
     memset(u, 0, sizeof *u);
     u->kind = kind;
     u->numel = numel;
+    u->partner = -1;
     return p->nunits++;
 }
 
@@ -114,18 +115,30 @@ static int unit_add(builder *b, int ui, int id)
     return 0;
 }
 
-static void close_unit(builder *b, int ui)
+static void drop_open(builder *b, int ui)
 {
-    x_unit *u = &b->p->units[ui];
-    if (u->closed) return;
-    u->closed = 1;
-    b->emit[b->nemit++] = ui;
     for (int i = 0; i < b->nopen; i++)
         if (b->open[i] == ui) {
             memmove(&b->open[i], &b->open[i + 1], (size_t)(b->nopen - i - 1) * sizeof *b->open);
             b->nopen--;
-            break;
+            return;
         }
+}
+
+/* A unit and its partner close together, as one dispatch (the matmul's). */
+static void close_unit(builder *b, int ui)
+{
+    x_unit *u = &b->p->units[ui];
+    if (u->closed) return;
+    int main = u->is_extra ? u->partner : ui;
+    b->p->units[main].closed = 1;
+    b->emit[b->nemit++] = main;
+    drop_open(b, main);
+    int other = b->p->units[main].partner;
+    if (other >= 0) {
+        b->p->units[other].closed = 1;
+        drop_open(b, other);
+    }
 }
 
 /* The unit whose value node id reads (through aliases), or -1. */
@@ -196,6 +209,15 @@ static int can_join(builder *b, int ui, const g_tensor *v)
         if (unit_reads_leaf(p, u, w[j], 1) || unit_writes_leaf(p, u, w[j])) return 0;
     for (int k = 0; k < v->nsrc; k++)
         if (is_read(v, k) && p->val[v->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, u, v->src[k]->id)) return 0;
+    if (u->partner >= 0) {
+        /* the partner runs in the same invocations at other indices */
+        const x_unit *q = &p->units[u->partner];
+        for (int j = 0; j < nw; j++)
+            if (unit_reads_leaf(p, q, w[j], 0) || unit_writes_leaf(p, q, w[j])) return 0;
+        for (int k = 0; k < v->nsrc; k++)
+            if (is_read(v, k) && p->val[v->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, q, v->src[k]->id)) return 0;
+        if (count_ext_inputs(p, u, v, ui) + count_ext_inputs(p, q, NULL, u->partner) > MAX_EXT_INPUTS) return 0;
+    }
     if (count_ext_inputs(p, u, v, ui) > MAX_EXT_INPUTS) return 0;
     int outs = 0;
     for (int m = 0; m < u->nmembers; m++) {
@@ -231,6 +253,7 @@ static int can_merge(builder *b, int ui, int ti, const g_tensor *v)
     g_plan *p = b->p;
     x_unit *u = &p->units[ui], *t = &p->units[ti];
     if (p->opts.no_fusion || u->kind != X_EW || u->closed || u->numel != t->numel) return 0;
+    if (u->partner >= 0 || t->partner >= 0) return 0;
     if (u->nmembers + t->nmembers >= MAX_MEMBERS) return 0;
     for (int k = 0; k < v->nsrc; k++)
         if (producer_unit(p, v->src[k]->id) == ui && (!identity_read(v, k) || p->val[v->src[k]->id].alias >= 0)) return 0;
@@ -259,6 +282,55 @@ static int merge_into(builder *b, int ui, int ti)
             break;
         }
     return 0;
+}
+
+/* mm = A^T B (B [K, N]) and h = B summed over its rows ([N] or [1, N]). */
+static int pair_shapes(const g_plan *p, const g_tensor *mm, const g_tensor *h)
+{
+    if (mm->op != G_OP_MATMUL || h->op != G_OP_SUM_TO || mm->i[0] != 1 || mm->i[1] != 0) return 0;
+    const g_tensor *bm = mm->src[1], *x = h->src[0];
+    if (x_storage_of(p, bm->id) != x_storage_of(p, x->id) || x->ndim != 2 || bm->ndim != 2) return 0;
+    if (g_numel(h) != (size_t)x->shape[1]) return 0;
+    return (h->ndim == 1) || (h->ndim == 2 && h->shape[0] == 1);
+}
+
+static int units_touch(const g_plan *p, const x_unit *a, int ai, const x_unit *bu, int bi)
+{
+    for (int m = 0; m < a->nmembers; m++) {
+        const g_tensor *t = g_graph_node(p->s->g, a->members[m]);
+        for (int k = 0; k < t->nsrc; k++)
+            if (producer_unit(p, t->src[k]->id) == bi) return 1;
+        int w[3], nw = leaf_writes(t, w);
+        for (int j = 0; j < nw; j++)
+            if (unit_reads_leaf(p, bu, w[j], 0) || unit_writes_leaf(p, bu, w[j])) return 1;
+    }
+    (void)ai;
+    return 0;
+}
+
+/* Ties a weight-gradient matmul unit and a bias-gradient reduction unit of
+ * the same B into one dispatch, where nothing forbids it. */
+static void try_pair(builder *b, int ui)
+{
+    g_plan *p = b->p;
+    if (p->opts.no_fusion) return;
+    x_unit *u = &p->units[ui];
+    for (int i = 0; i < b->nopen; i++) {
+        int oi = b->open[i];
+        x_unit *o = &p->units[oi];
+        if (oi == ui || o->partner >= 0 || u->partner >= 0) continue;
+        int mi = u->kind == X_MATMUL ? ui : oi, ri = u->kind == X_MATMUL ? oi : ui;
+        x_unit *mu = &p->units[mi], *ru = &p->units[ri];
+        if (mu->kind != X_MATMUL || ru->kind != X_REDUCE || ru->nmembers == 0 || mu->nmembers == 0) continue;
+        const g_tensor *mm = g_graph_node(b->g, mu->members[0]), *rh = g_graph_node(b->g, ru->members[0]);
+        if (!pair_shapes(p, mm, rh)) continue;
+        if (units_touch(p, mu, mi, ru, ri) || units_touch(p, ru, ri, mu, mi)) continue;
+        if (count_ext_inputs(p, mu, NULL, mi) + count_ext_inputs(p, ru, NULL, ri) > MAX_EXT_INPUTS) continue;
+        mu->partner = ri;
+        ru->partner = mi;
+        ru->is_extra = 1;
+        return;
+    }
 }
 
 /* A constant read by a kernel that cannot inline it: one unit fills it. */
@@ -312,8 +384,8 @@ static int plan_memory(g_plan *p)
     }
     for (int ui = 0; ui < p->nunits; ui++) {
         x_unit *u = &p->units[ui];
-        for (int m = 0; m < u->nmembers; m++) {
-            const g_tensor *t = g_graph_node(g, u->members[m]);
+        for (int m = 0; m < u->nmembers + u->nxmembers; m++) {
+            const g_tensor *t = g_graph_node(g, m < u->nmembers ? u->members[m] : u->xmembers[m - u->nmembers]);
             for (int k = 0; k < t->nsrc; k++) {
                 int s = x_storage_of(p, t->src[k]->id);
                 if (p->val[s].unit != ui && p->val[s].last < ui) p->val[s].last = ui;
@@ -351,8 +423,8 @@ static int plan_memory(g_plan *p)
         for (int i = 0; i < nact;)
             if (act[i].last < ui) act[i] = act[--nact];
             else i++;
-        for (int m = 0; m < u->nmembers; m++) {
-            int id = u->members[m];
+        for (int m = 0; m < u->nmembers + u->nxmembers; m++) {
+            int id = m < u->nmembers ? u->members[m] : u->xmembers[m - u->nmembers];
             x_val *v = &p->val[id];
             if (!v->materialize) continue;
             v->bytes = align_up(g_numel(g_graph_node(g, id)) * 4, 16);
@@ -433,6 +505,7 @@ int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
                 i++;
             }
         }
+        if (target >= 0 && p->units[target].closed) target = -1; /* closed with its partner */
         if (target >= 0) {
             if (unit_add(&b, target, id)) goto done;
             continue;
@@ -446,7 +519,10 @@ int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
         int ui = unit_new(&b, val->kind, numel);
         if (ui < 0 || unit_add(&b, ui, id)) goto done;
         if (val->kind == X_STATIC) close_unit(&b, ui);
-        else b.open[b.nopen++] = ui;
+        else {
+            b.open[b.nopen++] = ui;
+            if (val->kind == X_MATMUL || val->kind == X_REDUCE) try_pair(&b, ui);
+        }
     }
     while (b.nopen) close_unit(&b, b.open[0]);
     /* constants and reshaped constants wanted as roots */
@@ -457,6 +533,20 @@ int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
             if (ui < 0 || unit_add(&b, ui, id)) goto done;
             close_unit(&b, ui);
         }
+    }
+    /* a reduction tied to a matmul becomes the matmul's extra row */
+    for (int ui = 0; ui < p->nunits; ui++) {
+        x_unit *u = &p->units[ui];
+        if (!u->is_extra) continue;
+        x_unit *m = &p->units[u->partner];
+        m->xmembers = u->members;
+        m->nxmembers = u->nmembers;
+        for (int k = 0; k < u->nmembers; k++) {
+            p->val[u->members[k]].unit = u->partner;
+            p->val[u->members[k]].xsec = 1;
+        }
+        u->members = NULL;
+        u->nmembers = 0;
     }
     /* renumber units in dispatch order */
     {

@@ -393,7 +393,7 @@ static void matmul(const g_tensor *t, const double *a, const double *b, double *
 static void adam(g_ref *r, const g_tensor *t)
 {
     double *p = r->val[t->src[0]->id], *m = r->val[t->src[2]->id], *v = r->val[t->src[3]->id];
-    const double *gr = r->val[t->src[1]->id], step = r->val[t->src[4]->id][0];
+    const double *gr = r->val[t->src[1]->id], step = r->val[t->src[4]->id][0] + 1.0; /* src4: steps before this one */
     double lr = t->f[0], b1 = t->f[1], b2 = t->f[2], eps = t->f[3];
     double c1 = 1.0 - pow(b1, step), c2 = 1.0 - pow(b2, step);
     size_t n = count(t->src[0]);

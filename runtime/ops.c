@@ -106,10 +106,12 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
     sp[11] = s.tm;
     sp[12] = s.tn;
     sp[13] = s.lanes_m;
-    p->nspec = 14;
+    sp[14] = d->ones_row ? 1 : 0;
+    p->nspec = 15;
     p->vec4_a = va;
     p->vec4_b = vb;
-    uint32_t mb = (d->m + s.tm - 1) / s.tm, nb = (d->n + s.tn - 1) / s.tn;
+    uint32_t rows = d->m + (d->ones_row ? 1 : 0);
+    uint32_t mb = (rows + s.tm - 1) / s.tm, nb = (d->n + s.tn - 1) / s.tn;
     if (s.lanes_m) {
         p->groups[0] = (mb + s.wg - 1) / s.wg;
         p->groups[1] = nb;
@@ -124,7 +126,8 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
 int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt_binding bias, rt_binding out)
 {
     rt_ctx *ctx = a.buf->ctx;
-    size_t need_a = (size_t)d->m * d->k * 4, need_b = (size_t)d->k * d->n * 4, need_c = (size_t)d->m * d->n * 4;
+    size_t need_a = (size_t)d->m * d->k * 4, need_b = (size_t)d->k * d->n * 4;
+    size_t need_c = (size_t)(d->m + (d->ones_row ? 1 : 0)) * d->n * 4; /* the ones row is row M of C */
     size_t ha = a.size ? a.size : a.buf->size - a.offset, hb = b.size ? b.size : b.buf->size - b.offset;
     size_t hc = out.size ? out.size : out.buf->size - out.offset;
     if (ha < need_a || hb < need_b || hc < need_c) {

@@ -164,7 +164,8 @@ typedef struct rt_matmul_desc {
     int bias;                       /* add bias[n] */
     rt_act act;
     float slope;                    /* leaky relu */
-    int variant;                    /* 0: the best for the device; others: see matmul.c */
+    int variant;                    /* 0: the best for the device; others: see ops.c */
+    int ones_row;                   /* also compute row m of [op(a); 1...1] op(b) (generated epilogues only) */
 } rt_matmul_desc;
 
 int rt_fill(rt_cmd *c, rt_buffer *dst, size_t offset, size_t count, float value);

@@ -28,6 +28,7 @@ layout(constant_id = 10) const float SLOPE = 0.2;
 layout(constant_id = 11) const uint TM = 4;     // rows per invocation (a multiple of 4 when TA and VA)
 layout(constant_id = 12) const uint TN = 4;     // columns per invocation (a multiple of 4 when !TB and VB)
 layout(constant_id = 13) const uint LANES_M = 0;
+layout(constant_id = 14) const uint ONES_ROW = 0;  // also row M of [A; 1...1] op(B): the column sums of op(B)
 
 layout(binding = 0) uniform samplerBuffer A;
 layout(binding = 1) uniform samplerBuffer B;
@@ -50,16 +51,32 @@ void main()
     uint lane = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     uint m0 = LANES_M != 0u ? lane * TM : gl_WorkGroupID.y * TM;
     uint n0 = LANES_M != 0u ? gl_WorkGroupID.y * TN : lane * TN;
-    if (m0 >= M || n0 >= N) return;
+    if (m0 >= M + ONES_ROW || n0 >= N) return;
+
+    uint nc[TN];
+    [[unroll]] for (uint c = 0u; c < TN; c++) nc[c] = min(n0 + c, N - 1u);
+
+    // The extra row of ones: a bias gradient (the column sums of B) computed
+    // in the same dispatch as the weight gradient A^T B.
+    if (ONES_ROW != 0u && M >= m0 && M < m0 + TM) {
+        float s[TN];
+        [[unroll]] for (uint c = 0u; c < TN; c++) s[c] = 0.0;
+        for (uint k = 0u; k < K; k++)
+            [[unroll]] for (uint c = 0u; c < TN; c++) {
+                uint bi = TB == 0u ? k * N + nc[c] : nc[c] * K + k;
+                s[c] += VB != 0u ? LOAD4(B, bi / 4u)[bi % 4u] : LOAD1(B, bi);
+            }
+        [[unroll]] for (uint c = 0u; c < TN; c++)
+            if (n0 + c < N) meg_store(M, n0 + c, s[c]);
+    }
+    if (m0 >= M) return;
 
     float acc[TM][TN];
     [[unroll]] for (uint r = 0u; r < TM; r++)
         [[unroll]] for (uint c = 0u; c < TN; c++) acc[r][c] = 0.0;
 
     uint mr[TM];
-    uint nc[TN];
     [[unroll]] for (uint r = 0u; r < TM; r++) mr[r] = min(m0 + r, M - 1u);
-    [[unroll]] for (uint c = 0u; c < TN; c++) nc[c] = min(n0 + c, N - 1u);
 
     const uint K4 = K / 4u * 4u;
     for (uint k = 0u; k < K4; k += 4u) {
