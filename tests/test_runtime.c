@@ -275,6 +275,41 @@ START_TEST(matmul_every_variant_matches_reference)
 }
 END_TEST
 
+START_TEST(matmul_ones_row_gives_the_column_sums_of_b)
+{
+    /* row M of [op(A); 1 ... 1] op(B): the weight and bias gradients in one dispatch */
+    for (int layout = 0; layout < 4; layout++) {
+        rt_matmul_desc d = {.m = 33, .k = 45, .n = 19, .transpose_a = layout & 1, .transpose_b = layout >> 1,
+                            .ones_row = 1};
+        size_t na = (size_t)d.m * d.k, nb = (size_t)d.k * d.n, nc = (size_t)(d.m + 1) * d.n;
+        float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4);
+        th_random(a, na, 11);
+        th_random(b, nb, 12);
+        rt_buffer *ba = upload(a, na), *bb = upload(b, nb), *bc = upload(NULL, nc);
+        rt_cmd *cmd;
+        ck_assert(rt_cmd_begin(th_ctx(), 0, &cmd) == 0);
+        rt_binding A = {ba, 0, 0, 0}, B = {bb, 0, 0, 0}, C = {bc, 0, 0, 0};
+        ck_assert_msg(rt_matmul(cmd, &d, A, B, C, C) == 0, "%s", rt_error());
+        ck_assert(rt_cmd_submit(cmd, 1) == 0);
+        rt_cmd_free(cmd);
+        download(bc, c, nc);
+        for (uint32_t n = 0; n < d.n; n++) {
+            double sum = 0, ref = 0;
+            for (uint32_t k = 0; k < d.k; k++) sum += d.transpose_b ? b[(size_t)n * d.k + k] : b[(size_t)k * d.n + n];
+            for (uint32_t k = 0; k < d.k; k++)
+                ref += (d.transpose_a ? a[(size_t)k * d.m + 0] : a[k]) * (d.transpose_b ? b[(size_t)n * d.k + k] : b[(size_t)k * d.n + n]);
+            ck_assert_msg(fabs(c[(size_t)d.m * d.n + n] - sum) < 1e-4, "layout %d: column %u sums to %g, not %g", layout,
+                          n, c[(size_t)d.m * d.n + n], sum);
+            ck_assert_msg(fabs(c[n] - ref) < 1e-4, "layout %d: row 0 disturbed", layout);
+        }
+        rt_buffer_destroy(ba);
+        rt_buffer_destroy(bb);
+        rt_buffer_destroy(bc);
+        free(a); free(b); free(c);
+    }
+}
+END_TEST
+
 START_TEST(matmul_rejects_bad_shapes)
 {
     rt_buffer *b = upload(NULL, 16);
@@ -381,6 +416,7 @@ int main(void)
     tcase_add_loop_test(tc, matmul_matches_reference_all_layouts, 0, 4);
     tcase_add_test(tc, matmul_epilogue_bias_and_activations);
     tcase_add_test(tc, matmul_every_variant_matches_reference);
+    tcase_add_test(tc, matmul_ones_row_gives_the_column_sums_of_b);
     tcase_add_test(tc, matmul_rejects_bad_shapes);
     suite_add_tcase(s, tc);
     tc = tcase_create("recording");
