@@ -167,18 +167,19 @@ START_TEST(torn_checkpoint_is_refused)
 }
 END_TEST
 
-/* A short run that learns in about two minutes here: width 128, one energy
- * update per generator update and a gradient penalty of 0.01 (the seed's
- * 0.1 gives a broad energy whose samples sit just at the edge of the 3-std
- * criterion: all 8 modes come and go at ~15% high-quality samples). Measured
- * with tools/quality-curve on this configuration: 6 modes and 0.27 at 2000
- * iterations, 8 and 0.46 at 3000, 8 and 0.56 at 4000. */
+/* A short run that learns in about two minutes here: width 128 and a
+ * gradient penalty of 0.01 (the seed's 0.1 gives a broad energy whose
+ * samples sit just at the edge of the 3-std criterion: all 8 modes come and
+ * go at ~15% high-quality samples even after 10000 iterations). Measured
+ * with tools/quality-curve on this configuration: 5 modes and 0.10 at 1000
+ * iterations, 7 and 0.21 at 1500, 8 and 0.30 at 2000. One energy update per
+ * iteration learns faster per second but is unstable (seed 3: the
+ * generator folds and captures nothing after 3000 iterations). */
 START_TEST(short_training_learns_8gaussians)
 {
     meg_config c;
     meg_config_default(&c);
     c.width = 128;
-    c.n_energy = 1;
     c.lambda = 0.01f;
     c.seed = 1;
     if (getenv("MEG_TEST_SEED")) c.seed = strtoull(getenv("MEG_TEST_SEED"), NULL, 10); /* robustness runs */
@@ -194,7 +195,7 @@ START_TEST(short_training_learns_8gaussians)
     ck_assert_msg(g_plan_new(s, &m.step, 1, NULL, &train) == 0, "%s", rt_error());
     ck_assert(g_plan_new(s, &m.gen, 1, NULL, &gen) == 0);
     ck_assert(g_plan_new(s, &m.energy, 1, NULL, &en) == 0);
-    const int iters = 3000;
+    const int iters = 2000;
     for (int i = 0; i < iters; i += 50) ck_assert_msg(g_plan_run(train, 50) == 0, "%s", rt_error());
 
     size_t ns = 4096;
@@ -219,7 +220,7 @@ START_TEST(short_training_learns_8gaussians)
     printf("short_training_learns_8gaussians: %d iterations: modes %d/8, hq_share %.4f, kl %.4f, "
            "E data %.4f, E noise %.4f\n", iters, q.modes_captured, q.hq_share, q.kl_uniform, en_data, en_noise);
     ck_assert_int_eq(q.modes_captured, 8);
-    ck_assert_msg(q.hq_share > 0.25, "hq_share %.4f", q.hq_share);
+    ck_assert_msg(q.hq_share > 0.15, "hq_share %.4f", q.hq_share);
     ck_assert_msg(en_data < en_noise, "mean energy on data %.4f not below noise %.4f", en_data, en_noise);
     free(z); free(xs); free(noise); free(e); free(data);
     g_plan_free(train);
