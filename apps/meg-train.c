@@ -38,6 +38,9 @@ static void usage(FILE *f)
             "  --shuffle dim|row  latent shuffle for the entropy estimator: each dimension\n"
             "                   independently (default, as the paper) or whole rows\n"
             "  --seed S         seed of the data set, the initial weights and the device generator (1)\n"
+            "  --mcmc-steps K   refine the generator's samples by K latent MALA steps (on\n"
+            "                   E(G(z)) + ||z||^2/2) before each energy update (default 0, as the seed)\n"
+            "  --mcmc-step-size A  their step size (default 0.01)\n"
             "\n"
             "output:\n"
             "  --out DIR        output folder (default meg-out): density.png, samples.png,\n"
@@ -71,7 +74,8 @@ typedef struct opts {
 } opts;
 
 enum { SET_BATCH = 1, SET_WIDTH = 2, SET_HIDDEN = 4, SET_ZDIM = 8, SET_LR = 16, SET_B1 = 32, SET_B2 = 64,
-       SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048 };
+       SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048, SET_MCMC = 4096,
+       SET_MCMC_A = 8192 };
 
 static int parse(int argc, char **argv, opts *o)
 {
@@ -152,6 +156,7 @@ static int parse(int argc, char **argv, opts *o)
         INT("--hidden", 1, MEG_MAX_LAYERS - 1, o->cfg.hidden, SET_HIDDEN)
         INT("--zdim", 1, 4096, o->cfg.zdim, SET_ZDIM)
         INT("--n-energy", 1, 100, o->cfg.n_energy, SET_NE)
+        INT("--mcmc-steps", 0, 1000, o->cfg.mcmc_steps, SET_MCMC)
         INT("--log-every", 1, 1000000000L, o->log_every, 0)
         INT("--checkpoint-every", 1, 1000000000L, o->ckpt_every, 0)
         INT("--max-submit", 1, 100000, o->max_submit, 0)
@@ -161,6 +166,7 @@ static int parse(int argc, char **argv, opts *o)
         FLT("--beta1", o->cfg.beta1, SET_B1)
         FLT("--beta2", o->cfg.beta2, SET_B2)
         FLT("--lambda", o->cfg.lambda, SET_LAMBDA)
+        FLT("--mcmc-step-size", o->cfg.mcmc_step_size, SET_MCMC_A)
 #undef INT
 #undef FLT
         fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
@@ -186,6 +192,8 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
         {SET_B2, c->beta2 != u->beta2, "--beta2"},      {SET_LAMBDA, c->lambda != u->lambda, "--lambda"},
         {SET_NE, c->n_energy != u->n_energy, "--n-energy"}, {SET_SHUFFLE, c->shuffle_rows != u->shuffle_rows, "--shuffle"},
         {SET_SEED, c->seed != u->seed, "--seed"},       {SET_DATA, strcmp(r->data, o->data) != 0, "--data"},
+        {SET_MCMC, c->mcmc_steps != u->mcmc_steps, "--mcmc-steps"},
+        {SET_MCMC_A, c->mcmc_step_size != u->mcmc_step_size, "--mcmc-step-size"},
     };
     for (size_t i = 0; i < sizeof chk / sizeof chk[0]; i++)
         if ((o->set & chk[i].bit) && chk[i].differs) {
@@ -320,8 +328,14 @@ int main(int argc, char **argv)
             int finite = 1;
             for (int i = 0; i < 6; i++) finite &= isfinite(losses[i]);
             fprintf(log, "{\"iter\": %ld, \"loss_e\": %.7g, \"loss_g\": %.7g, \"loss_h\": %.7g, \"penalty\": %.7g, "
-                         "\"e_data\": %.7g, \"e_gen\": %.7g, \"its\": %.3f}\n",
+                         "\"e_data\": %.7g, \"e_gen\": %.7g, \"its\": %.3f",
                     r.iteration, losses[0], losses[1], losses[2], losses[3], losses[4], losses[5], rate);
+            float macc;
+            if (r.m.mcmc_accept) {
+                if (g_session_read(r.s, r.m.mcmc_accept, &macc)) goto fail;
+                fprintf(log, ", \"mcmc_accept\": %.4f", macc);
+            }
+            fprintf(log, "}\n");
             fflush(log);
             if (!finite) { diverged = 1; break; }
             char extra[160];

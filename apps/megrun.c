@@ -57,6 +57,8 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
     PUT("lambda", "%.9g", (double)c->lambda);
     PUT("shuffle", "%s", c->shuffle_rows ? "row" : "dim");
     PUT("seed", "%llu", (unsigned long long)c->seed);
+    PUT("mcmc_steps", "%d", c->mcmc_steps);
+    PUT("mcmc_step_size", "%.9g", (double)c->mcmc_step_size);
     PUT("iteration", "%ld", r->iteration);
 #undef PUT
     if (off > store_n) { rt_set_error("checkpoint metadata: too long"); return -1; }
@@ -108,6 +110,15 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
     c->lambda = (float)v[9];
     c->seed = strtoull(meg_st_meta(f, "seed"), NULL, 10);
     c->shuffle_rows = !strcmp(sh, "row");
+    /* optional keys (older checkpoints): latent MCMC in training */
+    c->mcmc_steps = 0;
+    c->mcmc_step_size = 0.01f;
+    if (meg_st_meta(f, "mcmc_steps")) {
+        double ms, ma;
+        if (meta_num(f, "mcmc_steps", 0, 1000, &ms) || meta_num(f, "mcmc_step_size", 0, 1e6, &ma)) return -1;
+        c->mcmc_steps = (int)ms;
+        c->mcmc_step_size = (float)ma;
+    }
     r->iteration = (long)v[11];
     snprintf(r->data, sizeof r->data, "%s", data);
     r->n = (size_t)v[12];
@@ -128,9 +139,9 @@ int megrun_train_plan(megrun *r)
 {
     if (r->train) return 0;
     meg_model *m = &r->m;
-    g_tensor *roots[] = {m->step, m->loss_e, m->loss_g, m->loss_h, m->penalty, m->e_data, m->e_gen};
+    g_tensor *roots[] = {m->step, m->loss_e, m->loss_g, m->loss_h, m->penalty, m->e_data, m->e_gen, m->mcmc_accept};
     g_plan_opts o = {.timestamps = r->train_timestamps};
-    return g_plan_new(r->s, roots, 7, &o, &r->train);
+    return g_plan_new(r->s, roots, m->mcmc_accept ? 8 : 7, &o, &r->train);
 }
 
 int megrun_eval_plans(megrun *r)

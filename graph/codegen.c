@@ -711,7 +711,7 @@ static int gen_reduce(g_plan *p, int ui)
         return -1;
     }
     sb src = {0};
-    sb_printf(&src, "%slayout(local_size_x = 64) in;\n", HEADER);
+    sb_printf(&src, "%s%slayout(local_size_x = 64) in;\n", HEADER, c.rng ? "#include \"philox.glsl\"\n" : "");
     emit_decls(&c, &src, 0);
     if (wg) {
         sb_printf(&src,
@@ -806,6 +806,7 @@ static int gen_matmul(g_plan *p, int ui)
         return -1;
     }
     sb src = {0};
+    if (c.rng) sb_printf(&src, "#include \"philox.glsl\"\n");
     emit_decls(&c, &src, 4);
     sb_printf(&src, "void meg_store(uint m, uint n, float acc)\n{\n%s}\n", c.body.s);
     free(c.body.s);

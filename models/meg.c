@@ -71,6 +71,8 @@ void meg_config_default(meg_config *c)
     c->lambda = 0.1f;
     c->shuffle_rows = 0;
     c->seed = 1;
+    c->mcmc_steps = 0;
+    c->mcmc_step_size = 0.01f;
 }
 
 static int check_config(const meg_config *c, size_t ndata)
@@ -85,6 +87,11 @@ static int check_config(const meg_config *c, size_t ndata)
                      (double)c->lambda, (double)c->beta1, (double)c->beta2);
         return -1;
     }
+    if (c->mcmc_steps < 0 || c->mcmc_steps > 1000 || (c->mcmc_steps > 0 && !(c->mcmc_step_size > 0))) {
+        rt_set_error("MEG configuration: %d MCMC steps (0 to 1000) with step size %g (> 0)", c->mcmc_steps,
+                     (double)c->mcmc_step_size);
+        return -1;
+    }
     if (ndata < 1 || ndata > (1u << 24)) {
         rt_set_error("MEG: %zu data points (1 to 2^24 supported: indices are drawn as exact fp32 integers)", ndata);
         return -1;
@@ -92,8 +99,49 @@ static int check_config(const meg_config *c, size_t ndata)
     return 0;
 }
 
+/* U(z) = E(G(z)) + ||z||^2 / 2 per chain: [B]. */
+static g_tensor *latent_energy(meg_model *m, g_tensor *z)
+{
+    int B = z->shape[0];
+    g_tensor *e = meg_mlp_apply(&m->E, meg_mlp_apply(&m->G, z));
+    return g_add(g_reshape(e, 1, SHAPE(B)), g_scale(g_sum(g_square(z), 1, 0), 0.5f));
+}
+
+/* Latent MALA refinement of z (section 2.3.2) unrolled into the graph. The
+ * result is written into a state leaf and read back from it: a leaf has no
+ * gradient, so the energy update does not differentiate through the chain. */
+static g_tensor *refine_latents(meg_model *m, g_tensor *z, g_tensor **effect)
+{
+    g_graph *g = m->g;
+    const meg_config *c = &m->cfg;
+    int B = z->shape[0], Z = z->shape[1];
+    float a = c->mcmc_step_size;
+    g_tensor *u = latent_energy(m, z), *gu, *accepted = g_scalar(g, 0.0f);
+    if (!u || g_grad(g, g_sum_all(u), &z, 1, &gu)) return NULL;
+    for (int k = 0; k < c->mcmc_steps; k++) {
+        g_tensor *eps = g_rand_normal(m->rng, 2, SHAPE(B, Z));
+        g_tensor *zp = g_add(g_sub(z, g_scale(gu, a)), g_scale(eps, sqrtf(2.0f * a)));
+        g_tensor *up = latent_energy(m, zp), *gup;
+        if (!up || g_grad(g, g_sum_all(up), &zp, 1, &gup)) return NULL;
+        /* log q(z|z') - log q(z'|z); the forward term is exactly -||eps||^2 / 2 */
+        g_tensor *back = g_scale(g_sum(g_square(g_add(g_sub(z, zp), g_scale(gup, a))), 1, 0), -1.0f / (4.0f * a));
+        g_tensor *fwd = g_scale(g_sum(g_square(eps), 1, 0), -0.5f);
+        g_tensor *logr = g_add(g_sub(u, up), g_sub(back, fwd));
+        g_tensor *acc = g_lt(g_log(g_rand_uniform(m->rng, 1, SHAPE(B))), logr);
+        g_tensor *accz = g_expand(g_reshape(acc, 2, SHAPE(B, 1)), 2, SHAPE(B, Z));
+        z = g_select(accz, zp, z);
+        u = g_select(acc, up, u);
+        gu = g_select(accz, gup, gu);
+        accepted = g_add(accepted, g_mean_all(acc));
+    }
+    m->mcmc_accept = g_scale(accepted, 1.0f / (float)c->mcmc_steps);
+    *effect = g_assign(m->mcmc_z, z);
+    return *effect ? m->mcmc_z : NULL;
+}
+
 int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
 {
+    g_tensor **effects = NULL;
     memset(m, 0, sizeof *m);
     if (check_config(c, ndata)) return -1;
     m->cfg = *c;
@@ -111,14 +159,17 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
     g_tensor *pe[2 * MEG_MAX_LAYERS], *pgt[4 * MEG_MAX_LAYERS], *grads[4 * MEG_MAX_LAYERS];
     int npe = meg_mlp_params(&m->E, pe);
-    g_tensor *effects[32];
     int neff = 0;
+    effects = calloc(2 * (size_t)c->n_energy + 4, sizeof *effects);
+    if (!effects) { rt_set_error("out of host memory"); goto fail; }
+    if (c->mcmc_steps > 0) m->mcmc_z = g_state(g, "mcmc.z", 2, SHAPE(B, Z), g_init_zeros());
 
     /* n_energy updates of E: L_E = mean E(x) - mean E(G(z)) + lambda mean ||dE/dx||^2 (real data) */
     for (int j = 0; j < c->n_energy; j++) {
         g_tensor *idx = g_rand_int(m->rng, (int)ndata, 1, SHAPE(B));
         g_tensor *x = g_gather_rows(m->data, idx);
         g_tensor *z = g_rand_normal(m->rng, 2, SHAPE(B, Z));
+        if (c->mcmc_steps > 0 && !(z = refine_latents(m, z, &effects[neff++]))) goto fail;
         g_tensor *xf = meg_mlp_apply(&m->G, z);
         g_tensor *er = meg_mlp_apply(&m->E, x), *ef = meg_mlp_apply(&m->E, xf);
         g_tensor *gx;
@@ -153,6 +204,8 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     m->loss_h = lh;
     effects[neff++] = g_rng_advance(m->rng);
     m->step = g_group(g, effects, neff);
+    free(effects);
+    effects = NULL;
 
     /* evaluation: energies of given points, generator samples of given latents */
     m->x_in = g_input(g, "eval.x", 2, SHAPE(eval_n, D));
@@ -165,6 +218,7 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     }
     return 0;
 fail:
+    free(effects);
     if (g && g_graph_error(g) && !strstr(rt_error(), g_graph_error(g))) rt_set_error("%s", g_graph_error(g));
     meg_model_free(m);
     return -1;

@@ -262,6 +262,9 @@ typedef struct meg_config {
     float lr, beta1, beta2, lambda;
     int shuffle_rows;         /* 0: each latent dimension shuffled across the batch; 1: whole rows */
     uint64_t seed;
+    int mcmc_steps;           /* latent MALA steps refining the generator's samples before each
+                                 energy update (section 2.3.2; 0, the seed's setting: none) */
+    float mcmc_step_size;     /* their step size (prior N(0, I) included in the target) */
 } meg_config;
 
 /* The seed's defaults: 3 hidden layers of 512, z of 2, batch 256, 5 energy
@@ -275,6 +278,8 @@ typedef struct meg_model {
     size_t ndata;
     g_tensor *data;           /* input [ndata, dim]: the training set, on the device */
     g_tensor *rng;
+    g_tensor *mcmc_z;         /* state [batch, zdim]: refined latents (mcmc_steps > 0) */
+    g_tensor *mcmc_accept;    /* 0-d root: acceptance rate of the last refinement (mcmc_steps > 0) */
     g_tensor *step;           /* root: one whole training iteration */
     /* 0-d roots: values of the iteration (energy terms of its last energy update) */
     g_tensor *loss_e, *loss_g, *loss_h, *penalty, *e_data, *e_gen;

@@ -238,12 +238,16 @@ START_TEST(random_ops_match_reference_bit_for_bit)
         g_rand_int(rng, 70000, 1, SHAPE(256)), g_shuffle(rng, x, 0), g_shuffle(rng, x, 1),
         g_add(g_rand_normal(rng, 2, SHAPE(37, 3)), x),
     };
+    /* random numbers drawn inside a matmul epilogue and a reduction epilogue */
+    g_tensor *w = g_input(g, "w", 2, SHAPE(3, 5));
+    g_tensor *mm = g_add(g_matmul(x, w, 0, 0), g_rand_uniform(rng, 2, SHAPE(37, 5)));
+    g_tensor *red = g_add(g_sum(x, 1, 0), g_rand_normal(rng, 1, SHAPE(37)));
     g_tensor *adv = g_rng_advance(rng);
-    g_tensor *roots[] = {ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], adv};
-    inval in = {x, 0, 0};
+    g_tensor *roots[] = {ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], mm, red, adv};
+    inval in[] = {{x, 0, 0}, {w, 0, 0}};
     /* three runs: the counter advances on the device as in the reference */
-    check_graph_ex(g, roots, 7, &in, 1, &rng, 1, 3e-6, 0, 3);
-    check_graph_ex(g, roots, 7, &in, 1, &rng, 1, 3e-6, 1, 2);
+    check_graph_ex(g, roots, 9, in, 2, &rng, 1, 3e-6, 0, 3);
+    check_graph_ex(g, roots, 9, in, 2, &rng, 1, 3e-6, 1, 2);
     g_graph_free(g);
 }
 END_TEST

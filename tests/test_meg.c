@@ -167,6 +167,47 @@ START_TEST(torn_checkpoint_is_refused)
 }
 END_TEST
 
+START_TEST(latent_mcmc_in_training_matches_the_reference)
+{
+    /* Two latent MALA steps refine the fake samples of every energy update;
+     * the whole iteration on the device against the CPU reference. */
+    meg_config c;
+    small_config(&c);
+    c.mcmc_steps = 2;
+    c.mcmc_step_size = 0.01f;
+    size_t n = 500;
+    float *data = malloc(n * 2 * sizeof *data);
+    ck_assert(meg_toy_generate("25gaussians", n, 4, data) == 0);
+    run a = {0};
+    run_open(&a, &c, data, n);
+    ck_assert_ptr_nonnull(a.m.mcmc_accept);
+    g_plan *p;
+    g_tensor *roots[] = {a.m.step, a.m.loss_e, a.m.mcmc_accept};
+    ck_assert_msg(g_plan_new(a.s, roots, 3, NULL, &p) == 0, "%s", rt_error());
+    ck_assert(g_plan_run(p, 2) == 0);
+    g_ref *r = g_ref_new(a.m.g, c.seed);
+    ck_assert(g_ref_write_f(r, a.m.data, data) == 0);
+    ck_assert_msg(g_ref_run(r, roots, 3) == 0 && g_ref_run(r, roots, 3) == 0, "%s", g_ref_error(r));
+    float acc, le;
+    ck_assert(g_session_read(a.s, a.m.mcmc_accept, &acc) == 0 && g_session_read(a.s, a.m.loss_e, &le) == 0);
+    ck_assert_msg(acc > 0.5f && acc <= 1.0f, "acceptance %g", acc);
+    ck_assert_msg(fabs(acc - g_ref_value(r, a.m.mcmc_accept)[0]) < 1e-6, "acceptance %g vs %g", acc,
+                  g_ref_value(r, a.m.mcmc_accept)[0]);
+    ck_assert_msg(fabs(le - g_ref_value(r, a.m.loss_e)[0]) < 1e-3 * (1 + fabs(le)), "loss_e %g vs %g", le,
+                  g_ref_value(r, a.m.loss_e)[0]);
+    size_t nz = g_numel(a.m.mcmc_z);
+    float *z = malloc(nz * sizeof *z);
+    ck_assert(g_session_read(a.s, a.m.mcmc_z, z) == 0);
+    const double *zr = g_ref_value(r, a.m.mcmc_z);
+    for (size_t i = 0; i < nz; i++) ck_assert_msg(fabs(z[i] - zr[i]) < 1e-3, "latent %zu: %g vs %g", i, z[i], zr[i]);
+    free(z);
+    g_ref_free(r);
+    g_plan_free(p);
+    run_close(&a);
+    free(data);
+}
+END_TEST
+
 /* A short run that learns in about two minutes here: width 128 and a
  * gradient penalty of 0.01 (the seed's 0.1 gives a broad energy whose
  * samples sit just at the edge of the 3-std criterion: all 8 modes come and
@@ -239,6 +280,7 @@ int main(void)
     tcase_add_test(tc, resumed_run_equals_straight_run);
     tcase_add_test(tc, checkpoint_of_another_configuration_is_refused);
     tcase_add_test(tc, torn_checkpoint_is_refused);
+    tcase_add_test(tc, latent_mcmc_in_training_matches_the_reference);
     suite_add_tcase(s, tc);
     tc = tcase_create("training");
     th_validated(tc);
