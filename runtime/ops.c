@@ -67,6 +67,12 @@ static const mm_shape variants[] = {
     {8, 4, 64, 0},  /* 6 */
     {4, 16, 16, 0}, /* 7 */
     {8, 4, 8, 0},   /* 8 */
+    {8, 8, 16, 1},  /* 9: lanes along M */
+    {4, 8, 16, 1},  /* 10 */
+    {8, 8, 8, 0},   /* 11 */
+    {8, 8, 32, 0},  /* 12 */
+    {12, 4, 16, 0}, /* 13 */
+    {4, 12, 16, 0}, /* 14 */
 };
 #define NVARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
