@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_EXT_INPUTS 20
-#define MAX_OUTPUTS 10
 #define MAX_MEMBERS 40
+#define MAX_BINDINGS 32   /* the recorder's limit per dispatch */
 
 static x_kind classify(const g_tensor *t)
 {
@@ -185,6 +184,35 @@ static int count_ext_inputs(const g_plan *p, const x_unit *u, const g_tensor *ex
     return n;
 }
 
+/* Buffers a unit may write: every value member (it may be read outside)
+ * and every leaf its effects update. */
+static int count_outputs(const g_plan *p, const x_unit *u, const g_tensor *extra)
+{
+    int n = 0;
+    for (int m = 0; m <= u->nmembers; m++) {
+        const g_tensor *t = m < u->nmembers ? g_graph_node(p->s->g, u->members[m]) : extra;
+        if (!t) continue;
+        int w[3], nw = leaf_writes(t, w);
+        n += nw ? nw : (t->op == G_OP_GROUP ? 0 : 1);
+    }
+    return n;
+}
+
+/* Whether units (with v added) stay within the device's bindings: texel
+ * views count as sampled images, outputs as storage buffers; a matmul has
+ * its operands, bias and C on top. */
+static int fits(const g_plan *p, const x_unit *u, int ui, const x_unit *q, int qi, const g_tensor *v)
+{
+    const VkPhysicalDeviceLimits *l = rt_ctx_limits(p->s->ctx);
+    int ins = count_ext_inputs(p, u, v, ui) + (q ? count_ext_inputs(p, q, NULL, qi) : 0);
+    int outs = count_outputs(p, u, v) + (q ? count_outputs(p, q, NULL) : 0);
+    int fixed = (u->kind == X_MATMUL || (q && q->kind == X_MATMUL)) ? 3 : 0;
+    int max_in = (int)l->maxPerStageDescriptorSampledImages - fixed;
+    int max_out = (int)l->maxPerStageDescriptorStorageBuffers;
+    int max_all = (int)l->maxPerStageResources < MAX_BINDINGS ? (int)l->maxPerStageResources : MAX_BINDINGS;
+    return ins <= max_in && outs <= max_out && ins + outs + fixed <= max_all;
+}
+
 static int can_join(builder *b, int ui, const g_tensor *v)
 {
     g_plan *p = b->p;
@@ -216,15 +244,9 @@ static int can_join(builder *b, int ui, const g_tensor *v)
             if (unit_reads_leaf(p, q, w[j], 0) || unit_writes_leaf(p, q, w[j])) return 0;
         for (int k = 0; k < v->nsrc; k++)
             if (is_read(v, k) && p->val[v->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, q, v->src[k]->id)) return 0;
-        if (count_ext_inputs(p, u, v, ui) + count_ext_inputs(p, q, NULL, u->partner) > MAX_EXT_INPUTS) return 0;
+        if (!fits(p, u, ui, q, u->partner, v)) return 0;
     }
-    if (count_ext_inputs(p, u, v, ui) > MAX_EXT_INPUTS) return 0;
-    int outs = 0;
-    for (int m = 0; m < u->nmembers; m++) {
-        const g_tensor *t = g_graph_node(p->s->g, u->members[m]);
-        outs += g_is_effect(t) ? (t->op == G_OP_ADAM ? 3 : 1) : 1;
-    }
-    if (outs + 3 > MAX_OUTPUTS + MAX_MEMBERS / 4) return 0;
+    if (!fits(p, u, ui, NULL, -1, v)) return 0;
     return 1;
 }
 
@@ -264,7 +286,7 @@ static int can_merge(builder *b, int ui, int ti, const g_tensor *v)
         for (int k = 0; k < x->nsrc; k++)
             if (p->val[x->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, t, x->src[k]->id)) return 0;
     }
-    if (count_ext_inputs(p, u, NULL, ui) + count_ext_inputs(p, t, v, ti) > MAX_EXT_INPUTS) return 0;
+    if (!fits(p, t, ti, u, ui, v)) return 0;
     return 1;
 }
 
@@ -325,7 +347,7 @@ static void try_pair(builder *b, int ui)
         const g_tensor *mm = g_graph_node(b->g, mu->members[0]), *rh = g_graph_node(b->g, ru->members[0]);
         if (!pair_shapes(p, mm, rh)) continue;
         if (units_touch(p, mu, mi, ru, ri) || units_touch(p, ru, ri, mu, mi)) continue;
-        if (count_ext_inputs(p, mu, NULL, mi) + count_ext_inputs(p, ru, NULL, ri) > MAX_EXT_INPUTS) continue;
+        if (!fits(p, mu, mi, ru, ri, NULL)) continue;
         mu->partner = ri;
         ru->partner = mi;
         ru->is_extra = 1;

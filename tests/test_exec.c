@@ -420,6 +420,24 @@ START_TEST(fusion_reduces_dispatches)
 }
 END_TEST
 
+START_TEST(wide_expressions_split_within_binding_limits)
+{
+    /* 40 inputs summed in one chain: one kernel cannot bind them all */
+    g_graph *g = g_graph_new();
+    inval in[40];
+    g_tensor *y = NULL, *outs[40];
+    for (int k = 0; k < 40; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "x%d", k);
+        in[k] = (inval){g_input(g, name, 1, SHAPE(33)), 0, 0};
+        y = y ? g_add(y, g_mul(in[k].t, in[k].t)) : in[k].t;
+        outs[k] = y; /* every partial sum is wanted too */
+    }
+    check_graph(g, outs, 40, in, 40, 1e-5);
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(unwritten_input_is_an_error_naming_it)
 {
     g_graph *g = g_graph_new();
@@ -478,6 +496,7 @@ int main(void)
     tcase_add_test(tc, fused_and_unfused_training_steps_agree);
     tcase_add_test(tc, arena_is_smaller_than_the_sum_of_intermediates);
     tcase_add_test(tc, fusion_reduces_dispatches);
+    tcase_add_test(tc, wide_expressions_split_within_binding_limits);
     tcase_add_test(tc, unwritten_input_is_an_error_naming_it);
     tcase_add_test(tc, graph_with_error_cannot_be_planned);
     suite_add_tcase(s, tc);
