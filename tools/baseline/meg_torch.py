@@ -294,12 +294,15 @@ def evaluate(meg, centers, std, n):
     counts = torch.bincount(nearest[hq], minlength=M).double()
     modes = int((counts >= 0.01 * n).sum().item())
     n_hq = counts.sum().item()
-    kl = float("nan")
+    kl = None  # no high-quality sample: undefined (JSON null)
     if n_hq > 0:
         p = counts / n_hq
         nz = p > 0
         kl = float((p[nz] * torch.log(p[nz] * M)).sum().item())
+    # how far the samples sit from their nearest mode (the 3-std radius is tight)
+    q = torch.quantile(dmin, torch.tensor([0.5, 0.9], dtype=dmin.dtype))
     return {"modes": modes, "n_modes": M, "hq_share": n_hq / n, "kl": kl,
+            "dist_median": q[0].item(), "dist_p90": q[1].item(),
             "finite": bool(torch.isfinite(x).all().item())}
 
 
