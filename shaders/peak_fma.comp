@@ -1,12 +1,15 @@
 #version 450
-// peak_fma: fp32 FMA throughput. Each invocation runs ITERS rounds of UNROLL
-// independent fma chains (scalar, or vec4 when VEC4 = 1), so the chains hide
-// the FMA latency, then writes their sum so the work cannot be dropped.
-// FMAs per invocation: ITERS * UNROLL * (VEC4 ? 4 : 1).
+// peak_fma: fp32 FMA throughput. Each invocation keeps CHAINS independent
+// fma chains (scalar, or vec4 when VEC4 = 1), so the FMA latency is hidden,
+// advances each of them UNROLL times per loop trip for ITERS trips, then
+// writes their sum so the work cannot be dropped.
+// FMAs per invocation: ITERS * UNROLL * CHAINS * (VEC4 ? 4 : 1).
+// CHAINS is 2, 4, 8 or 16; UNROLL 1, 2, 4 or 8 (others round down).
 layout(local_size_x = 64) in;
-layout(constant_id = 0) const uint ITERS = 1024;
-layout(constant_id = 1) const uint UNROLL = 8;   // independent chains, 1..16
+layout(constant_id = 0) const uint ITERS = 256;
+layout(constant_id = 1) const uint CHAINS = 8;
 layout(constant_id = 2) const uint VEC4 = 0;
+layout(constant_id = 3) const uint UNROLL = 4;
 layout(binding = 0) writeonly buffer Out { float o[]; };
 // m and c come from the host so the compiler cannot fold the chains.
 layout(push_constant) uniform P { float m; float c; } p;
@@ -14,9 +17,20 @@ layout(push_constant) uniform P { float m; float c; } p;
 float hsum(float x) { return x; }
 float hsum(vec4 x) { return (x.x + x.y) + (x.z + x.w); }
 
-// The `if (UNROLL > k)` tests are on a specialization constant: the driver
-// removes them (and the unused chains) when it specializes the pipeline.
-#define CHAINS(T, NAME)                                                        \
+#define F(a) a = fma(a, m, c);
+#define ROUND2 F(a0) F(a1)
+#define ROUND4 ROUND2 F(a2) F(a3)
+#define ROUND8 ROUND4 F(a4) F(a5) F(a6) F(a7)
+#define ROUND16 ROUND8 F(a8) F(a9) F(a10) F(a11) F(a12) F(a13) F(a14) F(a15)
+// One loop per (CHAINS, UNROLL), chosen outside the loop on specialization
+// constants: a test inside the loop body made llvmpipe about 10x slower once
+// spirv-opt had turned it into phis, and llvmpipe pays a lot per loop trip.
+#define LOOP(R)                                                                \
+    if (UNROLL >= 8u) for (uint i = 0u; i < ITERS; i++) { R R R R R R R R }    \
+    else if (UNROLL >= 4u) for (uint i = 0u; i < ITERS; i++) { R R R R }       \
+    else if (UNROLL >= 2u) for (uint i = 0u; i < ITERS; i++) { R R }           \
+    else for (uint i = 0u; i < ITERS; i++) { R }
+#define BODY(T, NAME)                                                          \
 float NAME(T init, T m, T c)                                                   \
 {                                                                              \
     T a0 = init, a1 = init + T(1.0), a2 = init + T(2.0), a3 = init + T(3.0);   \
@@ -24,30 +38,16 @@ float NAME(T init, T m, T c)                                                   \
     T a7 = init + T(7.0), a8 = init + T(8.0), a9 = init + T(9.0);              \
     T a10 = init + T(10.0), a11 = init + T(11.0), a12 = init + T(12.0);        \
     T a13 = init + T(13.0), a14 = init + T(14.0), a15 = init + T(15.0);        \
-    for (uint i = 0u; i < ITERS; i++) {                                        \
-        a0 = fma(a0, m, c);                                                    \
-        if (UNROLL > 1u) a1 = fma(a1, m, c);                                   \
-        if (UNROLL > 2u) a2 = fma(a2, m, c);                                   \
-        if (UNROLL > 3u) a3 = fma(a3, m, c);                                   \
-        if (UNROLL > 4u) a4 = fma(a4, m, c);                                   \
-        if (UNROLL > 5u) a5 = fma(a5, m, c);                                   \
-        if (UNROLL > 6u) a6 = fma(a6, m, c);                                   \
-        if (UNROLL > 7u) a7 = fma(a7, m, c);                                   \
-        if (UNROLL > 8u) a8 = fma(a8, m, c);                                   \
-        if (UNROLL > 9u) a9 = fma(a9, m, c);                                   \
-        if (UNROLL > 10u) a10 = fma(a10, m, c);                                \
-        if (UNROLL > 11u) a11 = fma(a11, m, c);                                \
-        if (UNROLL > 12u) a12 = fma(a12, m, c);                                \
-        if (UNROLL > 13u) a13 = fma(a13, m, c);                                \
-        if (UNROLL > 14u) a14 = fma(a14, m, c);                                \
-        if (UNROLL > 15u) a15 = fma(a15, m, c);                                \
-    }                                                                          \
+    if (CHAINS >= 16u) { LOOP(ROUND16) }                                       \
+    else if (CHAINS >= 8u) { LOOP(ROUND8) }                                    \
+    else if (CHAINS >= 4u) { LOOP(ROUND4) }                                    \
+    else { LOOP(ROUND2) }                                                      \
     return hsum(((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) +            \
                 ((a8 + a9) + (a10 + a11)) + ((a12 + a13) + (a14 + a15)));      \
 }
 
-CHAINS(float, chains1)
-CHAINS(vec4, chains4)
+BODY(float, chains1)
+BODY(vec4, chains4)
 
 void main()
 {
