@@ -143,3 +143,16 @@ int app_mkdirs(const char *path)
     }
     return 0;
 }
+
+int app_parse_box(const char *prog, const char *s, meg_box *out)
+{
+    meg_box b;
+    char extra;
+    if (!s || sscanf(s, "%lf,%lf,%lf,%lf%c", &b.xmin, &b.xmax, &b.ymin, &b.ymax, &extra) != 4 || !(b.xmax > b.xmin) ||
+        !(b.ymax > b.ymin)) {
+        fprintf(stderr, "%s: --box expects X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1, got \"%s\"\n", prog, s ? s : "");
+        return -1;
+    }
+    *out = b;
+    return 0;
+}

@@ -4,6 +4,7 @@
 #define MEG_APPS_COMMON_H
 
 #include <stdio.h>
+#include "models.h"
 #include "runtime.h"
 
 /* Creates the context for --device (NULL: $MEG_DEVICE or the best) and
@@ -14,6 +15,8 @@ void app_json_string(FILE *f, const char *s);
 void app_json_device(FILE *f, const rt_device_info *d);
 int app_parse_int(const char *prog, const char *flag, const char *s, long lo, long hi, long *out);
 int app_parse_float(const char *prog, const char *flag, const char *s, double *out);
+/* "X0,X1,Y0,Y1" with X0 < X1 and Y0 < Y1 (the --box option); prints the error. */
+int app_parse_box(const char *prog, const char *s, meg_box *out);
 
 /* Progress on a terminal (one line redrawn in place), or one line per call
  * elsewhere. `extra` is appended (latest losses). */

@@ -49,12 +49,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--grid")) { if (app_parse_int(PROG, a, v, 8, 4096, &grid)) return 2; i++; }
         else if (!strcmp(a, "--seed")) { if (app_parse_int(PROG, a, v, 0, 1L << 40, &seed)) return 2; i++; }
         else if (!strcmp(a, "--box") && v) {
-            char extra;
-            if (sscanf(v, "%lf,%lf,%lf,%lf%c", &box.xmin, &box.xmax, &box.ymin, &box.ymax, &extra) != 4 ||
-                !(box.xmax > box.xmin) || !(box.ymax > box.ymin)) {
-                fprintf(stderr, "%s: --box expects X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1\n", PROG);
-                return 2;
-            }
+            if (app_parse_box(PROG, v, &box)) return 2;
             i++;
         } else if (a[0] != '-' && !cmd) cmd = a;
         else {

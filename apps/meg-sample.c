@@ -121,12 +121,7 @@ int main(int argc, char **argv)
             if (!v || errno || *end || end == v) { fprintf(stderr, "%s: --seed expects a non-negative integer\n", PROG); return 2; }
             i++;
         } else if (!strcmp(a, "--box") && v) {
-            char extra;
-            if (sscanf(v, "%lf,%lf,%lf,%lf%c", &box.xmin, &box.xmax, &box.ymin, &box.ymax, &extra) != 4 ||
-                !(box.xmax > box.xmin) || !(box.ymax > box.ymin)) {
-                fprintf(stderr, "%s: --box expects X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1\n", PROG);
-                return 2;
-            }
+            if (app_parse_box(PROG, v, &box)) return 2;
             i++;
         } else {
             fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);

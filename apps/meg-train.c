@@ -126,14 +126,7 @@ static int parse(int argc, char **argv, opts *o)
             continue;
         }
         if (!strcmp(a, "--box") && v) {
-            meg_box b;
-            char extra;
-            if (sscanf(v, "%lf,%lf,%lf,%lf%c", &b.xmin, &b.xmax, &b.ymin, &b.ymax, &extra) != 4 || !(b.xmax > b.xmin) ||
-                !(b.ymax > b.ymin)) {
-                fprintf(stderr, "%s: --box expects X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1, got \"%s\"\n", PROG, v);
-                return -1;
-            }
-            o->box = b;
+            if (app_parse_box(PROG, v, &o->box)) return -1;
             i++;
             continue;
         }

@@ -310,10 +310,11 @@ void g_philox(uint32_t key0, uint32_t key1, const uint32_t ctr[4], uint32_t out[
  * A session holds the device buffers of a graph's leaves (inputs, params,
  * states), shared by every plan made from that graph. A plan is the part of
  * the graph that some roots need: dead nodes dropped, elementwise chains
- * fused (and folded into matmul epilogues and reduction prologues), every
- * intermediate given an offset in one arena by liveness, recorded once into
- * a command buffer and replayed. Errors: the functions return 0 or -1 with
- * the message in rt_error(). */
+ * fused (and folded into the epilogues of matmuls and reductions, optimizer
+ * updates included; a bias gradient rides along its weight gradient's matmul
+ * as an extra row of ones), every intermediate given an offset in one arena
+ * by liveness, recorded once into a command buffer and replayed. Errors: the
+ * functions return 0 or -1 with the message in rt_error(). */
 typedef struct rt_ctx rt_ctx;
 typedef struct g_session g_session;
 typedef struct g_plan g_plan;
