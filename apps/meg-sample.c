@@ -62,19 +62,6 @@ static g_tensor *energy_fn(g_graph *g, g_tensor *s, void *user)
     return meg_mlp_apply(&u->m->E, u->latent ? meg_mlp_apply(&u->m->G, s) : s);
 }
 
-static int quality(const char *data, const float *xy, size_t n, const float *density, int grid, meg_box box,
-                   char *js, size_t jn)
-{
-    float centers[2 * MEG_TOY_MAX_MODES], std;
-    int count = 0;
-    if (!meg_toy_is_known(data) || meg_toy_modes(data, centers, &count, &std) || count == 0) return 1;
-    meg_toy_quality q;
-    meg_toy_quality_init(&q);
-    if (meg_toy_quality_samples(centers, count, std, xy, n, &q)) return -1;
-    if (density && meg_toy_quality_grid(centers, count, std, box, grid, grid, density, &q)) q.grid_mass_near = NAN;
-    return meg_toy_quality_json(&q, js, jn);
-}
-
 int main(int argc, char **argv)
 {
     const char *ckpath = NULL, *device = NULL, *out = "meg-sample-out", *space = "latent";
@@ -227,8 +214,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: acceptance %.4f, %.2f steps/s (step size %.5g); wrote %s/start.png, end.png, chains.png, end.csv\n",
             PROG, acc, sps, (double)a, out);
     char qg[512] = "", qm[512] = "";
-    int hq = quality(r.data, x0, C, NULL, 0, box, qg, sizeof qg) == 0 &&
-             quality(r.data, xend, C, NULL, 0, box, qm, sizeof qm) == 0;
+    int hq = viz_quality(r.data, x0, C, NULL, 0, box, qg, sizeof qg) == 0 &&
+             viz_quality(r.data, xend, C, NULL, 0, box, qm, sizeof qm) == 0;
     if (hq) {
         fprintf(stderr, "%s: generator samples: %s\n", PROG, qg);
         fprintf(stderr, "%s: after %s MALA:    %s\n", PROG, space, qm);

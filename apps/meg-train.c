@@ -206,7 +206,7 @@ static int save_checkpoint(megrun *r, const char *path)
     return meg_checkpoint_save(path, r->s, r->m.g, kv, n);
 }
 
-static int write_outputs(megrun *r, const opts *o, double *quality_json_ok, char *qjson, size_t qn)
+static int write_outputs(megrun *r, const opts *o, int *quality_json_ok, char *qjson, size_t qn)
 {
     char path[4200], title[128];
     /* generator samples */
@@ -229,18 +229,13 @@ static int write_outputs(megrun *r, const opts *o, double *quality_json_ok, char
     if (viz_density(path, e, o->grid, o->box, title)) goto done;
     /* quality numbers for the Gaussian mixtures */
     *quality_json_ok = 0;
-    float centers[2 * MEG_TOY_MAX_MODES], std;
-    int count = 0;
-    if (meg_toy_is_known(r->data) && !meg_toy_modes(r->data, centers, &count, &std) && count > 0) {
-        meg_toy_quality q;
-        meg_toy_quality_init(&q);
+    if (meg_toy_is_known(r->data)) {
         size_t nn = (size_t)o->grid * (size_t)o->grid;
         float *d = malloc(nn * sizeof *d);
         if (!d) { rt_set_error("out of host memory"); goto done; }
-        int ok = !meg_toy_quality_samples(centers, count, std, xs, ns, &q) && !meg_energy_to_density(e, nn, d);
-        if (ok && meg_toy_quality_grid(centers, count, std, o->box, o->grid, o->grid, d, &q)) q.grid_mass_near = NAN;
+        int ok = !meg_energy_to_density(e, nn, d) && viz_quality(r->data, xs, ns, d, o->grid, o->box, qjson, qn) == 0;
         free(d);
-        if (ok && !meg_toy_quality_json(&q, qjson, qn)) *quality_json_ok = 1;
+        *quality_json_ok = ok;
     }
     rc = 0;
 done:
@@ -351,7 +346,7 @@ int main(int argc, char **argv)
     }
     if (interrupted) fprintf(stderr, "%s: interrupted at iteration %ld; saving\n", PROG, r.iteration);
     if (save_checkpoint(&r, ckpath)) goto fail;
-    double qok = 0;
+    int qok = 0;
     char qjson[512] = "";
     if (write_outputs(&r, &o, &qok, qjson, sizeof qjson)) goto fail;
     fprintf(stderr, "%s: wrote %s/density.png, samples.png, samples.csv, log.jsonl, checkpoint.safetensors\n", PROG,

@@ -2,6 +2,7 @@
  * files for the 2-D models. */
 #include "toyviz.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,17 @@ int viz_csv(const char *path, const float *v, size_t rows, int cols, const char 
         meg_atomic_write(&af, line, (size_t)k);
     }
     return meg_atomic_commit(&af);
+}
+
+int viz_quality(const char *data, const float *xy, size_t n, const float *density, int grid, meg_box box, char *js,
+                size_t jn)
+{
+    float centers[2 * MEG_TOY_MAX_MODES], std;
+    int count = 0;
+    if (!meg_toy_is_known(data) || meg_toy_modes(data, centers, &count, &std) || count == 0) return 1;
+    meg_toy_quality q;
+    meg_toy_quality_init(&q);
+    if (meg_toy_quality_samples(centers, count, std, xy, n, &q)) return -1;
+    if (density && meg_toy_quality_grid(centers, count, std, box, grid, grid, density, &q)) q.grid_mass_near = NAN;
+    return meg_toy_quality_json(&q, js, jn);
 }

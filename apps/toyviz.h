@@ -12,6 +12,12 @@ int viz_points(const char *path, const float *bg, size_t nbg, const float *fg, s
 /* Trajectories: nchains chains of nsteps points each ([step][chain][2]). */
 int viz_chains(const char *path, const float *traj, int nchains, int nsteps, const float *density, int n,
                meg_box box, const char *title);
+/* Quality numbers of samples xy (n points) of a toy Gaussian mixture, and of
+ * a normalised density on a grid x grid over box when density is not NULL
+ * (its mass near the modes; null when the grid is too coarse), as the JSON
+ * fragment of meg_toy_quality_json. 1 when data is not such a mixture. */
+int viz_quality(const char *data, const float *xy, size_t n, const float *density, int grid, meg_box box, char *js,
+                size_t jn);
 /* Rows of `cols` numbers, atomically. header: first line or NULL. */
 int viz_csv(const char *path, const float *v, size_t rows, int cols, const char *header);
 
