@@ -210,19 +210,27 @@ END_TEST
 
 START_TEST(convolutions_match_reference)
 {
-    struct { int n, c, h, o, k, s, p, op; } cs[] = {{2, 3, 9, 4, 5, 2, 2, 1}, {1, 1, 7, 2, 3, 1, 1, 0}, {3, 2, 8, 5, 4, 2, 1, 0}};
-    for (int i = 0; i < 3; i++) {
+    /* Shapes cut across the kernels' register blocks (16 channels x 8 pixels,
+     * the S x S pixel classes of conv_transpose2d): 9 to 20 channels, odd,
+     * wide and non-square images and kernels, strides 1 to 3. */
+    struct { int n, c, h, wd, o, k, kw, s, p, op; } cs[] = {
+        {2, 3, 9, 9, 4, 5, 5, 2, 2, 1}, {1, 1, 7, 7, 2, 3, 3, 1, 1, 0}, {3, 2, 8, 8, 5, 4, 4, 2, 1, 0},
+        {2, 9, 13, 10, 11, 5, 3, 2, 2, 1}, {1, 5, 11, 6, 17, 3, 2, 1, 0, 0}, {2, 4, 10, 9, 9, 5, 5, 3, 1, 2},
+        {1, 3, 5, 21, 18, 3, 3, 1, 1, 0}, {2, 4, 6, 19, 20, 5, 5, 2, 2, 1},
+    };
+    for (int i = 0; i < (int)(sizeof cs / sizeof cs[0]); i++) {
         g_graph *g = g_graph_new();
-        g_tensor *x = g_input(g, "x", 4, SHAPE(cs[i].n, cs[i].c, cs[i].h, cs[i].h));
-        g_tensor *w = g_input(g, "w", 4, SHAPE(cs[i].o, cs[i].c, cs[i].k, cs[i].k));
-        g_tensor *wt = g_input(g, "wt", 4, SHAPE(cs[i].c, cs[i].o, cs[i].k, cs[i].k));
+        g_tensor *x = g_input(g, "x", 4, SHAPE(cs[i].n, cs[i].c, cs[i].h, cs[i].wd));
+        g_tensor *w = g_input(g, "w", 4, SHAPE(cs[i].o, cs[i].c, cs[i].k, cs[i].kw));
+        g_tensor *wt = g_input(g, "wt", 4, SHAPE(cs[i].c, cs[i].o, cs[i].k, cs[i].kw));
         g_tensor *y = g_conv2d(x, w, cs[i].s, cs[i].p);
         g_tensor *yt = g_conv_transpose2d(x, wt, cs[i].s, cs[i].p, cs[i].op);
         g_tensor *gy = g_input(g, "gy", y->ndim, y->shape);
-        g_tensor *ys[] = {y, yt, g_conv2d_wgrad(x, gy, cs[i].k, cs[i].k, cs[i].s, cs[i].p),
+        g_tensor *ys[] = {y, yt, g_conv2d_wgrad(x, gy, cs[i].k, cs[i].kw, cs[i].s, cs[i].p),
                           g_leaky_relu(g_conv2d(x, w, cs[i].s, cs[i].p), 0.2f)};
+        ck_assert_msg(!g_graph_error(g), "case %d: %s", i, g_graph_error(g));
         inval in[] = {{x, 0, 0}, {w, 0, 0}, {wt, 0, 0}, {gy, 0, 0}};
-        check_graph(g, ys, 4, in, 4, 1e-5);
+        check_graph(g, ys, 4, in, 4, 2e-5);
         g_graph_free(g);
     }
 }
