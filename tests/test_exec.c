@@ -183,9 +183,10 @@ END_TEST
 
 START_TEST(matmul_all_layouts_and_fused_epilogue_match_reference)
 {
-    for (int layout = 0; layout < 4; layout++) {
-        int ta = layout & 1, tb = layout >> 1;
-        int M = 33, K = 19, N = 45;
+    /* the second size takes the 16 x 8 blocks, partial in both directions */
+    for (int layout = 0; layout < 8; layout++) {
+        int ta = layout & 1, tb = (layout >> 1) & 1;
+        int M = layout < 4 ? 33 : 260, K = layout < 4 ? 19 : 36, N = layout < 4 ? 45 : 265;
         g_graph *g = g_graph_new();
         g_tensor *a = g_input(g, "a", 2, ta ? SHAPE(K, M) : SHAPE(M, K));
         g_tensor *b = g_input(g, "b", 2, tb ? SHAPE(N, K) : SHAPE(K, N));
@@ -201,9 +202,12 @@ START_TEST(matmul_all_layouts_and_fused_epilogue_match_reference)
     g_graph *g = g_graph_new();
     g_tensor *a = g_input(g, "a", 2, SHAPE(64, 132));
     g_tensor *b = g_input(g, "b", 2, SHAPE(132, 260));
-    g_tensor *ys[] = {g_relu(g_matmul(a, b, 0, 0)), g_matmul(a, a, 1, 0), g_matmul(b, b, 0, 1)};
-    inval in[] = {{a, 0, 0}, {b, 0, 0}};
-    check_graph(g, ys, 3, in, 2, 3e-5);
+    /* a weight gradient with its bias gradient (the row of ones) at 16 x 8 blocks */
+    g_tensor *c = g_input(g, "c", 2, SHAPE(260, 264));
+    g_tensor *ys[] = {g_relu(g_matmul(a, b, 0, 0)), g_matmul(a, a, 1, 0), g_matmul(b, b, 0, 1),
+                      g_matmul(c, c, 1, 0), g_sum(c, 0, 0)};
+    inval in[] = {{a, 0, 0}, {b, 0, 0}, {c, 0, 0}};
+    check_graph(g, ys, 5, in, 3, 3e-5);
     g_graph_free(g);
 }
 END_TEST
