@@ -34,7 +34,8 @@ static void usage(FILE *f)
             "                  read + written) of peak_copy.comp copying and reading and of\n"
             "                  vkCmdCopyBuffer (the best is the peak); best dispatch of 3 rounds\n"
             "  kernels         the peaks, then ms per call, GFLOP/s or GB/s and %% of peak (FMA\n"
-            "                  peak for matmul and convolutions, bandwidth peak for the rest) of:\n"
+            "                  peak for matmul and convolutions, bandwidth peak for the rest; for\n"
+            "                  those FLOP kernels also the arithmetic intensity and the roofline) of:\n"
             "                  matmul at the `matmul` shapes; conv2d, conv_transpose2d and\n"
             "                  conv2d_wgrad at the MNIST networks' shapes (batch 64, 5x5 kernels,\n"
             "                  stride 2, padding 2); a fused add+leaky_relu+mul over 256x512 and\n"
@@ -801,19 +802,34 @@ static int bench_peak(const opts *o)
 
 /* One row of `kernels`: JSON (shape fields preformatted in `fields`) or a
  * table line. rate is GFLOP/s when flops, else GB/s. */
+/* One row of `kernels`. For FLOP kernels, `bytes` (inputs read once, the
+ * output written once) places the kernel on the roofline: its arithmetic
+ * intensity, and the bound min(FMA peak, intensity x bandwidth peak). */
 static void kernel_row(const opts *o, const char *name, const char *fields, const char *shape, const char *role,
-                       double ms, int flops, double rate, double peak, int dispatches)
+                       double ms, int flops, double rate, const peak_info *pk, double bytes, int dispatches)
 {
+    double peak = flops ? pk->fma_gflops : pk->bw_gbps;
     double share = peak > 0 ? rate / peak : 0;
+    double ai = 0, roof = 0;
+    if (flops && bytes > 0) {
+        ai = rate * 1e9 * (ms * 1e-3) / bytes;
+        roof = ai * pk->bw_gbps < pk->fma_gflops ? ai * pk->bw_gbps : pk->fma_gflops;
+    }
     if (o->json) {
         json_sep();
         printf("{\"name\": \"%s\", %s, \"ms\": %.4f, \"%s\": %.3f, \"share_of_peak\": %.4f", name, fields, ms,
                flops ? "gflops" : "gbps", rate, share);
+        if (flops && bytes > 0)
+            printf(", \"bytes\": %.0f, \"flop_per_byte\": %.3f, \"roofline_gflops\": %.3f, "
+                   "\"share_of_roofline\": %.4f, \"bound\": \"%s\"",
+                   bytes, ai, roof, roof > 0 ? rate / roof : 0, roof < pk->fma_gflops ? "memory" : "compute");
         if (dispatches >= 0) printf(", \"dispatches\": %d", dispatches);
         printf("}");
     } else {
-        printf("%-17s %-42s %9.3f %9.2f %-7s %6.1f%%  %s\n", name, shape, ms, rate, flops ? "GFLOP/s" : "GB/s",
-               100 * share, role ? role : "");
+        char ais[16] = "";
+        if (flops && bytes > 0) snprintf(ais, sizeof ais, "%.1f", ai);
+        printf("%-17s %-42s %9.3f %9.2f %-7s %6.1f%% %7s  %s\n", name, shape, ms, rate, flops ? "GFLOP/s" : "GB/s",
+               100 * share, ais, role ? role : "");
         fflush(stdout);
     }
 }
@@ -840,7 +856,8 @@ static int kernels_matmul(rt_ctx *ctx, const opts *o, const peak_info *pk)
         snprintf(fields, sizeof fields, "\"m\": %u, \"k\": %u, \"n\": %u, \"flops\": %.0f", sh[s][0], sh[s][1],
                  sh[s][2], 2.0 * sh[s][0] * sh[s][1] * sh[s][2]);
         snprintf(shape, sizeof shape, "%ux%ux%u (M x K x N)", sh[s][0], sh[s][1], sh[s][2]);
-        kernel_row(o, "matmul", fields, shape, NULL, best, 1, gf, pk->fma_gflops, 1);
+        double bytes = 4.0 * ((double)sh[s][0] * sh[s][1] + (double)sh[s][1] * sh[s][2] + (double)sh[s][0] * sh[s][2]);
+        kernel_row(o, "matmul", fields, shape, NULL, best, 1, gf, pk, bytes, 1);
     }
     return 0;
 }
@@ -998,10 +1015,10 @@ static int kernels_graph_case(rt_ctx *ctx, const opts *o, const peak_info *pk, c
                  kc->role, j0, j2, bytes);
     }
     if (conv)
-        kernel_row(o, gk_name(kc->kind), fields, shape, kc->role, ms, 1, st.flops / (ms * 1e-3) / 1e9, pk->fma_gflops,
+        kernel_row(o, gk_name(kc->kind), fields, shape, kc->role, ms, 1, st.flops / (ms * 1e-3) / 1e9, pk, bytes,
                    st.dispatches);
     else
-        kernel_row(o, gk_name(kc->kind), fields, shape, kc->role, ms, 0, bytes / (ms * 1e-3) / 1e9, pk->bw_gbps,
+        kernel_row(o, gk_name(kc->kind), fields, shape, kc->role, ms, 0, bytes / (ms * 1e-3) / 1e9, pk, 0,
                    st.dispatches);
     rc = 0;
 done:
@@ -1027,8 +1044,11 @@ static int bench_kernels(const opts *o)
     if (!rc && !o->json) {
         print_peak_summary(o, &pk);
         printf("%% peak: share of the FMA peak for matmul and convolutions, of the bandwidth peak (bytes read +\n"
-               "written) for the rest; ms per call include the fixed cost of a dispatch\n");
-        printf("%-17s %-42s %9s %17s %7s  %s\n", "kernel", "shape", "ms", "rate", "% peak", "what");
+               "written) for the rest; FLOP/B: arithmetic intensity (FLOPs per byte of inputs read once and\n"
+               "output written once; below this device's ridge, FMA peak / bandwidth peak = %.1f, a kernel\n"
+               "is memory-bound); ms per call include the fixed cost of a dispatch\n",
+               pk.bw_gbps > 0 ? pk.fma_gflops / pk.bw_gbps : 0);
+        printf("%-17s %-42s %9s %17s %7s %7s  %s\n", "kernel", "shape", "ms", "rate", "% peak", "FLOP/B", "what");
     }
     if (!rc && kernels_matmul(ctx, o, &pk)) rc = 1;
     for (size_t i = 0; !rc && i < sizeof GK_CASES / sizeof GK_CASES[0]; i++)
