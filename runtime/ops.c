@@ -74,6 +74,12 @@ static const mm_shape variants[] = {
     {12, 4, 16, 0}, /* 13 */
     {4, 12, 16, 0}, /* 14 */
     {16, 8, 16, 0}, /* 15 */
+    /* wider workgroups: a GPU runs 32 or 64 invocations per subgroup, so 16
+     * leave lanes idle there (not measured on a GPU yet: tools/device-check) */
+    {4, 4, 64, 0},  /* 16 */
+    {4, 4, 64, 1},  /* 17 */
+    {8, 8, 64, 1},  /* 18 */
+    {4, 8, 128, 1}, /* 19 */
 };
 #define NVARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
