@@ -2,6 +2,7 @@
  * constants, view formats and group counts. */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void groups_1d(size_t count, uint32_t *gx, uint32_t *gy)
@@ -56,7 +57,7 @@ int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t
 
 /* Register-block shapes the benchmark compares (variant 1..); variant 0
  * picks by shape. */
-typedef struct mm_shape { uint32_t tm, tn, wg, lanes_m; } mm_shape;
+typedef struct mm_shape { uint32_t tm, tn, wg, lanes_m, tiled; } mm_shape;
 static const mm_shape variants[] = {
     {0, 0, 0, 0},   /* 0: automatic */
     {4, 4, 16, 0},  /* 1 */
@@ -80,6 +81,10 @@ static const mm_shape variants[] = {
     {4, 4, 64, 1},  /* 17 */
     {8, 8, 64, 1},  /* 18 */
     {4, 8, 128, 1}, /* 19 */
+    /* 20: shared-memory tiles (64 x 64 outputs, 4 x 4 per invocation, 256
+     * invocations): the usual GPU form; slow on llvmpipe, where shared
+     * memory and barriers are dear */
+    {4, 4, 256, 0, 1},
 };
 #define NVARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
@@ -96,7 +101,18 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
         return -1;
     }
     mm_shape s = variants[d->variant];
-    if (d->variant == 0) {
+    const char *env = d->variant == 0 ? getenv("MEG_MATMUL_VARIANT") : NULL;
+    if (env && *env) {
+        /* a user's choice for every matmul, e.g. the best of `meg-bench matmul --variant all` on a GPU */
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end || v < 1 || v >= NVARIANTS) {
+            rt_set_error("MEG_MATMUL_VARIANT=%s: not a matmul variant (1..%d, or unset for automatic)", env,
+                         NVARIANTS - 1);
+            return -1;
+        }
+        s = variants[v];
+    } else if (d->variant == 0) {
         if (d->n < 8 && d->m >= 4 * d->n) s = (mm_shape){8, d->n < 4 ? d->n : 4, 16, 1};
         /* 16 x 8 blocks: 8-14% faster than 8 x 8 on llvmpipe at 256 x 512 x 512
          * and 512 x 256 x 512 in all layouts, measured side by side; no clear
@@ -105,8 +121,8 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
         else s = (mm_shape){8, 8, 16, 0};
     }
     memset(p, 0, sizeof *p);
-    int va = (d->transpose_a ? (d->m % 4 == 0 && s.tm % 4 == 0) : d->k % 4 == 0) && a_off % 16 == 0;
-    int vb = (d->transpose_b ? d->k % 4 == 0 : (d->n % 4 == 0 && s.tn % 4 == 0)) && b_off % 16 == 0;
+    int va = !s.tiled && (d->transpose_a ? (d->m % 4 == 0 && s.tm % 4 == 0) : d->k % 4 == 0) && a_off % 16 == 0;
+    int vb = !s.tiled && (d->transpose_b ? d->k % 4 == 0 : (d->n % 4 == 0 && s.tn % 4 == 0)) && b_off % 16 == 0;
     (void)ctx;
     uint32_t *sp = p->spec;
     sp[0] = s.wg;
@@ -124,12 +140,16 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
     sp[12] = s.tn;
     sp[13] = s.lanes_m;
     sp[14] = d->ones_row ? 1 : 0;
-    p->nspec = 15;
+    sp[15] = s.tiled;
+    p->nspec = 16;
     p->vec4_a = va;
     p->vec4_b = vb;
     uint32_t rows = d->m + (d->ones_row ? 1 : 0);
     uint32_t mb = (rows + s.tm - 1) / s.tm, nb = (d->n + s.tn - 1) / s.tn;
-    if (s.lanes_m) {
+    if (s.tiled) {
+        p->groups[0] = (d->n + 63) / 64;
+        p->groups[1] = (rows + 63) / 64;
+    } else if (s.lanes_m) {
         p->groups[0] = (mb + s.wg - 1) / s.wg;
         p->groups[1] = nb;
     } else {

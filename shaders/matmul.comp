@@ -29,6 +29,7 @@ layout(constant_id = 11) const uint TM = 4;     // rows per invocation (a multip
 layout(constant_id = 12) const uint TN = 4;     // columns per invocation (a multiple of 4 when !TB and VB)
 layout(constant_id = 13) const uint LANES_M = 0;
 layout(constant_id = 14) const uint ONES_ROW = 0;  // also row M of [A; 1...1] op(B): the column sums of op(B)
+layout(constant_id = 15) const uint TILED = 0;     // the shared-memory tiled path (for GPUs), 256 invocations
 
 layout(binding = 0) uniform samplerBuffer A;
 layout(binding = 1) uniform samplerBuffer B;
@@ -46,8 +47,70 @@ void meg_store(uint m, uint n, float acc)
 }
 #endif
 
+// The tiled path, the usual form for GPUs: a workgroup of 16 x 16 invocations
+// stages a BK-deep slice of a 64-row block of op(A) and a 64-column block of
+// op(B) in shared memory, and each invocation accumulates 4 x 4 outputs
+// (rows ty + 16i, columns tx + 16j, so that neighbours read neighbouring
+// words). The row of ones is row M of A. Operands are read as R32F texels.
+const uint BT = 64u, BK = 16u;
+shared float As[BK][BT + 1u];
+shared float Bs[BK][BT];
+
+float tiled_a(uint m, uint k)
+{
+    if (k >= K || m > M || (m == M && ONES_ROW == 0u)) return 0.0;
+    if (m == M) return 1.0;
+    return LOAD1(A, TA == 0u ? m * K + k : k * M + m);
+}
+
+float tiled_b(uint k, uint n)
+{
+    if (k >= K || n >= N) return 0.0;
+    return LOAD1(B, TB == 0u ? k * N + n : n * K + k);
+}
+
+void tiled_main()
+{
+    uint lid = gl_LocalInvocationID.x, tx = lid % 16u, ty = lid / 16u;
+    uint m0 = gl_WorkGroupID.y * BT, n0 = gl_WorkGroupID.x * BT;
+    float acc[4][4];
+    [[unroll]] for (uint i = 0u; i < 4u; i++)
+        [[unroll]] for (uint j = 0u; j < 4u; j++) acc[i][j] = 0.0;
+    for (uint k0 = 0u; k0 < K; k0 += BK) {
+        // 1024 values of each operand, 4 per invocation, read along the
+        // operand's contiguous dimension
+        [[unroll]] for (uint q = 0u; q < 4u; q++) {
+            uint e = lid + 256u * q;
+            uint r = TA == 0u ? e / BK : e % BT, kk = TA == 0u ? e % BK : e / BT;
+            As[kk][r] = tiled_a(m0 + r, k0 + kk);
+            uint c = TB == 0u ? e % BT : e / BK, kb = TB == 0u ? e / BT : e % BK;
+            Bs[kb][c] = tiled_b(k0 + kb, n0 + c);
+        }
+        barrier();
+        [[unroll]] for (uint kk = 0u; kk < BK; kk++) {
+            float a[4], b[4];
+            [[unroll]] for (uint i = 0u; i < 4u; i++) a[i] = As[kk][ty + 16u * i];
+            [[unroll]] for (uint j = 0u; j < 4u; j++) b[j] = Bs[kk][tx + 16u * j];
+            [[unroll]] for (uint i = 0u; i < 4u; i++)
+                [[unroll]] for (uint j = 0u; j < 4u; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        }
+        barrier();
+    }
+    [[unroll]] for (uint i = 0u; i < 4u; i++) {
+        uint m = m0 + ty + 16u * i;
+        [[unroll]] for (uint j = 0u; j < 4u; j++) {
+            uint n = n0 + tx + 16u * j;
+            if (m < M + ONES_ROW && n < N) meg_store(m, n, acc[i][j]);
+        }
+    }
+}
+
 void main()
 {
+    if (TILED != 0u) {
+        tiled_main();
+        return;
+    }
     uint lane = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     uint m0 = LANES_M != 0u ? lane * TM : gl_WorkGroupID.y * TM;
     uint n0 = LANES_M != 0u ? gl_WorkGroupID.y * TN : lane * TN;

@@ -181,7 +181,7 @@ START_TEST(layout_ops_match_reference)
 }
 END_TEST
 
-START_TEST(matmul_all_layouts_and_fused_epilogue_match_reference)
+static void matmul_epilogue_cases(void)
 {
     /* the second size takes the 16 x 8 blocks, partial in both directions */
     for (int layout = 0; layout < 8; layout++) {
@@ -209,6 +209,21 @@ START_TEST(matmul_all_layouts_and_fused_epilogue_match_reference)
     inval in[] = {{a, 0, 0}, {b, 0, 0}, {c, 0, 0}};
     check_graph(g, ys, 5, in, 3, 3e-5);
     g_graph_free(g);
+}
+
+START_TEST(matmul_all_layouts_and_fused_epilogue_match_reference)
+{
+    matmul_epilogue_cases();
+}
+END_TEST
+
+START_TEST(tiled_matmul_matches_reference_with_fused_epilogues)
+{
+    /* the shared-memory variant (for GPUs) carries the planner's epilogues
+     * and the row of ones too; MEG_MATMUL_VARIANT puts it under every matmul */
+    ck_assert_int_eq(setenv("MEG_MATMUL_VARIANT", "20", 1), 0);
+    matmul_epilogue_cases();
+    unsetenv("MEG_MATMUL_VARIANT");
 }
 END_TEST
 
@@ -497,6 +512,7 @@ int main(void)
     tcase_add_test(tc, large_reductions_match_reference);
     tcase_add_test(tc, layout_ops_match_reference);
     tcase_add_test(tc, matmul_all_layouts_and_fused_epilogue_match_reference);
+    tcase_add_test(tc, tiled_matmul_matches_reference_with_fused_epilogues);
     tcase_add_test(tc, convolutions_match_reference);
     tcase_add_test(tc, random_ops_match_reference_bit_for_bit);
     tcase_add_test(tc, effects_update_params_in_program_order);

@@ -315,6 +315,22 @@ START_TEST(matmul_ones_row_gives_the_column_sums_of_b)
 }
 END_TEST
 
+START_TEST(matmul_variant_from_the_environment_is_checked)
+{
+    rt_matmul_desc d = {.m = 8, .k = 8, .n = 8};
+    rt_matmul_plan p;
+    ck_assert_int_eq(setenv("MEG_MATMUL_VARIANT", "99", 1), 0);
+    ck_assert_int_eq(rt_matmul_choose(th_ctx(), &d, 0, 0, 0, &p), -1);
+    ck_assert_msg(strstr(rt_error(), "MEG_MATMUL_VARIANT=99: not a matmul variant"), "%s", rt_error());
+    ck_assert_int_eq(setenv("MEG_MATMUL_VARIANT", "20", 1), 0);
+    ck_assert_int_eq(rt_matmul_choose(th_ctx(), &d, 0, 0, 0, &p), 0);
+    ck_assert_int_eq(p.spec[15], 1);   /* the tiled path */
+    unsetenv("MEG_MATMUL_VARIANT");
+    ck_assert_int_eq(rt_matmul_choose(th_ctx(), &d, 0, 0, 0, &p), 0);
+    ck_assert_int_eq(p.spec[15], 0);
+}
+END_TEST
+
 START_TEST(matmul_rejects_bad_shapes)
 {
     rt_buffer *b = upload(NULL, 16);
@@ -422,6 +438,7 @@ int main(void)
     tcase_add_test(tc, matmul_epilogue_bias_and_activations);
     tcase_add_test(tc, matmul_every_variant_matches_reference);
     tcase_add_test(tc, matmul_ones_row_gives_the_column_sums_of_b);
+    tcase_add_test(tc, matmul_variant_from_the_environment_is_checked);
     tcase_add_test(tc, matmul_rejects_bad_shapes);
     suite_add_tcase(s, tc);
     tc = tcase_create("recording");
