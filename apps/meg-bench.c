@@ -49,7 +49,8 @@ static void usage(FILE *f)
             "  --list-devices  same as the list-devices command\n"
             "  --json          print one JSON object instead of a table\n"
             "  --shape MxKxN   matmul: only this shape (repeatable)\n"
-            "  --variant V     matmul: register-block variant (0 automatic; 'all' compares all)\n"
+            "  --variant V     matmul: register-block variant (0 automatic, or $MEG_MATMUL_VARIANT when set;\n"
+            "                  'all' compares all; 20 is the shared-memory tiled kernel for GPUs)\n"
             "  --transpose T   matmul: nn (default), tn, nt or tt (which operand is stored transposed)\n"
             "  --reps N        timed repetitions per measurement (default 10); peak: dispatches\n"
             "                  per round (at least 3); kernels: matmul dispatches per median (best\n"
@@ -181,7 +182,7 @@ static int bench_matmul(rt_ctx *ctx, const opts *o)
     static const unsigned def[][3] = {{256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024},
                                       {256, 2, 512},   {256, 512, 512}, {256, 784, 512}};
     int ns = o->nshapes ? o->nshapes : (int)(sizeof def / sizeof def[0]);
-    int v0 = o->variant < 0 ? 0 : o->variant, v1 = o->variant < 0 ? 14 : o->variant;
+    int v0 = o->variant < 0 ? 0 : o->variant, v1 = o->variant < 0 ? rt_matmul_variants() - 1 : o->variant;
     if (!o->json) printf("%-22s %-8s %-7s %10s %10s\n", "matmul (M x K x N)", "layout", "variant", "ms", "GFLOP/s");
     for (int s = 0; s < ns; s++) {
         const unsigned *sh = o->nshapes ? o->shapes[s] : def[s];
@@ -1105,7 +1106,7 @@ int main(int argc, char **argv)
             i++;
             if (!strcmp(argv[i], "all")) o.variant = -1;
             else {
-                if (app_parse_int(PROG, a, argv[i], 0, 14, &v)) return 2;
+                if (app_parse_int(PROG, a, argv[i], 0, rt_matmul_variants() - 1, &v)) return 2;
                 o.variant = (int)v;
             }
         } else if (!strcmp(a, "--transpose") && i + 1 < argc) {

@@ -88,6 +88,8 @@ static const mm_shape variants[] = {
 };
 #define NVARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
+int rt_matmul_variants(void) { return NVARIANTS; }
+
 int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t b_off, size_t out_off,
                      rt_matmul_plan *p)
 {

@@ -164,7 +164,7 @@ typedef struct rt_matmul_desc {
     int bias;                       /* add bias[n] */
     rt_act act;
     float slope;                    /* leaky relu */
-    int variant;                    /* 0: the best for the device; others: see ops.c */
+    int variant;                    /* 0: automatic ($MEG_MATMUL_VARIANT if set); others: see ops.c */
     int ones_row;                   /* also compute row m of [op(a); 1...1] op(b) (generated epilogues only) */
 } rt_matmul_desc;
 
@@ -172,6 +172,8 @@ int rt_fill(rt_cmd *c, rt_buffer *dst, size_t offset, size_t count, float value)
 int rt_copy_kernel(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, size_t dst_off, size_t count);
 int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t y_off, size_t count);
 int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt_binding bias, rt_binding out);
+/* Variants are 1 .. rt_matmul_variants() - 1 (0 is automatic). */
+int rt_matmul_variants(void);
 /* The group counts and spec constants a matmul dispatch uses (the planner
  * records matmuls with generated epilogues through the same choice). */
 typedef struct rt_matmul_plan {

@@ -276,7 +276,8 @@ START_TEST(matmul_every_variant_matches_reference)
         d.m = 64; d.k = 36; d.n = 128; d.transpose_a = 1; d.bias = 1; d.act = RT_ACT_RELU;
         check_matmul(d);
     }
-    ck_assert_int_ge(nv, 15);
+    ck_assert_int_eq(nv, rt_matmul_variants() - 1);
+    ck_assert_int_ge(nv, 20);
 }
 END_TEST
 
