@@ -158,7 +158,7 @@ int x_compile(const char *source, int matmul_template, uint32_t **words, size_t 
         salt = h;
     }
     uint64_t h = fnv(salt, source, strlen(source));
-    h = fnv(h, matmul_template ? "M" : "E", 1);
+    h = fnv(h, matmul_template == X_TEMPLATE_TILED ? "T" : matmul_template ? "M" : "E", 1);
     snprintf(key, keyn, "gen-%016llx", (unsigned long long)h);
 
     pthread_mutex_lock(&spv_lock);
@@ -193,6 +193,8 @@ int x_compile(const char *source, int matmul_template, uint32_t **words, size_t 
         const char *main_src = source;
         if (matmul_template) {
             shaderc_compile_options_add_macro_definition(o, "MEG_GENERATED", 13, "1", 1);
+            if (matmul_template == X_TEMPLATE_TILED)
+                shaderc_compile_options_add_macro_definition(o, "MEG_TILED", 9, "1", 1);
             main_src = rt_source("matmul");
         }
         shaderc_compilation_result_t r = shaderc_compile_into_spv(comp, main_src, strlen(main_src),
@@ -771,7 +773,7 @@ static int gen_matmul(g_plan *p, int ui)
     cg c = {.p = p, .g = g, .ui = ui, .matmul = 1};
     if (u->nmembers == 1 && u->nxmembers == 0) {
         /* no epilogue: the embedded kernel */
-        if (rt_kernel_get(p->s->ctx, "matmul", mp.spec, mp.nspec, &u->kernel)) return -1;
+        if (rt_kernel_get(p->s->ctx, mp.tiled ? "matmul_tiled" : "matmul", mp.spec, mp.nspec, &u->kernel)) return -1;
         rt_binding cb;
         if (x_binding_of(p, h->id, &cb)) return -1;
         u->nbind = 4;
@@ -815,7 +817,7 @@ static int gen_matmul(g_plan *p, int ui)
     if (binding_for(p, c.out[0], 0, &cb)) { free(src.s); return -1; }
     rt_binding pre[4] = {ba, bb, dummy, cb};
     int rc = make_bindings(&c, u, pre, 4);
-    if (!rc) rc = compile_generated(p, u, src.s, 1, mp.spec, mp.nspec);
+    if (!rc) rc = compile_generated(p, u, src.s, mp.tiled ? X_TEMPLATE_TILED : X_TEMPLATE_MATMUL, mp.spec, mp.nspec);
     free(src.s);
     return rc;
 }

@@ -96,7 +96,11 @@ int x_binding_of(g_plan *p, int id, rt_binding *b);
 
 /* code generation (codegen.c): kernels and bindings for every unit */
 int x_codegen(g_plan *p);
-/* SPIR-V of generated GLSL, cached by a hash of the source (memory and disk) */
+/* SPIR-V of generated GLSL, cached by a hash of the source (memory and
+ * disk). matmul_template: X_TEMPLATE_NONE for an elementwise or reduction
+ * kernel; else the source is the epilogue of matmul.comp's register
+ * (MATMUL) or shared-memory tiled (TILED) path. */
+enum { X_TEMPLATE_NONE, X_TEMPLATE_MATMUL, X_TEMPLATE_TILED };
 int x_compile(const char *source, int matmul_template, uint32_t **words, size_t *nwords, char *key, size_t keyn);
 
 #endif

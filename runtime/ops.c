@@ -142,8 +142,8 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
     sp[12] = s.tn;
     sp[13] = s.lanes_m;
     sp[14] = d->ones_row ? 1 : 0;
-    sp[15] = s.tiled;
-    p->nspec = 16;
+    p->nspec = 15;
+    p->tiled = (int)s.tiled;
     p->vec4_a = va;
     p->vec4_b = vb;
     uint32_t rows = d->m + (d->ones_row ? 1 : 0);
@@ -181,7 +181,7 @@ int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt
     rt_matmul_plan p;
     if (rt_matmul_choose(ctx, d, a.offset, b.offset, out.offset, &p)) return -1;
     rt_kernel *k;
-    if (rt_kernel_get(ctx, "matmul", p.spec, p.nspec, &k)) return -1;
+    if (rt_kernel_get(ctx, p.tiled ? "matmul_tiled" : "matmul", p.spec, p.nspec, &k)) return -1;
     rt_binding bs[4] = {a, b, d->bias ? bias : out, out};
     bs[0].vec4 = p.vec4_a;
     bs[1].vec4 = p.vec4_b;

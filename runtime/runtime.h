@@ -181,6 +181,7 @@ typedef struct rt_matmul_plan {
     int nspec;
     uint32_t groups[3];
     int vec4_a, vec4_b;             /* view formats for a and b */
+    int tiled;                      /* kernel "matmul_tiled" (else "matmul") */
 } rt_matmul_plan;
 int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t b_off,
                      size_t out_off, rt_matmul_plan *p);

@@ -29,7 +29,6 @@ layout(constant_id = 11) const uint TM = 4;     // rows per invocation (a multip
 layout(constant_id = 12) const uint TN = 4;     // columns per invocation (a multiple of 4 when !TB and VB)
 layout(constant_id = 13) const uint LANES_M = 0;
 layout(constant_id = 14) const uint ONES_ROW = 0;  // also row M of [A; 1...1] op(B): the column sums of op(B)
-layout(constant_id = 15) const uint TILED = 0;     // the shared-memory tiled path (for GPUs), 256 invocations
 
 layout(binding = 0) uniform samplerBuffer A;
 layout(binding = 1) uniform samplerBuffer B;
@@ -47,7 +46,10 @@ void meg_store(uint m, uint n, float acc)
 }
 #endif
 
-// The tiled path, the usual form for GPUs: a workgroup of 16 x 16 invocations
+#ifdef MEG_TILED
+// The tiled path (built as kernel "matmul_tiled"; a separate module, so
+// that the register path's generated kernels do not compile it), the usual
+// form for GPUs: a workgroup of 16 x 16 invocations
 // stages a BK-deep slice of a 64-row block of op(A) and a 64-column block of
 // op(B) in shared memory, and each invocation accumulates 4 x 4 outputs
 // (rows ty + 16i, columns tx + 16j, so that neighbours read neighbouring
@@ -107,10 +109,11 @@ void tiled_main()
 
 void main()
 {
-    if (TILED != 0u) {
-        tiled_main();
-        return;
-    }
+    tiled_main();
+}
+#else
+void main()
+{
     uint lane = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     uint m0 = LANES_M != 0u ? lane * TM : gl_WorkGroupID.y * TM;
     uint n0 = LANES_M != 0u ? gl_WorkGroupID.y * TN : lane * TN;
@@ -231,3 +234,4 @@ void main()
         }
     }
 }
+#endif

@@ -325,10 +325,11 @@ START_TEST(matmul_variant_from_the_environment_is_checked)
     ck_assert_msg(strstr(rt_error(), "MEG_MATMUL_VARIANT=99: not a matmul variant"), "%s", rt_error());
     ck_assert_int_eq(setenv("MEG_MATMUL_VARIANT", "20", 1), 0);
     ck_assert_int_eq(rt_matmul_choose(th_ctx(), &d, 0, 0, 0, &p), 0);
-    ck_assert_int_eq(p.spec[15], 1);   /* the tiled path */
+    ck_assert_int_eq(p.tiled, 1);
+    ck_assert_int_eq(p.groups[0] * p.groups[1], 1);   /* one 64 x 64 tile */
     unsetenv("MEG_MATMUL_VARIANT");
     ck_assert_int_eq(rt_matmul_choose(th_ctx(), &d, 0, 0, 0, &p), 0);
-    ck_assert_int_eq(p.spec[15], 0);
+    ck_assert_int_eq(p.tiled, 0);
 }
 END_TEST
 
