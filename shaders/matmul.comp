@@ -10,7 +10,8 @@
 // invocations share their rows (LANES_M = 0) or their columns (LANES_M = 1),
 // so one operand's loads are the same across the workgroup. No shared
 // memory and no barriers: on llvmpipe those cost more than they save.
-// The planner compiles this file again with MEG_GENERATED defined and its
+// Built with MEG_TILED, the file is instead the shared-memory tiled kernel
+// for GPUs (below). The planner compiles this file again with MEG_GENERATED defined and its
 // own meg_store() (in "generated.glsl") to fuse elementwise work into the
 // store; then C is the first of the kernel's outputs.
 
