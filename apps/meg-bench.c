@@ -806,10 +806,10 @@ static int bench_peak(const opts *o)
 }
 
 /* One row of `kernels`: JSON (shape fields preformatted in `fields`) or a
- * table line. rate is GFLOP/s when flops, else GB/s. */
-/* One row of `kernels`. For FLOP kernels, `bytes` (inputs read once, the
- * output written once) places the kernel on the roofline: its arithmetic
- * intensity, and the bound min(FMA peak, intensity x bandwidth peak). */
+ * table line. rate is GFLOP/s when flops, else GB/s. For FLOP kernels,
+ * `bytes` (inputs read once, the output written once) places the kernel on
+ * the roofline: its arithmetic intensity, and the bound min(FMA peak,
+ * intensity x bandwidth peak). */
 static void kernel_row(const opts *o, const char *name, const char *fields, const char *shape, const char *role,
                        double ms, int flops, double rate, const peak_info *pk, double bytes, int dispatches)
 {
