@@ -116,33 +116,6 @@ void app_progress_end(app_progress *p)
     p->drawn = 0;
 }
 
-int app_mkdirs(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-        rt_set_error("path too long: %s", path);
-        return -1;
-    }
-    for (char *q = tmp + 1; *q; q++)
-        if (*q == '/') {
-            *q = 0;
-            if (mkdir(tmp, 0755) && errno != EEXIST) {
-                rt_set_error("cannot create folder %s: %s", tmp, strerror(errno));
-                return -1;
-            }
-            *q = '/';
-        }
-    if (mkdir(tmp, 0755) && errno != EEXIST) {
-        rt_set_error("cannot create folder %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (stat(tmp, &st) || !S_ISDIR(st.st_mode)) {
-        rt_set_error("%s exists and is not a folder", tmp);
-        return -1;
-    }
-    return 0;
-}
 
 int app_parse_box(const char *prog, const char *s, meg_box *out)
 {

@@ -31,7 +31,5 @@ typedef struct app_progress {
 void app_progress_init(app_progress *p, FILE *f, long start, long total);
 void app_progress_update(app_progress *p, long done, double rate, const char *extra);
 void app_progress_end(app_progress *p);
-/* mkdir -p; 0 or -1 with a message naming the path. */
-int app_mkdirs(const char *path);
 
 #endif

@@ -195,7 +195,7 @@ int main(int argc, char **argv)
         memcpy(trajx, traj, np * 2 * sizeof *trajx);
     }
     /* pictures over the learned density */
-    if (app_mkdirs(out) || megrun_energy_grid(&r, box, (int)grid, &e)) goto fail;
+    if (rt_mkdirs(out) || megrun_energy_grid(&r, box, (int)grid, &e)) goto fail;
     size_t nn = (size_t)grid * grid;
     dens = malloc(nn * sizeof *dens);
     if (!dens || meg_energy_to_density(e, nn, dens)) { if (!dens) rt_set_error("out of host memory"); goto fail; }

@@ -256,7 +256,7 @@ int main(int argc, char **argv)
     FILE *log = NULL;
     int rc = 1;
     char ckpath[4200], logpath[4200];
-    if (app_mkdirs(o.out)) { fprintf(stderr, "%s: %s\n", PROG, rt_error()); return 1; }
+    if (rt_mkdirs(o.out)) { fprintf(stderr, "%s: %s\n", PROG, rt_error()); return 1; }
     snprintf(ckpath, sizeof ckpath, "%s/checkpoint.safetensors", o.out);
     snprintf(logpath, sizeof logpath, "%s/log.jsonl", o.out);
     struct stat st;

@@ -90,21 +90,21 @@ int viz_chains(const char *path, const float *traj, int nchains, int nsteps, con
 
 int viz_csv(const char *path, const float *v, size_t rows, int cols, const char *header)
 {
-    meg_atomic_file af;
-    if (meg_atomic_open(&af, path)) return -1;
+    rt_atomic_file af;
+    if (rt_atomic_open(&af, path)) return -1;
     char line[512];
     if (header) {
         int k = snprintf(line, sizeof line, "%s\n", header);
-        meg_atomic_write(&af, line, (size_t)k);
+        rt_atomic_write(&af, line, (size_t)k);
     }
     for (size_t r = 0; r < rows; r++) {
         int k = 0;
         for (int j = 0; j < cols && k < (int)sizeof line - 32; j++)
             k += snprintf(line + k, sizeof line - (size_t)k, "%s%.9g", j ? "," : "", (double)v[r * (size_t)cols + (size_t)j]);
         line[k++] = '\n';
-        meg_atomic_write(&af, line, (size_t)k);
+        rt_atomic_write(&af, line, (size_t)k);
     }
-    return meg_atomic_commit(&af);
+    return rt_atomic_commit(&af);
 }
 
 int viz_quality(const char *data, const float *xy, size_t n, const float *density, int grid, meg_box box, char *js,

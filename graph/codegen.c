@@ -58,15 +58,6 @@ typedef struct spv_entry {
 static spv_entry *spv_cache;
 static pthread_mutex_t spv_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t fnv(uint64_t h, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 typedef struct inc_ctx { const char *generated; } inc_ctx;
 
 static shaderc_include_result *inc_resolve(void *user, const char *req, int type, const char *from, size_t depth)
@@ -93,10 +84,9 @@ static void inc_release(void *user, shaderc_include_result *r) { (void)user; fre
 
 static void cache_path(char *out, size_t n, uint64_t h)
 {
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char dir[900];
     out[0] = 0;
-    if (xdg && *xdg) snprintf(out, n, "%s/meg/spv/%016llx.spv", xdg, (unsigned long long)h);
-    else if (home && *home) snprintf(out, n, "%s/.cache/meg/spv/%016llx.spv", home, (unsigned long long)h);
+    if (!rt_cache_dir(dir, sizeof dir)) snprintf(out, n, "%s/spv/%016llx.spv", dir, (unsigned long long)h);
 }
 
 static int load_cached(uint64_t h, uint32_t **words, size_t *nwords)
@@ -125,23 +115,11 @@ static int load_cached(uint64_t h, uint32_t **words, size_t *nwords)
 /* Best effort: a cache file that cannot be written costs a compile later. */
 static void store_cached(uint64_t h, const uint32_t *words, size_t nwords)
 {
-    char path[1024], tmp[1100];
+    char path[1024], keep[256];
     cache_path(path, sizeof path, h);
     if (!path[0]) return;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(dir, 0755);
-            *p = '/';
-        }
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return;
-    int ok = fwrite(words, 4, nwords, f) == nwords;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path)) remove(tmp);
+    snprintf(keep, sizeof keep, "%s", rt_error());
+    if (rt_write_file_atomic(path, words, nwords * 4, RT_WRITE_MKDIRS | RT_WRITE_CACHE)) rt_set_error("%s", keep);
 }
 
 int x_compile(const char *source, int matmul_template, uint32_t **words, size_t *nwords, char *key, size_t keyn)
@@ -150,15 +128,15 @@ int x_compile(const char *source, int matmul_template, uint32_t **words, size_t 
     if (!salt) {
         /* the templates and includes are part of what a generated kernel is */
         const char *parts[] = {"matmul", "common.glsl", "philox.glsl"};
-        uint64_t h = 0xcbf29ce484222325ull;
+        uint64_t h = G_FNV_OFFSET64;
         for (int i = 0; i < 3; i++) {
             const char *t = rt_source(parts[i]);
-            if (t) h = fnv(h, t, strlen(t));
+            if (t) h = g_fnv1a64(h, t, strlen(t));
         }
         salt = h;
     }
-    uint64_t h = fnv(salt, source, strlen(source));
-    h = fnv(h, matmul_template == X_TEMPLATE_TILED ? "T" : matmul_template ? "M" : "E", 1);
+    uint64_t h = g_fnv1a64(salt, source, strlen(source));
+    h = g_fnv1a64(h, matmul_template == X_TEMPLATE_TILED ? "T" : matmul_template ? "M" : "E", 1);
     snprintf(key, keyn, "gen-%016llx", (unsigned long long)h);
 
     pthread_mutex_lock(&spv_lock);

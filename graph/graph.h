@@ -306,6 +306,15 @@ const double *g_ref_value(const g_ref *r, const g_tensor *t);
 /* Philox4x32-10 as specified above (shared by the reference and the tests). */
 void g_philox(uint32_t key0, uint32_t key1, const uint32_t ctr[4], uint32_t out[4]);
 
+/* The project's two hashes, for keys and host-side streams:
+ * splitmix64's finaliser of x + 0x9E3779B97F4A7C15 (so the stream of a
+ * state s is g_splitmix64(s), s += G_GOLDEN64), and FNV-1a 64 over n bytes
+ * continuing from h (start from G_FNV_OFFSET64). */
+#define G_GOLDEN64 0x9E3779B97F4A7C15ull
+#define G_FNV_OFFSET64 0xcbf29ce484222325ull
+uint64_t g_splitmix64(uint64_t x);
+uint64_t g_fnv1a64(uint64_t h, const void *data, size_t n);
+
 /* ---- device execution (planner and executor) --------------------------
  * A session holds the device buffers of a graph's leaves (inputs, params,
  * states), shared by every plan made from that graph. A plan is the part of

@@ -35,8 +35,5 @@ char *g__shape_str(int ndim, const int *shape, char *buf, size_t n);
 /* 1 for a generator made by g_rng (a [1] state leaf marked i[0] = 1). */
 int g__is_rng(const g_tensor *t);
 
-/* 64-bit mixing used to key Philox from (seed, name). */
-uint64_t g__splitmix64(uint64_t x);
-uint64_t g__hash_name(const char *s);
 
 #endif

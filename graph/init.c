@@ -3,27 +3,10 @@
 #include "graph_internal.h"
 
 #include <math.h>
+#include <string.h>
 
 #define G_PI 3.14159265358979323846
 #define INIT_TAG 0x494e4954u   /* "INIT": keeps init draws apart from rng ops */
-
-uint64_t g__splitmix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-uint64_t g__hash_name(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 /* uniform in (0, 1) from the top 24 bits of a word, as the rng ops do */
 static double unit_open(uint32_t w) { return ((double)(w >> 8) + 0.5) * (1.0 / 16777216.0); }
@@ -38,7 +21,7 @@ int g_init_values(const g_tensor *leaf, uint64_t seed, float *out)
         if (in.fan_in < 1) return -1;
         a = 1.0 / sqrt((double)in.fan_in);
     }
-    uint64_t key = g__splitmix64(seed ^ g__splitmix64(g__hash_name(leaf->name)));
+    uint64_t key = g_splitmix64(seed ^ g_splitmix64(g_fnv1a64(G_FNV_OFFSET64, leaf->name, strlen(leaf->name))));
     uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
     for (size_t j = 0; j < n; j++) {
         uint32_t ctr[4] = {(uint32_t)j, (uint32_t)((uint64_t)j >> 32), 0, INIT_TAG}, w[4];

@@ -1,5 +1,6 @@
 /* philox.c: Philox4x32-10 (Salmon, Moraes, Dror, Shaw, SC 2011), the
- * counter-based generator behind every random op and the initialisers. */
+ * counter-based generator behind every random op and the initialisers, and
+ * the two hashes (splitmix64, FNV-1a) that key it and the caches. */
 #include "graph.h"
 
 #define PHILOX_M0 0xD2511F53u
@@ -29,4 +30,22 @@ void g_philox(uint32_t key0, uint32_t key1, const uint32_t ctr[4], uint32_t out[
     out[1] = c1;
     out[2] = c2;
     out[3] = c3;
+}
+
+uint64_t g_splitmix64(uint64_t x)
+{
+    x += G_GOLDEN64;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+uint64_t g_fnv1a64(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "graph.h"
+#include "util.h"
 
 /* ---- data-space boxes and density grids -------------------------------- */
 
@@ -165,7 +166,7 @@ int meg_text_height(int scale);
 
 /* ---- PNG files --------------------------------------------------------------- */
 
-/* All PNG writers go through meg_atomic_* below: the destination is either
+/* All PNG writers go through rt_atomic_* (util.h): the destination is either
  * left alone or replaced by the complete picture. */
 int meg_png_write(const char *path, int width, int height, int channels,
                   const uint8_t *pixels);
@@ -218,23 +219,6 @@ size_t meg_st_meta_count(const meg_st_file *f);
 const meg_st_kv *meg_st_meta_at(const meg_st_file *f, size_t i);
 /* NULL when absent. */
 const char *meg_st_meta(const meg_st_file *f, const char *key);
-
-/* ---- atomic file writing ----------------------------------------------------- */
-
-/* Writes "<path>.tmp.<pid>" and renames it over path on commit, after
- * fflush and fsync; on any failure the temporary file is removed. */
-typedef struct meg_atomic_file {
-    FILE *f;
-    char *path, *tmp;
-    int err;                  /* errno of the first failed write, 0 if none */
-} meg_atomic_file;
-
-int meg_atomic_open(meg_atomic_file *af, const char *path);
-/* After a failure, later writes do nothing; commit reports it. */
-int meg_atomic_write(meg_atomic_file *af, const void *p, size_t n);
-int meg_atomic_commit(meg_atomic_file *af);
-/* Removes the temporary file; keeps the current error message. */
-void meg_atomic_abort(meg_atomic_file *af);
 
 /* ---- MEG: networks, the training iteration, evaluation, checkpoints -------
  * Section 2.3 of the seed (Algorithm 1). Weights are [in, out] (y = x W + b)

@@ -23,7 +23,7 @@
 
 static void sink(void *ctx, void *data, int size)
 {
-    meg_atomic_write(ctx, data, (size_t)size);
+    rt_atomic_write(ctx, data, (size_t)size);
 }
 
 int meg_png_write(const char *path, int width, int height, int channels, const uint8_t *pixels)
@@ -33,16 +33,16 @@ int meg_png_write(const char *path, int width, int height, int channels, const u
         rt_set_error("%s: bad PNG size %d x %d x %d", path, width, height, channels);
         return -1;
     }
-    meg_atomic_file af;
-    if (meg_atomic_open(&af, path))
+    rt_atomic_file af;
+    if (rt_atomic_open(&af, path))
         return -1;
     if (!stbi_write_png_to_func(sink, &af, width, height, channels, pixels, width * channels)) {
         if (!af.err)
             rt_set_error("%s: PNG encoding failed (out of memory?)", path);
-        meg_atomic_abort(&af);
+        rt_atomic_abort(&af);
         return -1;
     }
-    return meg_atomic_commit(&af);
+    return rt_atomic_commit(&af);
 }
 
 int meg_canvas_write_png(const meg_canvas *c, const char *path)

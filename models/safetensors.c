@@ -208,16 +208,16 @@ static void build_header(sbuf *b, const meg_st_tensor *t, size_t nt, const meg_s
         sb_puts(b, " ");
 }
 
-static int write_f32_le(meg_atomic_file *af, const float *x, size_t n)
+static int write_f32_le(rt_atomic_file *af, const float *x, size_t n)
 {
     if (host_is_little_endian())
-        return meg_atomic_write(af, x, n * 4);
+        return rt_atomic_write(af, x, n * 4);
     float chunk[1024];
     for (size_t i = 0; i < n; i += 1024) {
         size_t k = n - i < 1024 ? n - i : 1024;
         memcpy(chunk, x + i, k * 4);
         swap32(chunk, k);
-        if (meg_atomic_write(af, chunk, k * 4))
+        if (rt_atomic_write(af, chunk, k * 4))
             return -1;
     }
     return 0;
@@ -238,17 +238,17 @@ int meg_st_write(const char *path, const meg_st_tensor *tensors, size_t ntensors
     uint8_t len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (uint8_t)((uint64_t)hdr.len >> (8 * i));
-    meg_atomic_file af;
-    if (meg_atomic_open(&af, path)) {
+    rt_atomic_file af;
+    if (rt_atomic_open(&af, path)) {
         free(hdr.p);
         return -1;
     }
-    meg_atomic_write(&af, len8, 8);
-    meg_atomic_write(&af, hdr.p, hdr.len);
+    rt_atomic_write(&af, len8, 8);
+    rt_atomic_write(&af, hdr.p, hdr.len);
     free(hdr.p);
     for (size_t i = 0; i < ntensors; i++)
         write_f32_le(&af, tensors[i].data, (size_t)shape_count(tensors[i].ndim, tensors[i].shape));
-    return meg_atomic_commit(&af);   /* reports any failed write above */
+    return rt_atomic_commit(&af);   /* reports any failed write above */
 }
 
 /* ---- JSON header parser ------------------------------------------------------- */

@@ -3,11 +3,9 @@
  * (kernel, specialization constants), and the on-disk VkPipelineCache. */
 #include "internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_BINDINGS 32
@@ -285,29 +283,12 @@ void rt__kernels_free(rt_ctx *ctx)
 
 /* ---- pipeline cache on disk ------------------------------------------- */
 
-static int mkdirs(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
-    return 0;
-}
-
 int rt__pipeline_cache_init(rt_ctx *ctx)
 {
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char dir[900] = "";
-    if (xdg && *xdg) snprintf(dir, sizeof dir, "%s/meg", xdg);
-    else if (home && *home) snprintf(dir, sizeof dir, "%s/.cache/meg", home);
+    char dir[900];
     void *data = NULL;
     size_t size = 0;
-    if (dir[0]) {
+    if (!rt_cache_dir(dir, sizeof dir)) {
         snprintf(ctx->pcache_path, sizeof ctx->pcache_path, "%s/pipelines-%08x-%08x-%08x.bin", dir,
                  ctx->props.vendorID, ctx->props.deviceID, ctx->props.driverVersion);
         FILE *f = fopen(ctx->pcache_path, "rb");
@@ -354,19 +335,9 @@ void rt__pipeline_cache_save(rt_ctx *ctx)
     void *data = malloc(n);
     if (!data) return;
     if (vkGetPipelineCacheData(ctx->dev, ctx->pcache, &n, data) != VK_SUCCESS) { free(data); return; }
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", ctx->pcache_path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    if (mkdirs(dir)) { free(data); return; }
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", ctx->pcache_path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) { free(data); return; }
-    int ok = fwrite(data, 1, n, f) == n;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, ctx->pcache_path) != 0) remove(tmp);
+    /* best effort: the message of a failure is dropped with it */
+    char keep[256];
+    snprintf(keep, sizeof keep, "%s", rt_error());
+    if (rt_write_file_atomic(ctx->pcache_path, data, n, RT_WRITE_MKDIRS)) rt_set_error("%s", keep);
     free(data);
 }

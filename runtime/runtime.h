@@ -13,12 +13,10 @@
 #include <stdint.h>
 #include <volk.h>
 
-/* ---- errors ----------------------------------------------------------- */
+#include "util.h"
 
-const char *rt_error(void);
-void rt_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prepends "context: " to the current message (for callers adding where). */
-void rt_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ---- errors (rt_error, rt_set_error, rt_error_prefix: util.h) -------- */
+
 const char *rt_vk_result_name(VkResult r);
 
 /* ---- embedded kernels (generated at build time by tools/embed.c) ------- */
