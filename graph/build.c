@@ -344,6 +344,19 @@ g_tensor *g_sigmoid(g_tensor *x) { return unary(G_OP_SIGMOID, x, 0); }
 g_tensor *g_softplus(g_tensor *x) { return unary(G_OP_SOFTPLUS, x, 0); }
 g_tensor *g_log_sigmoid(g_tensor *x) { return unary(G_OP_LOG_SIGMOID, x, 0); }
 
+g_tensor *g_activation(g_tensor *x, g_act act, float leaky_slope)
+{
+    switch (act) {
+    case G_ACT_NONE: return x;
+    case G_ACT_RELU: return g_relu(x);
+    case G_ACT_LEAKY_RELU: return g_leaky_relu(x, leaky_slope);
+    case G_ACT_TANH: return g_tanh(x);
+    case G_ACT_SIGMOID: return g_sigmoid(x);
+    }
+    if (x) g__fail(x->graph, "activation: unknown kind %d", (int)act);
+    return NULL;
+}
+
 /* numpy broadcasting of n shapes; 0 on success. */
 static int broadcast(int n, g_tensor *const *src, int *ndim, int *shape)
 {

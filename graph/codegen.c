@@ -551,14 +551,6 @@ static void emit_decls(cg *c, sb *h, int first_binding)
 
 static const char *HEADER = "#version 450\n#extension GL_GOOGLE_include_directive : require\n#include \"common.glsl\"\n";
 
-static void groups_1d(size_t count, uint32_t *g)
-{
-    size_t n = (count + 63) / 64;
-    if (n == 0) n = 1;
-    g[0] = n > 65535 ? 65535 : (uint32_t)n;
-    g[1] = (uint32_t)((n + g[0] - 1) / g[0]);
-    g[2] = 1;
-}
 
 static int binding_for(g_plan *p, int storage, int vec4, rt_binding *b)
 {
@@ -630,7 +622,7 @@ static int gen_ew(g_plan *p, int ui)
     int rc = make_bindings(&c, u, NULL, 0);
     if (!rc) rc = compile_generated(p, u, src.s, 0, NULL, 0);
     free(src.s);
-    groups_1d(u->numel, u->groups);
+    rt_groups_1d(u->numel, 64, u->groups);
     return rc;
 }
 
@@ -724,7 +716,7 @@ static int gen_reduce(g_plan *p, int ui)
         u->groups[1] = (uint32_t)((n + u->groups[0] - 1) / u->groups[0]);
         u->groups[2] = 1;
     } else {
-        groups_1d(g_numel(h), u->groups);
+        rt_groups_1d(g_numel(h), 64, u->groups);
     }
     return rc;
 }
@@ -895,10 +887,10 @@ static int gen_static(g_plan *p, int ui)
     if (!u->bind) { rt_set_error("out of host memory"); return -1; }
     memcpy(u->bind, b, sizeof b);
     if (t->op == G_OP_SHUFFLE) {
-        groups_1d(g_numel(t), u->groups);
+        rt_groups_1d(g_numel(t), 64, u->groups);
     } else {
         /* convolutions: x (and z) over the invocations, y over channel blocks */
-        groups_1d(lanes_y[0], u->groups);
+        rt_groups_1d(lanes_y[0], 64, u->groups);
         u->groups[2] = u->groups[1];
         u->groups[1] = (uint32_t)lanes_y[1];
     }

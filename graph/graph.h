@@ -26,6 +26,9 @@
 #define G_MAX_DIMS 4
 #define G_NAME_MAX 64
 
+/* A shape literal for the builders: g_input(g, "x", 2, G_SHAPE(256, 2)). */
+#define G_SHAPE(...) ((const int[]){__VA_ARGS__})
+
 typedef enum g_op {
     /* leaves */
     G_OP_INPUT,        /* written by the host (or by an assign of another plan) */
@@ -197,6 +200,10 @@ g_tensor *g_tanh(g_tensor *x);
 g_tensor *g_sigmoid(g_tensor *x);
 g_tensor *g_softplus(g_tensor *x);
 g_tensor *g_log_sigmoid(g_tensor *x);
+
+/* The activations a layer names: G_ACT_NONE returns x itself. */
+typedef enum g_act { G_ACT_NONE, G_ACT_RELU, G_ACT_LEAKY_RELU, G_ACT_TANH, G_ACT_SIGMOID } g_act;
+g_tensor *g_activation(g_tensor *x, g_act act, float leaky_slope);
 
 g_tensor *g_add(g_tensor *a, g_tensor *b);
 g_tensor *g_sub(g_tensor *a, g_tensor *b);

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void groups_1d(size_t count, uint32_t *gx, uint32_t *gy)
+void rt_groups_1d(size_t invocations, uint32_t local, uint32_t groups[3])
 {
-    size_t g = (count + 63) / 64;
+    size_t g = (invocations + local - 1) / (local ? local : 1);
     if (g == 0) g = 1;
-    *gx = g > 65535 ? 65535 : (uint32_t)g;
-    *gy = (uint32_t)((g + *gx - 1) / *gx);
+    groups[0] = g > 65535 ? 65535 : (uint32_t)g;
+    groups[1] = (uint32_t)((g + groups[0] - 1) / groups[0]);
+    groups[2] = 1;
 }
 
 static int check_count(size_t count, const char *what)
@@ -26,9 +27,9 @@ int rt_fill(rt_cmd *c, rt_buffer *dst, size_t offset, size_t count, float value)
     if (rt_kernel_get(((struct rt_buffer *)dst)->ctx, "fill", NULL, 0, &k)) return -1;
     struct { uint32_t count; float value; } p = {(uint32_t)count, value};
     rt_binding b = {dst, offset, count * 4, 0};
-    uint32_t gx, gy;
-    groups_1d(count, &gx, &gy);
-    return rt_cmd_dispatch(c, k, &b, 1, &p, sizeof p, gx, gy, 1, "fill");
+    uint32_t gr[3];
+    rt_groups_1d(count, 64, gr);
+    return rt_cmd_dispatch(c, k, &b, 1, &p, sizeof p, gr[0], gr[1], 1, "fill");
 }
 
 int rt_copy_kernel(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, size_t dst_off, size_t count)
@@ -38,9 +39,9 @@ int rt_copy_kernel(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, si
     if (rt_kernel_get(src->ctx, "copy", NULL, 0, &k)) return -1;
     uint32_t p = (uint32_t)count;
     rt_binding b[2] = {{src, src_off, count * 4, 0}, {dst, dst_off, count * 4, 0}};
-    uint32_t gx, gy;
-    groups_1d(count, &gx, &gy);
-    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gx, gy, 1, "copy");
+    uint32_t gr[3];
+    rt_groups_1d(count, 64, gr);
+    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gr[0], gr[1], 1, "copy");
 }
 
 int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t y_off, size_t count)
@@ -50,9 +51,9 @@ int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t
     if (rt_kernel_get(x->ctx, "axpy", NULL, 0, &k)) return -1;
     struct { uint32_t count; float a; } p = {(uint32_t)count, a};
     rt_binding b[2] = {{x, x_off, count * 4, 0}, {y, y_off, count * 4, 0}};
-    uint32_t gx, gy;
-    groups_1d(count, &gx, &gy);
-    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gx, gy, 1, "axpy");
+    uint32_t gr[3];
+    rt_groups_1d(count, 64, gr);
+    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gr[0], gr[1], 1, "axpy");
 }
 
 /* Register-block shapes the benchmark compares (variant 1..); variant 0

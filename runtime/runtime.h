@@ -147,6 +147,11 @@ int rt_cmd_barrier_count(const rt_cmd *c);
 int rt_cmd_timing(const rt_cmd *c, int i, double *ms, const char **label);
 void rt_cmd_free(rt_cmd *c);
 
+/* Groups of `local` invocations covering `invocations` (at least one
+ * group), x at most 65535 and the rest along y; z = 1. Kernels rebuild the
+ * linear index as x + y * (gl_NumWorkGroups.x * local). */
+void rt_groups_1d(size_t invocations, uint32_t local, uint32_t groups[3]);
+
 /* One-shot helpers for tests and benchmarks: record, submit, wait, free. */
 int rt_run1(rt_ctx *ctx, rt_kernel *k, const rt_binding *b, int nb, const void *push,
             uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz);
