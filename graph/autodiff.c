@@ -5,21 +5,8 @@
 
 #include <stdlib.h>
 
-/* 1 when src k of n carries a gradient (compares, indices, generators and
- * select's condition do not). */
-static int diff_edge(const g_tensor *n, int k)
-{
-    switch (n->op) {
-    case G_OP_GT: case G_OP_GE: case G_OP_LT: case G_OP_LE: case G_OP_EQ:
-    case G_OP_RAND_UNIFORM: case G_OP_RAND_NORMAL: case G_OP_RAND_INT:
-    case G_OP_ASSIGN: case G_OP_ADAM: case G_OP_SGD: case G_OP_GROUP:
-        return 0;
-    case G_OP_SELECT: return k != 0;
-    case G_OP_GATHER_ROWS: case G_OP_SCATTER_ADD_ROWS: return k == 0;
-    case G_OP_SHUFFLE: return k == 1;
-    default: return 1;
-    }
-}
+/* 1 when src k of n carries a gradient (the op's diff mask in ops.def). */
+static int diff_edge(const g_tensor *n, int k) { return k < 32 && (g_op_info_of(n->op)->diff >> k & 1u); }
 
 /* Reduces a broadcast cotangent back to x's shape. */
 static g_tensor *unb(g_tensor *c, const g_tensor *x)
@@ -54,7 +41,7 @@ static g_tensor *conv_input_grad(g_tensor *gy, g_tensor *w, int s, int p, const 
 static g_tensor *matmul_grad(g_tensor *n, int k, g_tensor *gy)
 {
     g_tensor *a = n->src[0], *b = n->src[1];
-    int ta = n->i[0], tb = n->i[1];
+    int ta = n->attr.matmul.transpose_a, tb = n->attr.matmul.transpose_b;
     if (k == 0) {
         if (!ta) return tb ? g_matmul(gy, b, 0, 0) : g_matmul(gy, b, 0, 1);
         return tb ? g_matmul(b, gy, 1, 1) : g_matmul(b, gy, 0, 1);
@@ -67,9 +54,10 @@ static g_tensor *matmul_grad(g_tensor *n, int k, g_tensor *gy)
 static g_tensor *vjp(g_graph *g, g_tensor *n, int k, g_tensor *gy)
 {
     g_tensor *x = n->src[k], *a = n->src[0], *b = n->nsrc > 1 ? n->src[1] : NULL;
+    const g_conv_attr *cv = &n->attr.conv;
     switch (n->op) {
     case G_OP_NEG: return g_neg(gy);
-    case G_OP_SCALE: return g_scale(gy, n->f[0]);
+    case G_OP_SCALE: return g_scale(gy, n->attr.scalar);
     case G_OP_ADD_SCALAR: return gy;
     case G_OP_EXP: return g_mul(gy, n);
     case G_OP_LOG: return g_div(gy, a);
@@ -82,7 +70,7 @@ static g_tensor *vjp(g_graph *g, g_tensor *n, int k, g_tensor *gy)
     case G_OP_RELU: return g_mul(gy, g_gt(a, g_scalar(g, 0.0f)));
     case G_OP_LEAKY_RELU:
         return g_mul(gy, g_select(g_gt(a, g_scalar(g, 0.0f)), g_scalar(g, 1.0f),
-                                  g_scalar(g, n->f[0])));
+                                  g_scalar(g, n->attr.scalar)));
     case G_OP_TANH: return g_mul(gy, g_add_scalar(g_neg(g_square(n)), 1.0f));
     case G_OP_SIGMOID: return g_mul(gy, g_mul(n, g_add_scalar(g_neg(n), 1.0f)));
     case G_OP_SOFTPLUS: return g_mul(gy, g_sigmoid(a));
@@ -101,36 +89,34 @@ static g_tensor *vjp(g_graph *g, g_tensor *n, int k, g_tensor *gy)
     case G_OP_RESHAPE: return g_reshape(gy, a->ndim, a->shape);
     case G_OP_PERMUTE: {
         int inv[G_MAX_DIMS];
-        for (int d = 0; d < n->ndim; d++) inv[n->i[d]] = d;
+        for (int d = 0; d < n->ndim; d++) inv[n->attr.permute.perm[d]] = d;
         return g_permute(gy, inv);
     }
     case G_OP_CONCAT: {
-        int axis = n->i[0], off = 0;
+        int axis = n->attr.axis.axis, off = 0;
         for (int j = 0; j < k; j++) off += n->src[j]->shape[axis];
         return g_slice(gy, axis, off, x->shape[axis]);
     }
-    case G_OP_SLICE: return g_pad(gy, n->i[0], n->i[1], a->shape[n->i[0]]);
-    case G_OP_PAD: return g_slice(gy, n->i[0], n->i[1], a->shape[n->i[0]]);
+    case G_OP_SLICE: return g_pad(gy, n->attr.axis.axis, n->attr.axis.start, a->shape[n->attr.axis.axis]);
+    case G_OP_PAD: return g_slice(gy, n->attr.axis.axis, n->attr.axis.start, a->shape[n->attr.axis.axis]);
     case G_OP_GATHER_ROWS: return g_scatter_add_rows(gy, b, a->shape[0]);
     case G_OP_SCATTER_ADD_ROWS: return g_gather_rows(gy, b);
     case G_OP_MATMUL: return matmul_grad(n, k, gy);
     case G_OP_CONV2D:
-        return k == 0 ? conv_input_grad(gy, b, n->i[0], n->i[1], a)
-                      : g_conv2d_wgrad(a, gy, b->shape[2], b->shape[3], n->i[0], n->i[1]);
+        return k == 0 ? conv_input_grad(gy, b, cv->stride, cv->pad, a)
+                      : g_conv2d_wgrad(a, gy, b->shape[2], b->shape[3], cv->stride, cv->pad);
     case G_OP_CONV_TRANSPOSE2D:
-        return k == 0 ? g_conv2d(gy, b, n->i[0], n->i[1])
-                      : g_conv2d_wgrad(gy, a, b->shape[2], b->shape[3], n->i[0], n->i[1]);
+        return k == 0 ? g_conv2d(gy, b, cv->stride, cv->pad)
+                      : g_conv2d_wgrad(gy, a, b->shape[2], b->shape[3], cv->stride, cv->pad);
     case G_OP_CONV2D_WGRAD:   /* gy has the kernel's shape [A,B,KH,KW] */
-        return k == 0 ? conv_input_grad(b, gy, n->i[0], n->i[1], a) : g_conv2d(a, gy, n->i[0], n->i[1]);
+        return k == 0 ? conv_input_grad(b, gy, cv->stride, cv->pad, a) : g_conv2d(a, gy, cv->stride, cv->pad);
     case G_OP_SHUFFLE: {
         /* the adjoint is the inverse permutation: same generator, same stream */
         g_tensor *src[2] = {a, gy};
         g_tensor *t = g__node(g, "shuffle", G_OP_SHUFFLE, 2, gy->shape, 2, src);
         if (t) {
-            t->i[0] = n->i[0];
-            t->i[1] = !n->i[1];
-            t->seed = n->seed;
-            t->stream = n->stream;
+            t->attr.rand = n->attr.rand;
+            t->attr.rand.inverse = !n->attr.rand.inverse;
         }
         return t;
     }

@@ -1,236 +1,11 @@
-/* build.c: the graph container, leaves and every builder of graph.h, with
- * the shape checks. Builders only append nodes; nothing is computed here. */
+/* build.c: the builders of leaves, elementwise ops, broadcasting,
+ * reductions and layout ops, with their shape checks. Builders only append
+ * nodes; nothing is computed here. */
 #include "graph_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const op_names[G_OP_COUNT] = {
-    [G_OP_INPUT] = "input", [G_OP_PARAM] = "param", [G_OP_STATE] = "state",
-    [G_OP_CONST] = "const", [G_OP_NEG] = "neg", [G_OP_SCALE] = "scale",
-    [G_OP_ADD_SCALAR] = "add_scalar", [G_OP_EXP] = "exp", [G_OP_LOG] = "log",
-    [G_OP_SQRT] = "sqrt", [G_OP_SQUARE] = "square", [G_OP_ABS] = "abs",
-    [G_OP_RELU] = "relu", [G_OP_LEAKY_RELU] = "leaky_relu", [G_OP_TANH] = "tanh",
-    [G_OP_SIGMOID] = "sigmoid", [G_OP_SOFTPLUS] = "softplus",
-    [G_OP_LOG_SIGMOID] = "log_sigmoid", [G_OP_ADD] = "add", [G_OP_SUB] = "sub",
-    [G_OP_MUL] = "mul", [G_OP_DIV] = "div", [G_OP_GT] = "gt", [G_OP_GE] = "ge",
-    [G_OP_LT] = "lt", [G_OP_LE] = "le", [G_OP_EQ] = "eq", [G_OP_SELECT] = "select",
-    [G_OP_EXPAND] = "expand", [G_OP_SUM_TO] = "sum_to", [G_OP_RESHAPE] = "reshape",
-    [G_OP_PERMUTE] = "permute", [G_OP_CONCAT] = "concat", [G_OP_SLICE] = "slice",
-    [G_OP_PAD] = "pad", [G_OP_GATHER_ROWS] = "gather_rows",
-    [G_OP_SCATTER_ADD_ROWS] = "scatter_add_rows", [G_OP_MATMUL] = "matmul",
-    [G_OP_CONV2D] = "conv2d", [G_OP_CONV_TRANSPOSE2D] = "conv_transpose2d",
-    [G_OP_CONV2D_WGRAD] = "conv2d_wgrad", [G_OP_RAND_UNIFORM] = "rand_uniform",
-    [G_OP_RAND_NORMAL] = "rand_normal", [G_OP_RAND_INT] = "rand_int",
-    [G_OP_SHUFFLE] = "shuffle", [G_OP_ASSIGN] = "assign", [G_OP_ADAM] = "adam",
-    [G_OP_SGD] = "sgd", [G_OP_GROUP] = "group",
-};
-
-const char *g_op_name(g_op op)
-{
-    if ((int)op < 0 || op >= G_OP_COUNT || !op_names[op]) return "unknown";
-    return op_names[op];
-}
-
-/* ---- container and errors ---------------------------------------------- */
-
-g_graph *g_graph_new(void) { return calloc(1, sizeof(g_graph)); }
-
-void g_graph_free(g_graph *g)
-{
-    if (!g) return;
-    for (int i = 0; i < g->n; i++) {
-        free(g->nodes[i]->src);
-        free(g->nodes[i]);
-    }
-    free(g->nodes);
-    free(g->leaves);
-    free(g);
-}
-
-const char *g_graph_error(const g_graph *g)
-{
-    if (!g) return "no graph (out of memory?)";
-    return g->has_err ? g->err : NULL;
-}
-
-void g__fail(g_graph *g, const char *fmt, ...)
-{
-    if (!g || g->has_err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g->err, sizeof g->err, fmt, ap);
-    va_end(ap);
-    g->has_err = 1;
-}
-
-int g_graph_size(const g_graph *g) { return g ? g->n : 0; }
-
-g_tensor *g_graph_node(const g_graph *g, int id)
-{
-    if (!g || id < 0 || id >= g->n) return NULL;
-    return g->nodes[id];
-}
-
-g_tensor *g_graph_find(const g_graph *g, const char *leaf_name)
-{
-    if (!g || !leaf_name) return NULL;
-    for (int i = 0; i < g->nleaves; i++) {
-        g_tensor *t = g->nodes[g->leaves[i]];
-        if (strcmp(t->name, leaf_name) == 0) return t;
-    }
-    return NULL;
-}
-
-/* ---- small queries ------------------------------------------------------ */
-
-int g_is_leaf(const g_tensor *t)
-{
-    return t && (t->op == G_OP_INPUT || t->op == G_OP_PARAM || t->op == G_OP_STATE);
-}
-
-int g_is_effect(const g_tensor *t)
-{
-    return t && (t->op == G_OP_ASSIGN || t->op == G_OP_ADAM || t->op == G_OP_SGD ||
-                 t->op == G_OP_GROUP);
-}
-
-size_t g_numel(const g_tensor *t)
-{
-    if (!t || g_is_effect(t)) return 0;   /* effects have no value */
-    size_t n = 1;
-    for (int d = 0; d < t->ndim; d++) n *= (size_t)t->shape[d];
-    return n;
-}
-
-int g_same_shape(const g_tensor *a, const g_tensor *b)
-{
-    if (!a || !b || a->ndim != b->ndim) return 0;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->shape[d] != b->shape[d]) return 0;
-    return 1;
-}
-
-char *g__shape_str(int ndim, const int *shape, char *buf, size_t n)
-{
-    if (!buf || n == 0) return buf;
-    size_t k = 0;
-    buf[0] = 0;
-    k += (size_t)snprintf(buf + k, n - k, "[");
-    for (int d = 0; d < ndim && k < n; d++)
-        k += (size_t)snprintf(buf + k, n - k, d ? ", %d" : "%d", shape[d]);
-    if (k < n) snprintf(buf + k, n - k, "]");
-    return buf;
-}
-
-char *g_shape_str(const g_tensor *t, char *buf, size_t n)
-{
-    if (!t) {
-        if (buf && n) snprintf(buf, n, "(null)");
-        return buf;
-    }
-    return g__shape_str(t->ndim, t->shape, buf, n);
-}
-
-int g__is_rng(const g_tensor *t)
-{
-    return t && t->op == G_OP_STATE && t->i[0] == 1 && t->ndim == 1 && t->shape[0] == 1;
-}
-
-/* ---- node creation ----------------------------------------------------- */
-
-g_graph *g__check_srcs(const char *what, int n, g_tensor *const *src, int allow_effects)
-{
-    for (int k = 0; k < n; k++)
-        if (!src[k]) return NULL;
-    if (n == 0) return NULL;
-    g_graph *g = src[0]->graph;
-    for (int k = 1; k < n; k++) {
-        if (src[k]->graph != g) {
-            g__fail(g, "%s: operands belong to different graphs (operand %d)", what, k);
-            return NULL;
-        }
-    }
-    if (!allow_effects) {
-        for (int k = 0; k < n; k++) {
-            if (g_is_effect(src[k])) {
-                g__fail(g, "%s: operand %d is an effect (%s) and has no value", what, k,
-                        g_op_name(src[k]->op));
-                return NULL;
-            }
-        }
-    }
-    return g;
-}
-
-g_tensor *g__node(g_graph *g, const char *what, g_op op, int ndim, const int *shape, int nsrc,
-                  g_tensor *const *src)
-{
-    if (g->n == g->cap) {
-        int cap = g->cap ? 2 * g->cap : 64;
-        g_tensor **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
-        if (!nodes) goto oom;
-        g->nodes = nodes;
-        g->cap = cap;
-    }
-    g_tensor *t = calloc(1, sizeof *t);
-    if (!t) goto oom;
-    if (nsrc > 0) {
-        t->src = malloc((size_t)nsrc * sizeof *t->src);
-        if (!t->src) {
-            free(t);
-            goto oom;
-        }
-        memcpy(t->src, src, (size_t)nsrc * sizeof *t->src);
-    }
-    t->id = g->n;
-    t->op = op;
-    t->ndim = ndim;
-    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
-    t->nsrc = nsrc;
-    t->graph = g;
-    g->nodes[g->n++] = t;
-    return t;
-oom:
-    g__fail(g, "%s: out of memory", what);
-    return NULL;
-}
-
-/* 0 when ndim/shape is a valid tensor shape, else -1 with an error. */
-static int check_shape(g_graph *g, const char *what, int ndim, const int *shape)
-{
-    char b[64];
-    if (ndim < 0 || ndim > G_MAX_DIMS) {
-        g__fail(g, "%s: %d dimensions (0 to %d allowed)", what, ndim, G_MAX_DIMS);
-        return -1;
-    }
-    if (ndim > 0 && !shape) {
-        g__fail(g, "%s: shape missing for %d dimensions", what, ndim);
-        return -1;
-    }
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 1) {
-            g__fail(g, "%s: dimension %d of %s is not positive", what, d,
-                    g__shape_str(ndim, shape, b, sizeof b));
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Normalises a possibly negative axis for an ndim tensor; -1 with an error. */
-static int norm_axis(g_graph *g, const char *what, int axis, const g_tensor *x)
-{
-    char b[64];
-    int a = axis < 0 ? axis + x->ndim : axis;
-    if (a < 0 || a >= x->ndim) {
-        g__fail(g, "%s: axis %d out of range for x %s", what, axis, g_shape_str(x, b, sizeof b));
-        return -1;
-    }
-    return a;
-}
 
 /* ---- leaves ------------------------------------------------------------ */
 
@@ -272,7 +47,7 @@ static g_tensor *leaf(g_graph *g, g_op op, const char *name, int ndim, const int
         g__fail(g, "%s: leaf name '%s' is already used", what, name);
         return NULL;
     }
-    if (check_shape(g, what, ndim, shape)) return NULL;
+    if (g__check_shape(g, what, ndim, shape)) return NULL;
     if (op != G_OP_INPUT && check_init(g, what, name, init)) return NULL;
     if (g->nleaves == g->leaves_cap) {
         int cap = g->leaves_cap ? 2 * g->leaves_cap : 32;
@@ -310,9 +85,9 @@ g_tensor *g_state(g_graph *g, const char *name, int ndim, const int *shape, g_in
 g_tensor *g_const(g_graph *g, float value, int ndim, const int *shape)
 {
     if (!g) return NULL;
-    if (check_shape(g, "const", ndim, shape)) return NULL;
+    if (g__check_shape(g, "const", ndim, shape)) return NULL;
     g_tensor *t = g__node(g, "const", G_OP_CONST, ndim, shape, 0, NULL);
-    if (t) t->f[0] = value;
+    if (t) t->attr.scalar = value;
     return t;
 }
 
@@ -325,7 +100,7 @@ static g_tensor *unary(g_op op, g_tensor *x, float f0)
     g_graph *g = g__check_srcs(g_op_name(op), 1, &x, 0);
     if (!g) return NULL;
     g_tensor *t = g__node(g, g_op_name(op), op, x->ndim, x->shape, 1, &x);
-    if (t) t->f[0] = f0;
+    if (t) t->attr.scalar = f0;
     return t;
 }
 
@@ -425,7 +200,7 @@ g_tensor *g_expand(g_tensor *x, int ndim, const int *shape)
 {
     g_graph *g = g__check_srcs("expand", 1, &x, 0);
     if (!g) return NULL;
-    if (check_shape(g, "expand", ndim, shape)) return NULL;
+    if (g__check_shape(g, "expand", ndim, shape)) return NULL;
     int ok = x->ndim <= ndim;
     for (int d = 0; ok && d < x->ndim; d++) {
         int s = x->shape[d], o = shape[ndim - x->ndim + d];
@@ -444,7 +219,7 @@ g_tensor *g_sum_to(g_tensor *x, int ndim, const int *shape)
 {
     g_graph *g = g__check_srcs("sum_to", 1, &x, 0);
     if (!g) return NULL;
-    if (check_shape(g, "sum_to", ndim, shape)) return NULL;
+    if (g__check_shape(g, "sum_to", ndim, shape)) return NULL;
     int ok = ndim <= x->ndim;
     for (int d = 0; ok && d < ndim; d++) {
         int o = shape[d], s = x->shape[x->ndim - ndim + d];
@@ -463,7 +238,7 @@ static g_tensor *sum_axis(const char *what, g_tensor *x, int axis, int keepdim, 
 {
     g_graph *g = g__check_srcs(what, 1, &x, 0);
     if (!g) return NULL;
-    int a = norm_axis(g, what, axis, x);
+    int a = g__norm_axis(g, what, axis, x);
     if (a < 0) return NULL;
     int keep[G_MAX_DIMS], drop[G_MAX_DIMS], nd = 0;
     for (int d = 0; d < x->ndim; d++) {
@@ -492,7 +267,7 @@ g_tensor *g_reshape(g_tensor *x, int ndim, const int *shape)
 {
     g_graph *g = g__check_srcs("reshape", 1, &x, 0);
     if (!g) return NULL;
-    if (check_shape(g, "reshape", ndim, shape)) return NULL;
+    if (g__check_shape(g, "reshape", ndim, shape)) return NULL;
     size_t n = 1;
     for (int d = 0; d < ndim; d++) n *= (size_t)shape[d];
     if (n != g_numel(x)) {
@@ -524,7 +299,7 @@ g_tensor *g_permute(g_tensor *x, const int *perm)
     }
     g_tensor *t = g__node(g, "permute", G_OP_PERMUTE, x->ndim, sh, 1, &x);
     if (t)
-        for (int d = 0; d < x->ndim; d++) t->i[d] = perm[d];
+        for (int d = 0; d < x->ndim; d++) t->attr.permute.perm[d] = perm[d];
     return t;
 }
 
@@ -557,7 +332,7 @@ g_tensor *g_concat(g_graph *g, g_tensor **xs, int n, int axis)
         g__fail(g, "concat: inputs belong to a different graph");
         return NULL;
     }
-    int a = norm_axis(g, "concat", axis, xs[0]);
+    int a = g__norm_axis(g, "concat", axis, xs[0]);
     if (a < 0) return NULL;
     int sh[G_MAX_DIMS];
     for (int d = 0; d < xs[0]->ndim; d++) sh[d] = xs[0]->shape[d];
@@ -575,7 +350,7 @@ g_tensor *g_concat(g_graph *g, g_tensor **xs, int n, int axis)
         sh[a] += xs[k]->shape[a];
     }
     g_tensor *t = g__node(g, "concat", G_OP_CONCAT, xs[0]->ndim, sh, n, xs);
-    if (t) t->i[0] = a;
+    if (t) t->attr.axis.axis = a;
     return t;
 }
 
@@ -583,7 +358,7 @@ g_tensor *g_slice(g_tensor *x, int axis, int start, int len)
 {
     g_graph *g = g__check_srcs("slice", 1, &x, 0);
     if (!g) return NULL;
-    int a = norm_axis(g, "slice", axis, x);
+    int a = g__norm_axis(g, "slice", axis, x);
     if (a < 0) return NULL;
     if (start < 0 || len < 1 || start > x->shape[a] - len) {
         char bx[64];
@@ -596,8 +371,8 @@ g_tensor *g_slice(g_tensor *x, int axis, int start, int len)
     sh[a] = len;
     g_tensor *t = g__node(g, "slice", G_OP_SLICE, x->ndim, sh, 1, &x);
     if (t) {
-        t->i[0] = a;
-        t->i[1] = start;
+        t->attr.axis.axis = a;
+        t->attr.axis.start = start;
     }
     return t;
 }
@@ -606,7 +381,7 @@ g_tensor *g_pad(g_tensor *x, int axis, int before, int total)
 {
     g_graph *g = g__check_srcs("pad", 1, &x, 0);
     if (!g) return NULL;
-    int a = norm_axis(g, "pad", axis, x);
+    int a = g__norm_axis(g, "pad", axis, x);
     if (a < 0) return NULL;
     if (before < 0 || before > total - x->shape[a]) {
         char bx[64];
@@ -619,8 +394,8 @@ g_tensor *g_pad(g_tensor *x, int axis, int before, int total)
     sh[a] = total;
     g_tensor *t = g__node(g, "pad", G_OP_PAD, x->ndim, sh, 1, &x);
     if (t) {
-        t->i[0] = a;
-        t->i[1] = before;
+        t->attr.axis.axis = a;
+        t->attr.axis.start = before;
     }
     return t;
 }
@@ -658,419 +433,6 @@ g_tensor *g_scatter_add_rows(g_tensor *x, g_tensor *idx, int rows)
     for (int d = 0; d < x->ndim; d++) sh[d] = x->shape[d];
     sh[0] = rows;
     g_tensor *t = g__node(g, "scatter_add_rows", G_OP_SCATTER_ADD_ROWS, x->ndim, sh, 2, src);
-    if (t) t->i[0] = rows;
+    if (t) t->attr.rows = rows;
     return t;
-}
-
-/* ---- linear algebra and convolution ----------------------------------- */
-
-g_tensor *g_matmul(g_tensor *a, g_tensor *b, int transpose_a, int transpose_b)
-{
-    g_tensor *src[2] = {a, b};
-    g_graph *g = g__check_srcs("matmul", 2, src, 0);
-    if (!g) return NULL;
-    char ba[64], bb[64];
-    int ta = transpose_a != 0, tb = transpose_b != 0;
-    if (a->ndim != 2 || b->ndim != 2) {
-        g__fail(g, "matmul: operands must be 2-d: a %s vs b %s", g_shape_str(a, ba, sizeof ba),
-                g_shape_str(b, bb, sizeof bb));
-        return NULL;
-    }
-    int m = a->shape[ta], ka = a->shape[1 - ta], kb = b->shape[tb], n = b->shape[1 - tb];
-    if (ka != kb) {
-        g__fail(g, "matmul: inner dimensions differ: a %s (transposed %d) vs b %s (transposed %d)",
-                g_shape_str(a, ba, sizeof ba), ta, g_shape_str(b, bb, sizeof bb), tb);
-        return NULL;
-    }
-    int sh[2] = {m, n};
-    g_tensor *t = g__node(g, "matmul", G_OP_MATMUL, 2, sh, 2, src);
-    if (t) {
-        t->i[0] = ta;
-        t->i[1] = tb;
-    }
-    return t;
-}
-
-g_tensor *g_conv2d(g_tensor *x, g_tensor *w, int stride, int pad)
-{
-    g_tensor *src[2] = {x, w};
-    g_graph *g = g__check_srcs("conv2d", 2, src, 0);
-    if (!g) return NULL;
-    char bx[64], bw[64];
-    g_shape_str(x, bx, sizeof bx);
-    g_shape_str(w, bw, sizeof bw);
-    if (x->ndim != 4 || w->ndim != 4) {
-        g__fail(g, "conv2d: x [N,C,H,W] and w [O,C,KH,KW] must be 4-d: x %s, w %s", bx, bw);
-        return NULL;
-    }
-    if (x->shape[1] != w->shape[1]) {
-        g__fail(g, "conv2d: channels differ: x %s has %d, w %s expects %d", bx, x->shape[1], bw,
-                w->shape[1]);
-        return NULL;
-    }
-    if (stride < 1 || pad < 0) {
-        g__fail(g, "conv2d: stride %d must be >= 1 and pad %d >= 0 (x %s, w %s)", stride, pad, bx, bw);
-        return NULL;
-    }
-    int hp = x->shape[2] + 2 * pad, wp = x->shape[3] + 2 * pad;
-    if (hp < w->shape[2] || wp < w->shape[3]) {
-        g__fail(g, "conv2d: kernel larger than the padded input: x %s pad %d, w %s", bx, pad, bw);
-        return NULL;
-    }
-    int sh[4] = {x->shape[0], w->shape[0], (hp - w->shape[2]) / stride + 1,
-                 (wp - w->shape[3]) / stride + 1};
-    g_tensor *t = g__node(g, "conv2d", G_OP_CONV2D, 4, sh, 2, src);
-    if (t) {
-        t->i[0] = stride;
-        t->i[1] = pad;
-    }
-    return t;
-}
-
-g_tensor *g_conv_transpose2d(g_tensor *x, g_tensor *w, int stride, int pad, int out_pad)
-{
-    g_tensor *src[2] = {x, w};
-    g_graph *g = g__check_srcs("conv_transpose2d", 2, src, 0);
-    if (!g) return NULL;
-    char bx[64], bw[64];
-    g_shape_str(x, bx, sizeof bx);
-    g_shape_str(w, bw, sizeof bw);
-    if (x->ndim != 4 || w->ndim != 4) {
-        g__fail(g, "conv_transpose2d: x [N,C,H,W] and w [C,O,KH,KW] must be 4-d: x %s, w %s", bx, bw);
-        return NULL;
-    }
-    if (x->shape[1] != w->shape[0]) {
-        g__fail(g, "conv_transpose2d: channels differ: x %s has %d, w %s expects %d", bx,
-                x->shape[1], bw, w->shape[0]);
-        return NULL;
-    }
-    if (stride < 1 || pad < 0 || out_pad < 0 || out_pad >= stride) {
-        g__fail(g, "conv_transpose2d: needs stride >= 1, pad >= 0 and 0 <= output padding < stride;"
-                " got stride %d pad %d output padding %d (x %s, w %s)", stride, pad, out_pad, bx, bw);
-        return NULL;
-    }
-    int ho = (x->shape[2] - 1) * stride - 2 * pad + w->shape[2] + out_pad;
-    int wo = (x->shape[3] - 1) * stride - 2 * pad + w->shape[3] + out_pad;
-    if (ho < 1 || wo < 1) {
-        g__fail(g, "conv_transpose2d: empty output %dx%d: x %s, w %s, stride %d pad %d", ho, wo,
-                bx, bw, stride, pad);
-        return NULL;
-    }
-    int sh[4] = {x->shape[0], w->shape[1], ho, wo};
-    g_tensor *t = g__node(g, "conv_transpose2d", G_OP_CONV_TRANSPOSE2D, 4, sh, 2, src);
-    if (t) {
-        t->i[0] = stride;
-        t->i[1] = pad;
-        t->i[2] = out_pad;
-    }
-    return t;
-}
-
-g_tensor *g_conv2d_wgrad(g_tensor *xr, g_tensor *gr, int kh, int kw, int stride, int pad)
-{
-    g_tensor *src[2] = {xr, gr};
-    g_graph *g = g__check_srcs("conv2d_wgrad", 2, src, 0);
-    if (!g) return NULL;
-    char bx[64], bg[64];
-    g_shape_str(xr, bx, sizeof bx);
-    g_shape_str(gr, bg, sizeof bg);
-    if (xr->ndim != 4 || gr->ndim != 4 || xr->shape[0] != gr->shape[0]) {
-        g__fail(g, "conv2d_wgrad: xr [N,B,H,W] and gr [N,A,Ho,Wo] must be 4-d with the same N:"
-                " xr %s, gr %s", bx, bg);
-        return NULL;
-    }
-    if (kh < 1 || kw < 1 || stride < 1 || pad < 0 || xr->shape[2] + 2 * pad < kh ||
-        xr->shape[3] + 2 * pad < kw) {
-        g__fail(g, "conv2d_wgrad: bad kernel %dx%d, stride %d or pad %d for xr %s", kh, kw,
-                stride, pad, bx);
-        return NULL;
-    }
-    /* gr must be the conv2d output of xr: the adjoints rely on it */
-    int ho = (xr->shape[2] + 2 * pad - kh) / stride + 1;
-    int wo = (xr->shape[3] + 2 * pad - kw) / stride + 1;
-    if (gr->shape[2] != ho || gr->shape[3] != wo) {
-        g__fail(g, "conv2d_wgrad: gr %s spatial size %dx%d is not the conv2d output %dx%d of xr %s"
-                " (kernel %dx%d stride %d pad %d)", bg, gr->shape[2], gr->shape[3], ho, wo, bx,
-                kh, kw, stride, pad);
-        return NULL;
-    }
-    int sh[4] = {gr->shape[1], xr->shape[1], kh, kw};
-    g_tensor *t = g__node(g, "conv2d_wgrad", G_OP_CONV2D_WGRAD, 4, sh, 2, src);
-    if (t) {
-        t->i[0] = stride;
-        t->i[1] = pad;
-        t->i[2] = kh;
-        t->i[3] = kw;
-    }
-    return t;
-}
-
-g_tensor *g_batchnorm_train(g_tensor *x, g_tensor *gamma, g_tensor *beta, float eps)
-{
-    g_tensor *src[3] = {x, gamma, beta};
-    g_graph *g = g__check_srcs("batchnorm_train", 3, src, 0);
-    if (!g) return NULL;
-    char bx[64], bg[64], bb[64];
-    if ((x->ndim != 2 && x->ndim != 4) || gamma->ndim != 1 || beta->ndim != 1 ||
-        gamma->shape[0] != x->shape[1] || beta->shape[0] != x->shape[1]) {
-        g__fail(g, "batchnorm_train: needs x [N,C] or [N,C,H,W] and gamma, beta [C]:"
-                " x %s, gamma %s, beta %s", g_shape_str(x, bx, sizeof bx),
-                g_shape_str(gamma, bg, sizeof bg), g_shape_str(beta, bb, sizeof bb));
-        return NULL;
-    }
-    int st[4] = {1, x->shape[1], 1, 1};
-    double count = (double)g_numel(x) / x->shape[1];
-    float inv_n = (float)(1.0 / count);
-    g_tensor *mean = g_scale(g_sum_to(x, x->ndim, st), inv_n);
-    g_tensor *xc = g_sub(x, mean);
-    g_tensor *var = g_scale(g_sum_to(g_square(xc), x->ndim, st), inv_n);
-    g_tensor *inv = g_div(g_scalar(g, 1.0f), g_sqrt(g_add_scalar(var, eps)));
-    g_tensor *y = g_mul(xc, inv);
-    y = g_mul(y, g_reshape(gamma, x->ndim, st));
-    return g_add(y, g_reshape(beta, x->ndim, st));
-}
-
-/* ---- random numbers --------------------------------------------------- */
-
-g_tensor *g_rng(g_graph *g, const char *name, uint64_t seed)
-{
-    int one = 1;
-    g_tensor *t = g_state(g, name, 1, &one, g_init_zeros());
-    if (t) {
-        t->seed = seed;
-        t->i[0] = 1;   /* marks a generator (see g__is_rng) */
-    }
-    return t;
-}
-
-static int check_rng(g_graph *g, const char *what, const g_tensor *rng)
-{
-    if (g__is_rng(rng)) return 0;
-    char b[64];
-    g__fail(g, "%s: rng argument is not a generator made by g_rng: %s '%s' %s", what,
-            g_op_name(rng->op), rng->name, g_shape_str(rng, b, sizeof b));
-    return -1;
-}
-
-static g_tensor *rand_op(const char *what, g_op op, g_tensor *rng, int ndim, const int *shape)
-{
-    g_graph *g = g__check_srcs(what, 1, &rng, 0);
-    if (!g) return NULL;
-    if (check_rng(g, what, rng) || check_shape(g, what, ndim, shape)) return NULL;
-    g_tensor *t = g__node(g, what, op, ndim, shape, 1, &rng);
-    if (t) {
-        t->seed = rng->seed;
-        t->stream = t->id;
-    }
-    return t;
-}
-
-g_tensor *g_rand_uniform(g_tensor *rng, int ndim, const int *shape)
-{
-    return rand_op("rand_uniform", G_OP_RAND_UNIFORM, rng, ndim, shape);
-}
-
-g_tensor *g_rand_normal(g_tensor *rng, int ndim, const int *shape)
-{
-    return rand_op("rand_normal", G_OP_RAND_NORMAL, rng, ndim, shape);
-}
-
-g_tensor *g_rand_int(g_tensor *rng, int n, int ndim, const int *shape)
-{
-    if (rng && n < 1) {
-        g__fail(rng->graph, "rand_int: n must be >= 1, got %d", n);
-        return NULL;
-    }
-    g_tensor *t = rand_op("rand_int", G_OP_RAND_INT, rng, ndim, shape);
-    if (t) t->i[0] = n;
-    return t;
-}
-
-g_tensor *g_shuffle(g_tensor *rng, g_tensor *x, int whole_rows)
-{
-    g_tensor *src[2] = {rng, x};
-    g_graph *g = g__check_srcs("shuffle", 2, src, 0);
-    if (!g) return NULL;
-    if (check_rng(g, "shuffle", rng)) return NULL;
-    if (x->ndim != 2) {
-        char b[64];
-        g__fail(g, "shuffle: x must be 2-d [R,C], got %s", g_shape_str(x, b, sizeof b));
-        return NULL;
-    }
-    g_tensor *t = g__node(g, "shuffle", G_OP_SHUFFLE, 2, x->shape, 2, src);
-    if (t) {
-        t->i[0] = whole_rows != 0;
-        t->i[1] = 0;
-        t->seed = rng->seed;
-        t->stream = t->id;
-    }
-    return t;
-}
-
-g_tensor *g_rng_advance(g_tensor *rng)
-{
-    if (!rng) return NULL;
-    if (check_rng(rng->graph, "rng_advance", rng)) return NULL;
-    return g_assign(rng, g_add_scalar(rng, 1.0f));
-}
-
-/* ---- effects and optimizers ----------------------------------------- */
-
-g_tensor *g_assign(g_tensor *target, g_tensor *value)
-{
-    g_tensor *src[2] = {target, value};
-    g_graph *g = g__check_srcs("assign", 2, src, 0);
-    if (!g) return NULL;
-    char bt[64], bv[64];
-    if (!g_is_leaf(target)) {
-        g__fail(g, "assign: target must be a leaf (input, param or state), got %s %s",
-                g_op_name(target->op), g_shape_str(target, bt, sizeof bt));
-        return NULL;
-    }
-    if (!g_same_shape(target, value)) {
-        g__fail(g, "assign: shapes differ: target '%s' %s vs value %s", target->name,
-                g_shape_str(target, bt, sizeof bt), g_shape_str(value, bv, sizeof bv));
-        return NULL;
-    }
-    return g__node(g, "assign", G_OP_ASSIGN, 0, NULL, 2, src);
-}
-
-g_tensor *g_group(g_graph *g, g_tensor **deps, int n)
-{
-    if (!g) return NULL;
-    if (n < 1 || !deps) {
-        g__fail(g, "group: needs at least one dependency (got %d)", n);
-        return NULL;
-    }
-    g_graph *gs = g__check_srcs("group", n, deps, 1);
-    if (!gs) return NULL;
-    if (gs != g) {
-        g__fail(g, "group: dependencies belong to a different graph");
-        return NULL;
-    }
-    return g__node(g, "group", G_OP_GROUP, 0, NULL, n, deps);
-}
-
-/* Checks that params[k] are param leaves of g and grads[k] have their shapes;
- * -1 (silently when an entry is NULL) otherwise. */
-static int check_updates(const char *what, g_graph *g, g_tensor **params, g_tensor **grads, int n)
-{
-    if (n < 1 || !params || !grads) {
-        g__fail(g, "%s: needs at least one parameter (got %d)", what, n);
-        return -1;
-    }
-    for (int k = 0; k < n; k++) {
-        g_tensor *pg[2] = {params[k], grads[k]};
-        g_graph *gk = g__check_srcs(what, 2, pg, 0);
-        if (!gk) return -1;
-        if (gk != g) {
-            g__fail(g, "%s: parameter %d belongs to a different graph", what, k);
-            return -1;
-        }
-        char bp[64], bg[64];
-        if (params[k]->op != G_OP_PARAM) {
-            g__fail(g, "%s: entry %d is not a param leaf but %s %s", what, k,
-                    g_op_name(params[k]->op), g_shape_str(params[k], bp, sizeof bp));
-            return -1;
-        }
-        if (!g_same_shape(params[k], grads[k])) {
-            g__fail(g, "%s: gradient shape differs for '%s': param %s vs grad %s", what,
-                    params[k]->name, g_shape_str(params[k], bp, sizeof bp),
-                    g_shape_str(grads[k], bg, sizeof bg));
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* A moment or step state of an optimizer: made on the first call with this
- * prefix, found again on later ones (one optimizer, several updates). */
-static g_tensor *adam_state(g_graph *g, const char *name, int ndim, const int *shape)
-{
-    g_tensor *t = g_graph_find(g, name);
-    if (!t) return g_state(g, name, ndim, shape, g_init_zeros());
-    if (t->op != G_OP_STATE || t->ndim != ndim || memcmp(t->shape, shape, (size_t)ndim * sizeof *shape)) {
-        g__fail(g, "adam: '%s' exists and is not a state of the parameter's shape", name);
-        return NULL;
-    }
-    return t;
-}
-
-g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **grads, int n,
-                 g_adam_opts opts)
-{
-    if (!g) return NULL;
-    if (!prefix || !prefix[0]) {
-        g__fail(g, "adam: needs a name prefix for its states");
-        return NULL;
-    }
-    if (check_updates("adam", g, params, grads, n)) return NULL;
-    for (int a = 0; a < n; a++)
-        for (int b = a + 1; b < n; b++)
-            if (params[a] == params[b]) {
-                g__fail(g, "adam: parameter '%s' is given twice", params[a]->name);
-                return NULL;
-            }
-    /* deps[k] first holds m_k, deps[n + k] v_k; then the ADAM nodes, built
-     * back to back so a planner can run them as one dispatch */
-    g_tensor **deps = calloc(2 * (size_t)n + 1, sizeof *deps);
-    if (!deps) {
-        g__fail(g, "adam: out of memory");
-        return NULL;
-    }
-    g_tensor *res = NULL;
-    char name[2 * G_NAME_MAX];
-    int one = 1;
-    for (int k = 0; k < 2 * n; k++) {
-        g_tensor *p = params[k % n];
-        snprintf(name, sizeof name, "%s.%c.%s", prefix, k < n ? 'm' : 'v', p->name);
-        if (strlen(name) >= G_NAME_MAX) {
-            g__fail(g, "adam: state name '%s' longer than %d characters", name, G_NAME_MAX - 1);
-            goto done;
-        }
-        deps[k] = adam_state(g, name, p->ndim, p->shape);
-        if (!deps[k]) goto done;
-    }
-    snprintf(name, sizeof name, "%s.t", prefix);
-    g_tensor *t = adam_state(g, name, 1, &one);
-    g_tensor *t1 = g_add_scalar(t, 1.0f);
-    if (!t1) goto done;
-    /* the updates read the count before this step (and add one themselves),
-     * so they do not wait for t1 */
-    for (int k = 0; k < n; k++) {
-        g_tensor *src[5] = {params[k], grads[k], deps[k], deps[n + k], t};
-        deps[k] = g__node(g, "adam", G_OP_ADAM, 0, NULL, 5, src);
-        if (!deps[k]) goto done;
-        deps[k]->f[0] = opts.lr;
-        deps[k]->f[1] = opts.beta1;
-        deps[k]->f[2] = opts.beta2;
-        deps[k]->f[3] = opts.eps;
-    }
-    deps[n] = g_assign(t, t1);   /* after the updates, which read t */
-    if (deps[n]) res = g_group(g, deps, n + 1);
-done:
-    free(deps);
-    return res;
-}
-
-g_tensor *g_sgd(g_graph *g, g_tensor **params, g_tensor **grads, int n, float lr)
-{
-    if (!g) return NULL;
-    if (check_updates("sgd", g, params, grads, n)) return NULL;
-    g_tensor **deps = calloc((size_t)n, sizeof *deps);
-    if (!deps) {
-        g__fail(g, "sgd: out of memory");
-        return NULL;
-    }
-    g_tensor *res = NULL;
-    for (int k = 0; k < n; k++) {
-        g_tensor *src[2] = {params[k], grads[k]};
-        deps[k] = g__node(g, "sgd", G_OP_SGD, 0, NULL, 2, src);
-        if (!deps[k]) goto done;
-        deps[k]->f[0] = lr;
-    }
-    res = g_group(g, deps, n);
-done:
-    free(deps);
-    return res;
 }

@@ -1,5 +1,6 @@
-/* graph.h: the dataflow-graph layer (IR, builders, autodiff, CPU reference,
- * planner and executor). The one public header of graph/.
+/* graph.h: the dataflow-graph IR: ops (declared in ops.def), builders,
+ * autodiff, the CPU reference interpreter, initialisers and Philox. Pure C:
+ * no Vulkan, no device. Running graphs on a device is graph/exec/exec.h.
  *
  * A graph owns its nodes. Builder functions only append nodes and check
  * shapes; nothing is computed when a graph is built. Node creation order is
@@ -29,91 +30,70 @@
 /* A shape literal for the builders: g_input(g, "x", 2, G_SHAPE(256, 2)). */
 #define G_SHAPE(...) ((const int[]){__VA_ARGS__})
 
+/* Every op is declared once, in ops.def (name, sources, kind, which sources
+ * carry gradients, which leaves an effect writes, whether it fuses). */
+#define G_VARIADIC (-1)
+#define G_ALL 0xffffffffu
+
 typedef enum g_op {
-    /* leaves */
-    G_OP_INPUT,        /* written by the host (or by an assign of another plan) */
-    G_OP_PARAM,        /* persistent, initialised by its g_init */
-    G_OP_STATE,        /* persistent (optimizer moments, counters), initialised by its g_init */
-    G_OP_CONST,        /* every element = f[0]; has no storage of its own */
-
-    /* elementwise unary: out[i] = f(src0[i]) */
-    G_OP_NEG,
-    G_OP_SCALE,        /* src0 * f[0] */
-    G_OP_ADD_SCALAR,   /* src0 + f[0] */
-    G_OP_EXP,
-    G_OP_LOG,
-    G_OP_SQRT,
-    G_OP_SQUARE,
-    G_OP_ABS,
-    G_OP_RELU,
-    G_OP_LEAKY_RELU,   /* x > 0 ? x : f[0] * x */
-    G_OP_TANH,
-    G_OP_SIGMOID,
-    G_OP_SOFTPLUS,     /* log(1 + exp(x)), computed stably */
-    G_OP_LOG_SIGMOID,  /* -softplus(-x) */
-
-    /* elementwise binary with numpy broadcasting (shapes aligned right; each
-     * dimension equal or 1 in one of them; the output takes the larger) */
-    G_OP_ADD,
-    G_OP_SUB,
-    G_OP_MUL,
-    G_OP_DIV,
-    G_OP_GT,           /* 1 if a > b else 0; zero gradient */
-    G_OP_GE,
-    G_OP_LT,
-    G_OP_LE,
-    G_OP_EQ,
-    G_OP_SELECT,       /* src0 != 0 ? src1 : src2, three-way broadcasting */
-
-    /* broadcasting and reduction (inverse of each other) */
-    G_OP_EXPAND,       /* broadcast src0 to this node's shape (numpy rules) */
-    G_OP_SUM_TO,       /* sum src0 down to this node's shape: the dimensions where
-                          the output (aligned right) has 1 or is missing are summed */
-
-    /* layout */
-    G_OP_RESHAPE,      /* same values, same order, new shape */
-    G_OP_PERMUTE,      /* out dimension d is src0 dimension i[d] (i[0..ndim-1]) */
-    G_OP_CONCAT,       /* along axis i[0]; nsrc >= 1 inputs */
-    G_OP_SLICE,        /* along axis i[0]: start i[1], length = out shape[axis] */
-    G_OP_PAD,          /* inverse of slice: src0 placed at offset i[1] along axis
-                          i[0] of a zero tensor of this node's shape */
-    G_OP_GATHER_ROWS,  /* out[r, ...] = src0[clamp(int(src1[r])), ...]; src1 1-d */
-    G_OP_SCATTER_ADD_ROWS, /* out[k, ...] = sum over r with clamp(int(src1[r])) == k of
-                          src0[r, ...]; out rows = i[0]; the adjoint of gather */
-
-    /* linear algebra and convolution (2-d matmul, NCHW images) */
-    G_OP_MATMUL,       /* op(a) op(b); i[0] = transpose a, i[1] = transpose b;
-                          a is [M,K] (or [K,M] if transposed), b [K,N] (or [N,K]) */
-    G_OP_CONV2D,       /* x [N,C,H,W], w [O,C,KH,KW]; i[0] stride, i[1] pad;
-                          out [N,O,(H+2p-KH)/s+1,(W+2p-KW)/s+1] */
-    G_OP_CONV_TRANSPOSE2D, /* x [N,C,H,W], w [C,O,KH,KW]; i[0] stride, i[1] pad,
-                          i[2] output padding; out [N,O,(H-1)s-2p+KH+op, ...];
-                          the adjoint of conv2d in its input */
-    G_OP_CONV2D_WGRAD, /* xr [N,B,H,W], gr [N,A,Ho,Wo]; i[0] stride, i[1] pad,
-                          i[2] KH, i[3] KW; out [A,B,KH,KW] with
-                          out[a,b,kh,kw] = sum_{n,ho,wo} gr[n,a,ho,wo] *
-                          xr[n,b,ho*s-p+kh,wo*s-p+kw] (zero outside xr) */
-
-    /* random numbers: Philox4x32-10, see the note below. src0 is the rng
-     * state tensor (its value, the run counter, is read on the device). */
-    G_OP_RAND_UNIFORM, /* in (0, 1) */
-    G_OP_RAND_NORMAL,  /* standard normal */
-    G_OP_RAND_INT,     /* integers 0 .. i[0]-1 as floats */
-    G_OP_SHUFFLE,      /* src0 rng, src1 x [R,C]; i[0] = 0: each column shuffled
-                          independently across rows; 1: whole rows permuted;
-                          i[1] = 1: the inverse permutation (the adjoint) */
-
-    /* effects: they write into the buffer of a leaf; they have no value */
-    G_OP_ASSIGN,       /* src0 = target leaf, src1 = value of the same shape */
-    G_OP_ADAM,         /* src0 param, src1 grad, src2 m, src3 v, src4 the count of
-                          steps before this one (shape [1]; the update is step
-                          t = src4 + 1); f[0] lr, f[1] beta1, f[2] beta2, f[3] eps.
-                          Updates param, m, v. */
-    G_OP_SGD,          /* src0 param, src1 grad; f[0] lr */
-    G_OP_GROUP,        /* no value; depends on all its sources (collects effects) */
-
+#define G_OP(id, name, nsrc, kind, diff, writes, fuse) G_OP_##id,
+#include "ops.def"
+#undef G_OP
     G_OP_COUNT
 } g_op;
+
+typedef enum g_op_kind {
+    G_KIND_LEAF,         /* input, param, state: a buffer of their own */
+    G_KIND_CONST,        /* a value known when the graph is built */
+    G_KIND_ELEMENTWISE,  /* out[i] from the sources at i (numpy broadcasting) */
+    G_KIND_LAYOUT,       /* out[i] from the sources at a remapped index */
+    G_KIND_REDUCTION,    /* sums over some axes */
+    G_KIND_MATMUL,
+    G_KIND_CONVOLUTION,
+    G_KIND_RANDOM,       /* draws from a generator (g_rng) */
+    G_KIND_EFFECT,       /* writes leaves, has no value */
+} g_op_kind;
+
+typedef struct g_op_info {
+    const char *name;
+    int nsrc;            /* G_VARIADIC: one or more */
+    g_op_kind kind;
+    uint32_t diff;       /* bit k: source k carries a gradient */
+    uint32_t writes;     /* effects: bit k: source k is a leaf the effect writes */
+    int fuse;            /* 1: emitted inline in generated kernels */
+} g_op_info;
+
+/* The op's row of ops.def; an unknown op gets a row named "unknown". */
+const g_op_info *g_op_info_of(g_op op);
+
+/* Typed attributes: each op reads the member its ops.def line names. */
+typedef struct g_matmul_attr { int transpose_a, transpose_b; } g_matmul_attr;
+typedef struct g_conv_attr { int stride, pad, out_pad, kh, kw; } g_conv_attr;
+typedef struct g_axis_attr { int axis, start; } g_axis_attr;
+typedef struct g_permute_attr { int perm[G_MAX_DIMS]; } g_permute_attr;
+typedef struct g_rand_attr {
+    uint64_t seed;       /* the generator's key */
+    int stream;          /* the op's stream number (its node id; an adjoint reuses it) */
+    int n;               /* rand_int: values 0 .. n-1 */
+    int whole_rows;      /* shuffle: 1 permutes whole rows, 0 each column */
+    int inverse;         /* shuffle: 1 applies the inverse permutation */
+} g_rand_attr;
+typedef struct g_optim_attr { float lr, beta1, beta2, eps; } g_optim_attr;
+
+typedef union g_attr {
+    float scalar;        /* const value; scale and add_scalar constant; leaky_relu slope */
+    int rows;            /* scatter_add_rows: rows of the output */
+    g_matmul_attr matmul;
+    g_conv_attr conv;
+    g_axis_attr axis;    /* concat (axis), slice and pad (axis, start) */
+    g_permute_attr permute;
+    g_rand_attr rand;    /* random ops, shuffle, and a generator's state leaf */
+    g_optim_attr optim;  /* adam, sgd */
+} g_attr;
+
+enum {
+    G_FLAG_RNG = 1u,     /* a state leaf made by g_rng: a generator random ops accept */
+};
 
 typedef enum g_init_kind {
     G_INIT_ZEROS,
@@ -140,11 +120,9 @@ struct g_node {
     int shape[G_MAX_DIMS];
     int nsrc;
     g_tensor **src;            /* owned by the graph */
-    float f[4];                /* float attributes (see the op) */
-    int i[8];                  /* integer attributes (see the op) */
-    uint64_t seed;             /* rng ops and rng state: the generator's key */
-    int stream;                /* rng ops: their stream number (unique per op) */
-    g_init init;               /* leaves */
+    g_attr attr;               /* see the op's line in ops.def */
+    unsigned flags;            /* G_FLAG_* */
+    g_init init;               /* param and state leaves */
     char name[G_NAME_MAX];     /* leaves: unique among leaves; other nodes: may be empty */
     g_graph *graph;
 };
@@ -161,7 +139,7 @@ g_tensor *g_graph_find(const g_graph *g, const char *leaf_name);
 size_t g_numel(const g_tensor *t);   /* 1 for 0-d; 0 for effects, which have no value */
 int g_same_shape(const g_tensor *a, const g_tensor *b);
 int g_is_leaf(const g_tensor *t);      /* input, param or state */
-int g_is_effect(const g_tensor *t);    /* assign, adam, sgd, group */
+int g_is_effect(const g_tensor *t);    /* kind G_KIND_EFFECT: assign, adam, sgd, group */
 const char *g_op_name(g_op op);
 /* "[256, 512]" into buf; returns buf */
 char *g_shape_str(const g_tensor *t, char *buf, size_t n);
@@ -261,7 +239,7 @@ g_tensor *g_batchnorm_train(g_tensor *x, g_tensor *gamma, g_tensor *beta, float 
  * numbers; an op's adjoint (the inverse shuffle) reuses its stream.
  * g_rng_advance must be the last node built that reads the generator before
  * the next run: nodes created after it see the advanced counter. g_rng marks
- * its leaf with i[0] = 1; random ops reject any other tensor. */
+ * its leaf with G_FLAG_RNG; random ops reject any other tensor. */
 g_tensor *g_rng(g_graph *g, const char *name, uint64_t seed);
 g_tensor *g_rand_uniform(g_tensor *rng, int ndim, const int *shape);
 g_tensor *g_rand_normal(g_tensor *rng, int ndim, const int *shape);
@@ -321,50 +299,5 @@ void g_philox(uint32_t key0, uint32_t key1, const uint32_t ctr[4], uint32_t out[
 #define G_FNV_OFFSET64 0xcbf29ce484222325ull
 uint64_t g_splitmix64(uint64_t x);
 uint64_t g_fnv1a64(uint64_t h, const void *data, size_t n);
-
-/* ---- device execution (planner and executor) --------------------------
- * A session holds the device buffers of a graph's leaves (inputs, params,
- * states), shared by every plan made from that graph. A plan is the part of
- * the graph that some roots need: dead nodes dropped, elementwise chains
- * fused (and folded into the epilogues of matmuls and reductions, optimizer
- * updates included; a bias gradient rides along its weight gradient's matmul
- * as an extra row of ones), every intermediate given an offset in one arena
- * by liveness, recorded once into a command buffer and replayed. Errors: the
- * functions return 0 or -1 with the message in rt_error(). */
-typedef struct rt_ctx rt_ctx;
-typedef struct g_session g_session;
-typedef struct g_plan g_plan;
-
-typedef struct g_plan_opts {
-    int no_fusion;       /* 1: one dispatch per op (the fusion-equivalence tests) */
-    int timestamps;      /* 1: time every dispatch (g_plan_profile) */
-} g_plan_opts;
-
-typedef struct g_plan_stats {
-    int nodes;           /* nodes kept */
-    int dispatches;      /* per run */
-    int fused_groups;    /* dispatches that run more than one node */
-    size_t arena_bytes;  /* the intermediates' arena */
-    size_t intermediate_bytes; /* sum of all intermediates' sizes (no reuse) */
-    size_t param_bytes;  /* params of the whole graph */
-    size_t state_bytes;  /* states of the whole graph */
-    double flops;        /* matmul and convolution FLOPs per run */
-} g_plan_stats;
-
-int g_session_new(rt_ctx *ctx, g_graph *g, uint64_t seed, g_session **out);
-void g_session_free(g_session *s);
-/* Host <-> leaf values (numel floats). Reading a plan root is allowed after
- * a run of that plan. */
-int g_session_write(g_session *s, g_tensor *t, const float *values);
-int g_session_read(g_session *s, g_tensor *t, float *values);
-
-int g_plan_new(g_session *s, g_tensor **roots, int n, const g_plan_opts *opts, g_plan **out);
-void g_plan_free(g_plan *p);
-/* Runs the plan `times` times back to back in one submit and waits. */
-int g_plan_run(g_plan *p, int times);
-void g_plan_stats_get(const g_plan *p, g_plan_stats *st);
-/* After a run with timestamps: one line per dispatch kind (name, calls,
- * total ms), written into buf. */
-int g_plan_profile(const g_plan *p, char *buf, size_t n);
 
 #endif

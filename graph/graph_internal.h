@@ -29,10 +29,15 @@ g_graph *g__check_srcs(const char *what, int n, g_tensor *const *src, int allow_
 g_tensor *g__node(g_graph *g, const char *what, g_op op, int ndim, const int *shape, int nsrc,
                   g_tensor *const *src);
 
+/* 0 when ndim/shape is a valid tensor shape, else -1 with an error naming `what`. */
+int g__check_shape(g_graph *g, const char *what, int ndim, const int *shape);
+/* A possibly negative axis of x normalised, or -1 with an error. */
+int g__norm_axis(g_graph *g, const char *what, int axis, const g_tensor *x);
+
 /* "[2, 3]" for a raw shape. */
 char *g__shape_str(int ndim, const int *shape, char *buf, size_t n);
 
-/* 1 for a generator made by g_rng (a [1] state leaf marked i[0] = 1). */
+/* 1 for a generator made by g_rng (a [1] state leaf flagged G_FLAG_RNG). */
 int g__is_rng(const g_tensor *t);
 
 

@@ -5,7 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#define G_PI 3.14159265358979323846
 #define INIT_TAG 0x494e4954u   /* "INIT": keeps init draws apart from rng ops */
 
 /* uniform in (0, 1) from the top 24 bits of a word, as the rng ops do */
@@ -31,7 +30,7 @@ int g_init_values(const g_tensor *leaf, uint64_t seed, float *out)
         case G_INIT_NORMAL:
             g_philox(k0, k1, ctr, w);
             out[j] = (float)(a * sqrt(-2.0 * log(unit_open(w[0]))) *
-                             cos(2.0 * G_PI * (double)(w[1] >> 8) * (1.0 / 16777216.0)));
+                             cos(2.0 * M_PI * (double)(w[1] >> 8) * (1.0 / 16777216.0)));
             break;
         case G_INIT_UNIFORM:
         case G_INIT_TORCH:

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define G_PI 3.14159265358979323846
 #define RNG_TAG 0x4d454721u
 
 struct g_ref {
@@ -243,8 +242,8 @@ static void split_axis(const g_tensor *t, int axis, size_t *outer, size_t *dim, 
 
 static void draw(const g_tensor *t, uint32_t j, uint32_t r, uint32_t w[4])
 {
-    uint32_t ctr[4] = {j, (uint32_t)t->stream, r, RNG_TAG};
-    g_philox((uint32_t)t->seed, (uint32_t)(t->seed >> 32), ctr, w);
+    uint32_t ctr[4] = {j, (uint32_t)t->attr.rand.stream, r, RNG_TAG};
+    g_philox((uint32_t)t->attr.rand.seed, (uint32_t)(t->attr.rand.seed >> 32), ctr, w);
 }
 
 static double unit(uint32_t w) { return ((double)(w >> 8) + 0.5) * (1.0 / 16777216.0); }
@@ -267,7 +266,7 @@ static int cmp_key(const void *pa, const void *pb)
 /* out[rank(row)] = x[row] per column (or whole rows); inverse: out[row] = x[rank(row)] */
 static int shuffle(const g_tensor *t, const double *x, uint32_t r, double *out)
 {
-    int R = t->shape[0], C = t->shape[1], rows_mode = t->i[0], inverse = t->i[1];
+    int R = t->shape[0], C = t->shape[1], rows_mode = t->attr.rand.whole_rows, inverse = t->attr.rand.inverse;
     int ncols = rows_mode ? 1 : C;
     shuf_key *keys = malloc((size_t)R * sizeof *keys);
     if (!keys) return -1;
@@ -303,7 +302,7 @@ static void conv2d(const g_tensor *t, const double *x, const double *w, double *
     const g_tensor *xs = t->src[0], *ws = t->src[1];
     int N = xs->shape[0], C = xs->shape[1], H = xs->shape[2], W = xs->shape[3];
     int O = ws->shape[0], KH = ws->shape[2], KW = ws->shape[3];
-    int Ho = t->shape[2], Wo = t->shape[3], s = t->i[0], p = t->i[1];
+    int Ho = t->shape[2], Wo = t->shape[3], s = t->attr.conv.stride, p = t->attr.conv.pad;
     for (int n = 0; n < N; n++) for (int o = 0; o < O; o++)
     for (int ho = 0; ho < Ho; ho++) for (int wo = 0; wo < Wo; wo++) {
         double acc = 0;
@@ -326,7 +325,7 @@ static void conv_transpose2d(const g_tensor *t, const double *x, const double *w
     const g_tensor *xs = t->src[0], *ws = t->src[1];
     int N = xs->shape[0], C = xs->shape[1], H = xs->shape[2], W = xs->shape[3];
     int O = ws->shape[1], KH = ws->shape[2], KW = ws->shape[3];
-    int Ho = t->shape[2], Wo = t->shape[3], s = t->i[0], p = t->i[1];
+    int Ho = t->shape[2], Wo = t->shape[3], s = t->attr.conv.stride, p = t->attr.conv.pad;
     /* out[y] gathers every x[h] with h*s - p + kh = y */
     for (int n = 0; n < N; n++) for (int o = 0; o < O; o++)
     for (int y = 0; y < Ho; y++) for (int xo = 0; xo < Wo; xo++) {
@@ -355,7 +354,7 @@ static void conv2d_wgrad(const g_tensor *t, const double *xr, const double *gr, 
     const g_tensor *xs = t->src[0], *gs = t->src[1];
     int N = xs->shape[0], B = xs->shape[1], H = xs->shape[2], W = xs->shape[3];
     int A = gs->shape[1], Ho = gs->shape[2], Wo = gs->shape[3];
-    int s = t->i[0], p = t->i[1], KH = t->i[2], KW = t->i[3];
+    int s = t->attr.conv.stride, p = t->attr.conv.pad, KH = t->attr.conv.kh, KW = t->attr.conv.kw;
     for (int a = 0; a < A; a++) for (int b = 0; b < B; b++)
     for (int kh = 0; kh < KH; kh++) for (int kw = 0; kw < KW; kw++) {
         double acc = 0;
@@ -376,7 +375,7 @@ static void conv2d_wgrad(const g_tensor *t, const double *xr, const double *gr, 
 static void matmul(const g_tensor *t, const double *a, const double *b, double *out)
 {
     const g_tensor *as = t->src[0], *bs = t->src[1];
-    int ta = t->i[0], tb = t->i[1], M = t->shape[0], N = t->shape[1];
+    int ta = t->attr.matmul.transpose_a, tb = t->attr.matmul.transpose_b, M = t->shape[0], N = t->shape[1];
     int K = as->shape[ta ? 0 : 1];
     size_t lda = (size_t)as->shape[1], ldb = (size_t)bs->shape[1];
     for (int m = 0; m < M; m++) for (int n = 0; n < N; n++) {
@@ -394,7 +393,7 @@ static void adam(g_ref *r, const g_tensor *t)
 {
     double *p = r->val[t->src[0]->id], *m = r->val[t->src[2]->id], *v = r->val[t->src[3]->id];
     const double *gr = r->val[t->src[1]->id], step = r->val[t->src[4]->id][0] + 1.0; /* src4: steps before this one */
-    double lr = t->f[0], b1 = t->f[1], b2 = t->f[2], eps = t->f[3];
+    double lr = t->attr.optim.lr, b1 = t->attr.optim.beta1, b2 = t->attr.optim.beta2, eps = t->attr.optim.eps;
     double c1 = 1.0 - pow(b1, step), c2 = 1.0 - pow(b2, step);
     size_t n = count(t->src[0]);
     for (size_t j = 0; j < n; j++) {
@@ -421,7 +420,7 @@ static int eval(g_ref *r, g_tensor *t)
         double *p = V[t->src[0]->id];
         const double *gr = V[t->src[1]->id];
         size_t n = count(t->src[0]);
-        for (size_t j = 0; j < n; j++) p[j] -= (double)t->f[0] * gr[j];
+        for (size_t j = 0; j < n; j++) p[j] -= (double)t->attr.optim.lr * gr[j];
         return 0;
     }
     case G_OP_GROUP: return 0;
@@ -441,12 +440,12 @@ static int eval(g_ref *r, g_tensor *t)
 
     switch (t->op) {
     case G_OP_CONST:
-        for (size_t j = 0; j < n; j++) out[j] = t->f[0];
+        for (size_t j = 0; j < n; j++) out[j] = t->attr.scalar;
         return 0;
     case G_OP_NEG: case G_OP_SCALE: case G_OP_ADD_SCALAR: case G_OP_EXP: case G_OP_LOG:
     case G_OP_SQRT: case G_OP_SQUARE: case G_OP_ABS: case G_OP_RELU: case G_OP_LEAKY_RELU:
     case G_OP_TANH: case G_OP_SIGMOID: case G_OP_SOFTPLUS: case G_OP_LOG_SIGMOID:
-        for (size_t j = 0; j < n; j++) out[j] = unary(t->op, x[j], t->f[0]);
+        for (size_t j = 0; j < n; j++) out[j] = unary(t->op, x[j], t->attr.scalar);
         return 0;
     case G_OP_ADD: case G_OP_SUB: case G_OP_MUL: case G_OP_DIV: case G_OP_GT: case G_OP_GE:
     case G_OP_LT: case G_OP_LE: case G_OP_EQ: {
@@ -498,7 +497,7 @@ static int eval(g_ref *r, g_tensor *t)
         for (size_t j = 0; j < n; j++) {
             size_t rem = j, off = 0;
             for (int d = t->ndim - 1; d >= 0; d--) {
-                off += (rem % (size_t)t->shape[d]) * st[t->i[d]];
+                off += (rem % (size_t)t->shape[d]) * st[t->attr.permute.perm[d]];
                 rem /= (size_t)t->shape[d];
             }
             out[j] = x[off];
@@ -507,9 +506,9 @@ static int eval(g_ref *r, g_tensor *t)
     }
     case G_OP_CONCAT: {
         size_t outer, dim, inner, pos = 0;
-        split_axis(t, t->i[0], &outer, &dim, &inner);
+        split_axis(t, t->attr.axis.axis, &outer, &dim, &inner);
         for (int k = 0; k < t->nsrc; k++) {
-            size_t len = (size_t)t->src[k]->shape[t->i[0]];
+            size_t len = (size_t)t->src[k]->shape[t->attr.axis.axis];
             const double *s = V[t->src[k]->id];
             for (size_t o = 0; o < outer; o++)
                 memcpy(out + (o * dim + pos) * inner, s + o * len * inner, len * inner * sizeof *out);
@@ -519,9 +518,9 @@ static int eval(g_ref *r, g_tensor *t)
     }
     case G_OP_SLICE: case G_OP_PAD: {
         int slice = t->op == G_OP_SLICE;
-        size_t outer, dim, inner, sdim, off = (size_t)t->i[1];
-        split_axis(t->src[0], t->i[0], &outer, &sdim, &inner);
-        dim = (size_t)t->shape[t->i[0]];
+        size_t outer, dim, inner, sdim, off = (size_t)t->attr.axis.start;
+        split_axis(t->src[0], t->attr.axis.axis, &outer, &sdim, &inner);
+        dim = (size_t)t->shape[t->attr.axis.axis];
         if (!slice) memset(out, 0, n * sizeof *out);
         for (size_t o = 0; o < outer; o++) {
             if (slice)
@@ -540,7 +539,7 @@ static int eval(g_ref *r, g_tensor *t)
         } else {
             memset(out, 0, n * sizeof *out);
             for (int i = 0; i < R; i++) {
-                double *dst = out + clamp_row(y[i], t->i[0]) * row;
+                double *dst = out + clamp_row(y[i], t->attr.rows) * row;
                 for (size_t j = 0; j < row; j++) dst[j] += x[(size_t)i * row + j];
             }
         }
@@ -559,10 +558,10 @@ static int eval(g_ref *r, g_tensor *t)
                 out[j] = u;
             } else if (t->op == G_OP_RAND_NORMAL) {
                 double u2 = (double)(w[1] >> 8) * (1.0 / 16777216.0);
-                out[j] = sqrt(-2.0 * log(u)) * cos(2.0 * G_PI * u2);
+                out[j] = sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * u2);
             } else {
-                double k = floor(u * t->i[0]);
-                out[j] = k < t->i[0] - 1 ? k : t->i[0] - 1;
+                double k = floor(u * t->attr.rand.n);
+                out[j] = k < t->attr.rand.n - 1 ? k : t->attr.rand.n - 1;
             }
         }
         return 0;

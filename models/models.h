@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "exec.h"
 #include "graph.h"
 #include "util.h"
 

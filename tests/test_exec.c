@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
 #include "graph.h"
 
 static const uint64_t SEED = 1234;
@@ -152,6 +153,46 @@ START_TEST(large_reductions_match_reference)
     g_tensor *ys[] = {g_sum_all(x), g_sum(x, 0, 1), g_sum(x, 1, 0), g_mean_all(g_square(x))};
     inval in = {x, 0, 0};
     check_graph(g, ys, 4, &in, 1, 2e-5);
+    g_graph_free(g);
+}
+END_TEST
+
+/* A reduction of a broadcast constant with at least 256 inputs per output
+ * and fewer than 256 outputs took the workgroup-per-output path, which
+ * summed nothing: 0 on the device, with only a stray message as a trace. */
+START_TEST(reductions_of_broadcast_constants_sum_them)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 1, SHAPE(4096));
+    g_tensor *b = g_param(g, "b", 1, SHAPE(1), g_init_const(0.5f));
+    g_tensor *gb;
+    ck_assert_int_eq(g_grad(g, g_sum_all(g_add(x, b)), &b, 1, &gb), 0);
+    g_tensor *c = g_sum(g_const(g, 2.0f, 2, SHAPE(8, 1024)), 1, 0);        /* [8] of 2048 */
+    g_tensor *call = g_sum_all(g_const(g, 0.25f, 2, SHAPE(300, 300)));     /* 22500 */
+    g_tensor *cexp = g_sum(g_expand(g_const(g, 3.0f, 2, SHAPE(1, 1)), 2, SHAPE(2, 257)), 1, 1); /* [2, 1] of 771 */
+    g_tensor *ys[] = {gb, c, call, cexp};
+    inval in = {x, 0, 0};
+    check_graph(g, ys, 4, &in, 1, 1e-6);
+    /* and the values themselves, not only the agreement */
+    g_session *s;
+    ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
+    g_plan *p;
+    ck_assert_msg(g_plan_new(s, ys, 4, NULL, &p) == 0, "%s", rt_error());
+    float *xv = calloc(4096, sizeof *xv), v[8];
+    ck_assert_int_eq(g_session_write(s, x, xv), 0);
+    ck_assert_msg(g_plan_run(p, 1) == 0, "%s", rt_error());
+    ck_assert_int_eq(g_session_read(s, gb, v), 0);
+    ck_assert_float_eq(v[0], 4096.0f);
+    ck_assert_int_eq(g_session_read(s, c, v), 0);
+    for (int i = 0; i < 8; i++) ck_assert_float_eq(v[i], 2048.0f);
+    ck_assert_int_eq(g_session_read(s, call, v), 0);
+    ck_assert_float_eq(v[0], 22500.0f);
+    ck_assert_int_eq(g_session_read(s, cexp, v), 0);
+    ck_assert_float_eq(v[0], 771.0f);
+    ck_assert_float_eq(v[1], 771.0f);
+    free(xv);
+    g_plan_free(p);
+    g_session_free(s);
     g_graph_free(g);
 }
 END_TEST
@@ -510,6 +551,7 @@ int main(void)
     tcase_add_test(tc, binary_ops_broadcast_like_the_reference);
     tcase_add_test(tc, select_expand_sum_to_reshape_match_reference);
     tcase_add_test(tc, large_reductions_match_reference);
+    tcase_add_test(tc, reductions_of_broadcast_constants_sum_them);
     tcase_add_test(tc, layout_ops_match_reference);
     tcase_add_test(tc, matmul_all_layouts_and_fused_epilogue_match_reference);
     tcase_add_test(tc, tiled_matmul_matches_reference_with_fused_epilogues);

@@ -608,7 +608,7 @@ START_TEST(reference_gather_clamps_and_scatter_adds_duplicates)
     g_tensor *sc = g_scatter_add_rows(sv, idx, 4);
     ck_assert_int_eq(ga->shape[0], 5);
     ck_assert_int_eq(sc->shape[0], 4);
-    ck_assert_int_eq(sc->i[0], 4);
+    ck_assert_int_eq(sc->attr.rows, 4);
     r = g_ref_new(g, 0);
     /* truncation toward zero, then clamp: -1 -> 0, 1.9 -> 1, 7 -> last, -0.5 -> 0, 2 -> 2 */
     g_ref_write(r, idx, (double[]){-1, 1.9, 7, -0.5, 2});
@@ -1043,12 +1043,12 @@ START_TEST(rng_leaf_and_rand_ops_carry_seed_and_stream)
     ck_assert_int_eq(rng->ndim, 1);
     ck_assert_int_eq(rng->shape[0], 1);
     ck_assert_int_eq(rng->init.kind, G_INIT_ZEROS);
-    ck_assert(rng->seed == 0x123456789abcull);
+    ck_assert(rng->attr.rand.seed == 0x123456789abcull);
     g_tensor *u = g_rand_uniform(rng, 1, SH(3));
     g_tensor *n = g_rand_normal(rng, 2, SH(2, 2));
-    ck_assert(u->seed == rng->seed && n->seed == rng->seed);
-    ck_assert_int_eq(u->stream, u->id);
-    ck_assert_int_eq(n->stream, n->id);
+    ck_assert(u->attr.rand.seed == rng->attr.rand.seed && n->attr.rand.seed == rng->attr.rand.seed);
+    ck_assert_int_eq(u->attr.rand.stream, u->id);
+    ck_assert_int_eq(n->attr.rand.stream, n->id);
     ck_assert_ptr_eq(u->src[0], rng);
     g_tensor *k = g_rand_int(rng, 5, 1, SH(4));
     g_tensor *adv = g_rng_advance(rng);
@@ -1060,16 +1060,16 @@ START_TEST(rng_leaf_and_rand_ops_carry_seed_and_stream)
     g_tensor *roots[4] = {u, n, k, adv};
     for (int run = 0; run < 3; run++) {
         ok_run(r, roots, 4);
-        uint32_t ctr[4] = {1, (uint32_t)u->stream, (uint32_t)run, 0x4d454721u}, w[4];
+        uint32_t ctr[4] = {1, (uint32_t)u->attr.rand.stream, (uint32_t)run, 0x4d454721u}, w[4];
         g_philox(0x56789abcu, 0x1234u, ctr, w);
         ck_assert_double_eq(g_ref_value(r, u)[1], ((w[0] >> 8) + 0.5) / 16777216.0);
         /* element 3 of the normal op: Box-Muller on words 0 and 1 */
-        uint32_t cn[4] = {3, (uint32_t)n->stream, (uint32_t)run, 0x4d454721u};
+        uint32_t cn[4] = {3, (uint32_t)n->attr.rand.stream, (uint32_t)run, 0x4d454721u};
         g_philox(0x56789abcu, 0x1234u, cn, w);
         double u1 = ((w[0] >> 8) + 0.5) / 16777216.0, u2 = (w[1] >> 8) / 16777216.0;
         ck_assert_double_eq_tol(g_ref_value(r, n)[3], sqrt(-2 * log(u1)) * cos(2 * 3.14159265358979323846 * u2), 1e-12);
         /* element 2 of rand_int(5): floor(u * 5) */
-        uint32_t ci[4] = {2, (uint32_t)k->stream, (uint32_t)run, 0x4d454721u};
+        uint32_t ci[4] = {2, (uint32_t)k->attr.rand.stream, (uint32_t)run, 0x4d454721u};
         g_philox(0x56789abcu, 0x1234u, ci, w);
         ck_assert_double_eq(g_ref_value(r, k)[2], floor(((w[0] >> 8) + 0.5) / 16777216.0 * 5));
         ck_assert_double_eq(g_ref_value(r, rng)[0], run + 1);
@@ -1123,7 +1123,7 @@ START_TEST(rand_int_stays_in_range_with_a_flat_histogram)
     g_graph *g = g_graph_new();
     g_tensor *rng = g_rng(g, "gen", 9);
     g_tensor *k = g_rand_int(rng, 7, 1, SH(14000));
-    ck_assert_int_eq(k->i[0], 7);
+    ck_assert_int_eq(k->attr.rand.n, 7);
     g_ref *r = g_ref_new(g, 0);
     const double *v = eval1(r, k);
     int hist[7] = {0};
@@ -1156,16 +1156,16 @@ START_TEST(shuffle_permutes_each_column_and_its_adjoint_inverts_it)
     g_tensor *rng = g_rng(g, "gen", 5);
     g_tensor *x = g_input(g, "x", 2, SH(R, C));
     g_tensor *s = g_shuffle(rng, x, 0);
-    ck_assert_int_eq(s->i[0], 0);
-    ck_assert_int_eq(s->i[1], 0);
-    ck_assert_int_eq(s->stream, s->id);
+    ck_assert_int_eq(s->attr.rand.whole_rows, 0);
+    ck_assert_int_eq(s->attr.rand.inverse, 0);
+    ck_assert_int_eq(s->attr.rand.stream, s->id);
     /* the adjoint comes from autodiff: d/dx sum(shuffle(x) * w) = inverse shuffle of w */
     g_tensor *w = g_input(g, "w", 2, SH(R, C)), *inv;
     ck_assert_int_eq(g_grad(g, g_sum_all(g_mul(s, w)), &x, 1, &inv), 0);
     ck_assert_int_eq(inv->op, G_OP_SHUFFLE);
-    ck_assert_int_eq(inv->i[1], 1);
-    ck_assert_int_eq(inv->stream, s->stream);
-    ck_assert(inv->seed == s->seed);
+    ck_assert_int_eq(inv->attr.rand.inverse, 1);
+    ck_assert_int_eq(inv->attr.rand.stream, s->attr.rand.stream);
+    ck_assert(inv->attr.rand.seed == s->attr.rand.seed);
     g_ref *r = g_ref_new(g, 0);
     double xv[R * C], col[2][R];
     for (int i = 0; i < R; i++)
@@ -1201,7 +1201,7 @@ START_TEST(shuffle_rows_mode_moves_whole_rows)
     g_tensor *rng = g_rng(g, "gen", 77);
     g_tensor *x = g_input(g, "x", 2, SH(R, C));
     g_tensor *s = g_shuffle(rng, x, 1);
-    ck_assert_int_eq(s->i[0], 1);
+    ck_assert_int_eq(s->attr.rand.whole_rows, 1);
     g_tensor *w = g_input(g, "w", 2, SH(R, C)), *inv;
     ck_assert_int_eq(g_grad(g, g_sum_all(g_mul(s, w)), &x, 1, &inv), 0);
     g_ref *r = g_ref_new(g, 0);
@@ -1244,7 +1244,7 @@ START_TEST(shuffle_orders_rows_by_key_then_row)
     const double *sv = eval1(r, s);
     uint32_t key[R];
     for (int i = 0; i < R; i++) {
-        uint32_t ctr[4] = {(uint32_t)i, (uint32_t)s->stream, 0, 0x4d454721u}, w[4];
+        uint32_t ctr[4] = {(uint32_t)i, (uint32_t)s->attr.rand.stream, 0, 0x4d454721u}, w[4];
         g_philox(0x00000001u, 0xfeedbeefu, ctr, w);
         key[i] = w[0];
     }

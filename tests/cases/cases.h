@@ -1,11 +1,64 @@
-/* cases.h: what the test suites and meg-bench share: deterministic test
- * data, medians of timings. (The op case table joins it.) Linked into the
- * tests and into meg-bench; not part of the installed library. */
+/* cases.h: what the test suites and meg-bench share: the one table of op
+ * cases (as ggml's test-backend-ops: the same rows drive the
+ * finite-difference gradient tests, the device-against-reference tests and
+ * the kernel timings), deterministic test data and medians. Linked into
+ * the tests and into meg-bench; not part of the installed library. */
 #ifndef MEG_TESTS_CASES_H
 #define MEG_TESTS_CASES_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "graph.h"
+
+/* ---- op cases ------------------------------------------------------------- */
+
+typedef enum tc_fill_kind {
+    TC_SIGNED,     /* +-[0.2, 1.2]: away from the kinks of relu, abs, ... at 0 */
+    TC_POSITIVE,   /* [0.5, 2]: for log, sqrt and divisors */
+    TC_INDEX,      /* integers -1 .. rows (rows of the tensor indexed; the ends are clamped) */
+} tc_fill_kind;
+
+typedef struct tc_input {
+    int ndim;
+    int shape[G_MAX_DIMS];
+    tc_fill_kind fill;
+    int diff;      /* gradients are checked with respect to it */
+    int rows;      /* TC_INDEX: the rows it indexes */
+} tc_input;
+
+/* What a row feeds: gradients (first and second order, finite differences
+ * on the CPU reference), the device against the reference (fused and
+ * unfused), the kernel timings of `meg-bench kernels`. */
+enum { TC_GRAD = 1, TC_DEVICE = 2, TC_BENCH = 4 };
+
+typedef struct tc_case tc_case;
+struct tc_case {
+    const char *name;
+    int uses;
+    int nin;
+    tc_input in[4];
+    g_tensor *(*build)(g_graph *g, g_tensor **x, const tc_case *c);   /* the op on inputs x */
+    g_tensor *(*un)(g_tensor *);                  /* what some builders apply */
+    g_tensor *(*bin)(g_tensor *, g_tensor *);
+    int arg[G_MAX_DIMS + 1];                      /* the builder's integer arguments */
+    float farg;
+    double tol;                                   /* device vs reference, relative; 0: 2e-6 */
+};
+
+extern const tc_case tc_cases[];
+extern const int tc_ncases;
+const tc_case *tc_find(const char *name);
+/* Rows with any of the bits of `use`, and the k-th of them. */
+int tc_count(int use);
+const tc_case *tc_nth(int use, int k);
+/* Inputs "x0", "x1", ... of g with the row's shapes, then the op on them. */
+g_tensor *tc_build(const tc_case *c, g_graph *g, g_tensor **inputs);
+/* Values of one input, deterministic in seed. */
+void tc_fill(const tc_input *in, double *v, size_t n, uint64_t seed);
+
+/* ---- data and timings ------------------------------------------------------- */
 
 /* n floats in [-1, 1), the same for the same seed on every machine. */
 void tc_random(float *x, size_t n, uint64_t seed);

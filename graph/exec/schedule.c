@@ -1,7 +1,7 @@
-/* plan.c: the planner. Keeps the nodes the roots need, groups them into
+/* schedule.c: the planner. Keeps the nodes the roots need, groups them into
  * dispatch units (elementwise chains fused together and into the epilogues
- * of matmuls and reductions), orders the units, and gives every intermediate
- * an offset in one arena by liveness.
+ * of matmuls and reductions) and orders the units; memory.c then lays out
+ * the arena. No device: the limits it respects are a g_limits.
  *
  * Grouping walks the nodes in program order. A unit stays open while later
  * nodes can join it; a node that reads an open unit's value without joining
@@ -11,6 +11,7 @@
  * before every node that needs it, and effects keep their program order. */
 #include "exec_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,42 +20,44 @@
 
 static x_kind classify(const g_tensor *t)
 {
-    switch (t->op) {
-    case G_OP_INPUT: case G_OP_PARAM: case G_OP_STATE: return X_LEAF;
-    case G_OP_CONST: return X_CONST;
-    case G_OP_GROUP: return X_NONE;
-    case G_OP_MATMUL: return X_MATMUL;
-    case G_OP_SUM_TO: return X_REDUCE;
-    case G_OP_CONV2D: case G_OP_CONV_TRANSPOSE2D: case G_OP_CONV2D_WGRAD: case G_OP_SHUFFLE: return X_STATIC;
-    default: return X_EW;
+    const g_op_info *oi = g_op_info_of(t->op);
+    switch (oi->kind) {
+    case G_KIND_LEAF: return X_LEAF;
+    case G_KIND_CONST: return X_CONST;
+    case G_KIND_MATMUL: return X_MATMUL;
+    case G_KIND_REDUCTION: return X_REDUCE;
+    default: break;
     }
+    if (t->op == G_OP_GROUP) return X_NONE;
+    return oi->fuse ? X_EW : X_STATIC;
 }
 
-/* Leaves an effect writes (up to 3). */
-static int leaf_writes(const g_tensor *t, int *out)
+int x_leaf_writes(const g_tensor *t, int *out)
 {
-    switch (t->op) {
-    case G_OP_ASSIGN: case G_OP_SGD: out[0] = t->src[0]->id; return 1;
-    case G_OP_ADAM: out[0] = t->src[0]->id; out[1] = t->src[2]->id; out[2] = t->src[3]->id; return 3;
-    default: return 0;
-    }
+    uint32_t w = g_op_info_of(t->op)->writes;
+    int n = 0;
+    for (int k = 0; k < t->nsrc && k < 32 && n < 3; k++)
+        if (w >> k & 1u) out[n++] = t->src[k]->id;
+    return n;
 }
 
-static int is_read(const g_tensor *t, int k) { return !(t->op == G_OP_ASSIGN && k == 0); }
+int x_is_read(const g_tensor *t, int k) { return !(t->op == G_OP_ASSIGN && k == 0); }
 
 /* Source k of t is read at t's own linear index (so it may come from a
  * register of the same unit). */
 static int identity_read(const g_tensor *t, int k)
 {
     const g_tensor *s = t->src[k];
-    switch (t->op) {
-    case G_OP_RESHAPE: return 1;
-    case G_OP_ASSIGN: return k == 1;
-    case G_OP_SGD: return 1;
-    case G_OP_ADAM: return k < 4 || g_numel(s) == g_numel(t->src[0]);
-    case G_OP_PERMUTE: case G_OP_CONCAT: case G_OP_SLICE: case G_OP_PAD: case G_OP_GATHER_ROWS:
-    case G_OP_SCATTER_ADD_ROWS: case G_OP_RAND_UNIFORM: case G_OP_RAND_NORMAL: case G_OP_RAND_INT:
-        return 0;
+    switch (g_op_info_of(t->op)->kind) {
+    case G_KIND_EFFECT:
+        if (t->op == G_OP_ASSIGN) return k == 1;
+        if (t->op == G_OP_ADAM) return k < 4 || g_numel(s) == g_numel(t->src[0]);
+        return 1;   /* sgd */
+    case G_KIND_LAYOUT:
+        if (t->op == G_OP_RESHAPE) return 1;
+        if (t->op == G_OP_EXPAND) return g_numel(s) == g_numel(t);
+        return 0;   /* remapped indices */
+    case G_KIND_RANDOM: return 0;
     default: return g_numel(s) == g_numel(t);
     }
 }
@@ -62,18 +65,18 @@ static int identity_read(const g_tensor *t, int k)
 /* The index space of an elementwise node: its own size, or its target's. */
 static size_t index_numel(const g_tensor *t)
 {
-    if (t->op == G_OP_ASSIGN || t->op == G_OP_ADAM || t->op == G_OP_SGD) return g_numel(t->src[0]);
+    if (g_is_effect(t) && t->op != G_OP_GROUP) return g_numel(t->src[0]);
     return g_numel(t);
 }
 
-int x_storage_of(const g_plan *p, int id)
+int x_storage_of(const g_schedule *p, int id)
 {
     while (p->val[id].alias >= 0) id = p->val[id].alias;
     return id;
 }
 
 typedef struct builder {
-    g_plan *p;
+    g_schedule *p;
     g_graph *g;
     int *open;                /* open unit indices */
     int nopen;
@@ -83,7 +86,7 @@ typedef struct builder {
 
 static int unit_new(builder *b, x_kind kind, size_t numel)
 {
-    g_plan *p = b->p;
+    g_schedule *p = b->p;
     if (p->nunits == p->capunits) {
         int cap = p->capunits ? 2 * p->capunits : 64;
         x_unit *nu = realloc(p->units, (size_t)cap * sizeof *nu);
@@ -141,22 +144,22 @@ static void close_unit(builder *b, int ui)
 }
 
 /* The unit whose value node id reads (through aliases), or -1. */
-static int producer_unit(const g_plan *p, int id) { return p->val[x_storage_of(p, id)].unit; }
+static int producer_unit(const g_schedule *p, int id) { return p->val[x_storage_of(p, id)].unit; }
 
-static int unit_reads_leaf(const g_plan *p, const x_unit *u, int leaf, int only_nonidentity)
+static int unit_reads_leaf(const g_schedule *p, const x_unit *u, int leaf, int only_nonidentity)
 {
     for (int m = 0; m < u->nmembers; m++) {
-        const g_tensor *t = g_graph_node(p->s->g, u->members[m]);
+        const g_tensor *t = g_graph_node(p->g, u->members[m]);
         for (int k = 0; k < t->nsrc; k++)
-            if (is_read(t, k) && t->src[k]->id == leaf && (!only_nonidentity || !identity_read(t, k))) return 1;
+            if (x_is_read(t, k) && t->src[k]->id == leaf && (!only_nonidentity || !identity_read(t, k))) return 1;
     }
     return 0;
 }
 
-static int unit_writes_leaf(const g_plan *p, const x_unit *u, int leaf)
+static int unit_writes_leaf(const g_schedule *p, const x_unit *u, int leaf)
 {
     for (int m = 0; m < u->nmembers; m++) {
-        int w[3], nw = leaf_writes(g_graph_node(p->s->g, u->members[m]), w);
+        int w[3], nw = x_leaf_writes(g_graph_node(p->g, u->members[m]), w);
         for (int j = 0; j < nw; j++)
             if (w[j] == leaf) return 1;
     }
@@ -164,15 +167,15 @@ static int unit_writes_leaf(const g_plan *p, const x_unit *u, int leaf)
 }
 
 /* Distinct external value sources of a unit (plus t, if given). */
-static int count_ext_inputs(const g_plan *p, const x_unit *u, const g_tensor *extra, int ui)
+static int count_ext_inputs(const g_schedule *p, const x_unit *u, const g_tensor *extra, int ui)
 {
     int ids[MAX_MEMBERS * 4 + 8], n = 0;
     for (int m = 0; m <= u->nmembers; m++) {
-        const g_tensor *t = m < u->nmembers ? g_graph_node(p->s->g, u->members[m]) : extra;
+        const g_tensor *t = m < u->nmembers ? g_graph_node(p->g, u->members[m]) : extra;
         if (!t) continue;
         if (m == 0 && u->kind != X_EW) continue; /* a head's operands have their own bindings */
         for (int k = 0; k < t->nsrc; k++) {
-            if (!is_read(t, k)) continue;
+            if (!x_is_read(t, k)) continue;
             int s = x_storage_of(p, t->src[k]->id);
             if (p->val[s].kind == X_CONST) continue;
             if (p->val[s].unit == ui && identity_read(t, k)) continue;
@@ -186,13 +189,13 @@ static int count_ext_inputs(const g_plan *p, const x_unit *u, const g_tensor *ex
 
 /* Buffers a unit may write: every value member (it may be read outside)
  * and every leaf its effects update. */
-static int count_outputs(const g_plan *p, const x_unit *u, const g_tensor *extra)
+static int count_outputs(const g_schedule *p, const x_unit *u, const g_tensor *extra)
 {
     int n = 0;
     for (int m = 0; m <= u->nmembers; m++) {
-        const g_tensor *t = m < u->nmembers ? g_graph_node(p->s->g, u->members[m]) : extra;
+        const g_tensor *t = m < u->nmembers ? g_graph_node(p->g, u->members[m]) : extra;
         if (!t) continue;
-        int w[3], nw = leaf_writes(t, w);
+        int w[3], nw = x_leaf_writes(t, w);
         n += nw ? nw : (t->op == G_OP_GROUP ? 0 : 1);
     }
     return n;
@@ -201,21 +204,21 @@ static int count_outputs(const g_plan *p, const x_unit *u, const g_tensor *extra
 /* Whether units (with v added) stay within the device's bindings: texel
  * views count as sampled images, outputs as storage buffers; a matmul has
  * its operands, bias and C on top. */
-static int fits(const g_plan *p, const x_unit *u, int ui, const x_unit *q, int qi, const g_tensor *v)
+static int fits(const g_schedule *p, const x_unit *u, int ui, const x_unit *q, int qi, const g_tensor *v)
 {
-    const VkPhysicalDeviceLimits *l = rt_ctx_limits(p->s->ctx);
+    const g_limits *l = &p->lim;
     int ins = count_ext_inputs(p, u, v, ui) + (q ? count_ext_inputs(p, q, NULL, qi) : 0);
     int outs = count_outputs(p, u, v) + (q ? count_outputs(p, q, NULL) : 0);
     int fixed = (u->kind == X_MATMUL || (q && q->kind == X_MATMUL)) ? 3 : 0;
-    int max_in = (int)l->maxPerStageDescriptorSampledImages - fixed;
-    int max_out = (int)l->maxPerStageDescriptorStorageBuffers;
-    int max_all = (int)l->maxPerStageResources < MAX_BINDINGS ? (int)l->maxPerStageResources : MAX_BINDINGS;
+    int max_in = (int)l->max_sampled_per_stage - fixed;
+    int max_out = (int)l->max_storage_per_stage;
+    int max_all = (int)l->max_resources_per_stage < MAX_BINDINGS ? (int)l->max_resources_per_stage : MAX_BINDINGS;
     return ins <= max_in && outs <= max_out && ins + outs + fixed <= max_all;
 }
 
 static int can_join(builder *b, int ui, const g_tensor *v)
 {
-    g_plan *p = b->p;
+    g_schedule *p = b->p;
     x_unit *u = &p->units[ui];
     if (p->opts.no_fusion) return 0; /* one node per dispatch */
     if (u->closed || u->kind == X_STATIC) return 0;
@@ -223,7 +226,7 @@ static int can_join(builder *b, int ui, const g_tensor *v)
     if (u->nmembers >= MAX_MEMBERS) return 0;
     int reads_member = 0;
     for (int k = 0; k < v->nsrc; k++) {
-        if (!is_read(v, k)) continue;
+        if (!x_is_read(v, k)) continue;
         if (producer_unit(p, v->src[k]->id) == ui) {
             if (!identity_read(v, k)) return 0;
             /* a value read through an alias is read from memory, not a register */
@@ -232,18 +235,18 @@ static int can_join(builder *b, int ui, const g_tensor *v)
         }
     }
     if (!reads_member) return 0;
-    int w[3], nw = leaf_writes(v, w);
+    int w[3], nw = x_leaf_writes(v, w);
     for (int j = 0; j < nw; j++)
         if (unit_reads_leaf(p, u, w[j], 1) || unit_writes_leaf(p, u, w[j])) return 0;
     for (int k = 0; k < v->nsrc; k++)
-        if (is_read(v, k) && p->val[v->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, u, v->src[k]->id)) return 0;
+        if (x_is_read(v, k) && p->val[v->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, u, v->src[k]->id)) return 0;
     if (u->partner >= 0) {
         /* the partner runs in the same invocations at other indices */
         const x_unit *q = &p->units[u->partner];
         for (int j = 0; j < nw; j++)
             if (unit_reads_leaf(p, q, w[j], 0) || unit_writes_leaf(p, q, w[j])) return 0;
         for (int k = 0; k < v->nsrc; k++)
-            if (is_read(v, k) && p->val[v->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, q, v->src[k]->id)) return 0;
+            if (x_is_read(v, k) && p->val[v->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, q, v->src[k]->id)) return 0;
         if (!fits(p, u, ui, q, u->partner, v)) return 0;
     }
     if (!fits(p, u, ui, NULL, -1, v)) return 0;
@@ -253,14 +256,14 @@ static int can_join(builder *b, int ui, const g_tensor *v)
 /* v does not join unit ui: must ui be dispatched before v? */
 static int conflicts(builder *b, int ui, const g_tensor *v)
 {
-    g_plan *p = b->p;
+    g_schedule *p = b->p;
     x_unit *u = &p->units[ui];
     for (int k = 0; k < v->nsrc; k++) {
         if (producer_unit(p, v->src[k]->id) == ui) return 1;
         int s = v->src[k]->id;
-        if (is_read(v, k) && p->val[s].kind == X_LEAF && unit_writes_leaf(p, u, s)) return 1;
+        if (x_is_read(v, k) && p->val[s].kind == X_LEAF && unit_writes_leaf(p, u, s)) return 1;
     }
-    int w[3], nw = leaf_writes(v, w);
+    int w[3], nw = x_leaf_writes(v, w);
     for (int j = 0; j < nw; j++)
         if (unit_reads_leaf(p, u, w[j], 0) || unit_writes_leaf(p, u, w[j])) return 1;
     return 0;
@@ -272,7 +275,7 @@ static int conflicts(builder *b, int ui, const g_tensor *v)
  * only leaf hazards and binding limits decide. */
 static int can_merge(builder *b, int ui, int ti, const g_tensor *v)
 {
-    g_plan *p = b->p;
+    g_schedule *p = b->p;
     x_unit *u = &p->units[ui], *t = &p->units[ti];
     if (p->opts.no_fusion || u->kind != X_EW || u->closed || u->numel != t->numel) return 0;
     if (u->partner >= 0 || t->partner >= 0) return 0;
@@ -282,7 +285,7 @@ static int can_merge(builder *b, int ui, int ti, const g_tensor *v)
     for (int m = 0; m < u->nmembers; m++) {
         const g_tensor *x = g_graph_node(b->g, u->members[m]);
         int w[3];
-        if (leaf_writes(x, w)) return 0;
+        if (x_leaf_writes(x, w)) return 0;
         for (int k = 0; k < x->nsrc; k++)
             if (p->val[x->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, t, x->src[k]->id)) return 0;
     }
@@ -307,22 +310,22 @@ static int merge_into(builder *b, int ui, int ti)
 }
 
 /* mm = A^T B (B [K, N]) and h = B summed over its rows ([N] or [1, N]). */
-static int pair_shapes(const g_plan *p, const g_tensor *mm, const g_tensor *h)
+static int pair_shapes(const g_schedule *p, const g_tensor *mm, const g_tensor *h)
 {
-    if (mm->op != G_OP_MATMUL || h->op != G_OP_SUM_TO || mm->i[0] != 1 || mm->i[1] != 0) return 0;
+    if (mm->op != G_OP_MATMUL || h->op != G_OP_SUM_TO || !mm->attr.matmul.transpose_a || mm->attr.matmul.transpose_b) return 0;
     const g_tensor *bm = mm->src[1], *x = h->src[0];
     if (x_storage_of(p, bm->id) != x_storage_of(p, x->id) || x->ndim != 2 || bm->ndim != 2) return 0;
     if (g_numel(h) != (size_t)x->shape[1]) return 0;
     return (h->ndim == 1) || (h->ndim == 2 && h->shape[0] == 1);
 }
 
-static int units_touch(const g_plan *p, const x_unit *a, int ai, const x_unit *bu, int bi)
+static int units_touch(const g_schedule *p, const x_unit *a, int ai, const x_unit *bu, int bi)
 {
     for (int m = 0; m < a->nmembers; m++) {
-        const g_tensor *t = g_graph_node(p->s->g, a->members[m]);
+        const g_tensor *t = g_graph_node(p->g, a->members[m]);
         for (int k = 0; k < t->nsrc; k++)
             if (producer_unit(p, t->src[k]->id) == bi) return 1;
-        int w[3], nw = leaf_writes(t, w);
+        int w[3], nw = x_leaf_writes(t, w);
         for (int j = 0; j < nw; j++)
             if (unit_reads_leaf(p, bu, w[j], 0) || unit_writes_leaf(p, bu, w[j])) return 1;
     }
@@ -334,7 +337,7 @@ static int units_touch(const g_plan *p, const x_unit *a, int ai, const x_unit *b
  * the same B into one dispatch, where nothing forbids it. */
 static void try_pair(builder *b, int ui)
 {
-    g_plan *p = b->p;
+    g_schedule *p = b->p;
     if (p->opts.no_fusion) return;
     x_unit *u = &p->units[ui];
     for (int i = 0; i < b->nopen; i++) {
@@ -358,7 +361,7 @@ static void try_pair(builder *b, int ui)
 /* A constant read by a kernel that cannot inline it: one unit fills it. */
 static int materialize_const(builder *b, int id)
 {
-    g_plan *p = b->p;
+    g_schedule *p = b->p;
     if (p->val[id].unit >= 0) return 0;
     int ui = unit_new(b, X_EW, g_numel(g_graph_node(b->g, id)));
     if (ui < 0 || unit_add(b, ui, id)) return -1;
@@ -366,7 +369,7 @@ static int materialize_const(builder *b, int id)
     return 0;
 }
 
-static int mark_kept(g_plan *p, g_tensor *t)
+static int mark_kept(g_schedule *p, g_tensor *t)
 {
     /* iterative DFS: graphs of MEG have tens of thousands of nodes */
     int cap = 256, n = 0;
@@ -392,91 +395,40 @@ static int mark_kept(g_plan *p, g_tensor *t)
     return 0;
 }
 
-static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
-
-static int plan_memory(g_plan *p)
+/* "matmul+add+relu|sum_to+adam": the unit's ops, "|" before its extra row. */
+static void unit_label(const g_schedule *p, x_unit *u)
 {
-    g_graph *g = p->s->g;
-    int n = p->nnodes;
-    /* liveness over unit positions */
-    for (int id = 0; id < n; id++) {
-        x_val *v = &p->val[id];
-        v->first = v->unit;
-        v->last = v->unit;
+    size_t n = 0;
+    u->label[0] = 0;
+    for (int m = 0; m < u->nmembers + u->nxmembers && n + 24 < sizeof u->label; m++) {
+        int id = m < u->nmembers ? u->members[m] : u->xmembers[m - u->nmembers];
+        const char *nm = g_op_name(g_graph_node(p->g, id)->op);
+        n += (size_t)snprintf(u->label + n, sizeof u->label - n, "%s%s", m == u->nmembers ? "|" : m ? "+" : "", nm);
     }
-    for (int ui = 0; ui < p->nunits; ui++) {
-        x_unit *u = &p->units[ui];
-        for (int m = 0; m < u->nmembers + u->nxmembers; m++) {
-            const g_tensor *t = g_graph_node(g, m < u->nmembers ? u->members[m] : u->xmembers[m - u->nmembers]);
-            for (int k = 0; k < t->nsrc; k++) {
-                int s = x_storage_of(p, t->src[k]->id);
-                if (p->val[s].unit != ui && p->val[s].last < ui) p->val[s].last = ui;
-            }
-        }
-    }
-    /* which values need memory */
-    for (int id = 0; id < n; id++) {
-        x_val *v = &p->val[id];
-        if (!v->kept || v->kind == X_LEAF || v->kind == X_NONE || v->alias >= 0 || v->unit < 0) continue;
-        const g_tensor *t = g_graph_node(g, id);
-        if (g_is_effect(t)) continue;
-        if (v->root || v->last > v->unit) v->materialize = 1;
-    }
-    for (int id = 0; id < n; id++) {
-        x_val *v = &p->val[id];
-        if (v->kept && v->alias >= 0 && v->root) {
-            /* a reshaped root is read from its source's memory after the run */
-            p->val[x_storage_of(p, id)].materialize = 1;
-            p->val[x_storage_of(p, id)].root = 1;
-        }
-    }
-    /* offsets: greedy, by production order */
-    size_t align = rt_ctx_alignment(p->s->ctx);
-    if (align < 16) align = 16;
-    typedef struct live { size_t off, end; int last; } live;
-    live *act = malloc((size_t)(n + 1) * sizeof *act);
-    int nact = 0;
-    if (!act) { rt_set_error("out of host memory"); return -1; }
-    size_t top = 0;
-    p->intermediate_bytes = 0;
-    for (int ui = 0; ui < p->nunits; ui++) {
-        x_unit *u = &p->units[ui];
-        /* values last read before this unit are free */
-        for (int i = 0; i < nact;)
-            if (act[i].last < ui) act[i] = act[--nact];
-            else i++;
-        for (int m = 0; m < u->nmembers + u->nxmembers; m++) {
-            int id = m < u->nmembers ? u->members[m] : u->xmembers[m - u->nmembers];
-            x_val *v = &p->val[id];
-            if (!v->materialize) continue;
-            v->bytes = align_up(g_numel(g_graph_node(g, id)) * 4, 16);
-            if (v->root) { v->storage = S_ROOT; continue; }
-            v->storage = S_ARENA;
-            size_t need = align_up(v->bytes, align);
-            p->intermediate_bytes += need;
-            /* lowest gap between live ranges (sorted by offset) */
-            for (int i = 1; i < nact; i++)
-                for (int j = i; j > 0 && act[j].off < act[j - 1].off; j--) {
-                    live t = act[j]; act[j] = act[j - 1]; act[j - 1] = t;
-                }
-            size_t off = 0;
-            for (int i = 0; i < nact; i++) {
-                if (act[i].off >= off + need) break;
-                if (act[i].end > off) off = align_up(act[i].end, align);
-            }
-            v->offset = off;
-            act[nact++] = (live){off, off + need, v->last};
-            if (off + need > top) top = off + need;
-        }
-    }
-    free(act);
-    p->arena_bytes = top;
-    return 0;
+    if (u->nmembers > 1 && n + 24 >= sizeof u->label)
+        snprintf(u->label + n, sizeof u->label - n, "...(%d)", u->nmembers);
 }
 
-int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
+/* FLOPs of a unit's matmul or convolution (2 per multiply-add). */
+static double unit_flops(const g_schedule *p, const x_unit *u)
 {
-    g_graph *g = p->s->g;
+    if (u->nmembers == 0) return 0;
+    const g_tensor *t = g_graph_node(p->g, u->members[0]);
+    if (t->op == G_OP_MATMUL) {
+        const g_tensor *a = t->src[0];
+        double k = a->shape[t->attr.matmul.transpose_a ? 0 : 1];
+        return 2.0 * t->shape[0] * t->shape[1] * k;
+    }
+    if (g_op_info_of(t->op)->kind != G_KIND_CONVOLUTION) return 0;
+    const g_tensor *x = t->src[0], *w = t->src[1];
+    if (t->op == G_OP_CONV2D) return 2.0 * (double)g_numel(t) * x->shape[1] * w->shape[2] * w->shape[3];
+    if (t->op == G_OP_CONV_TRANSPOSE2D) return 2.0 * (double)g_numel(x) * w->shape[1] * w->shape[2] * w->shape[3];
+    return 2.0 * (double)g_numel(t) * x->shape[0] * w->shape[2] * w->shape[3];   /* wgrad: gr is w */
+}
+
+int x_schedule_build(g_schedule *p, g_tensor **roots, int nroots)
+{
+    g_graph *g = p->g;
     int n = p->nnodes;
     for (int id = 0; id < n; id++) {
         p->val[id].unit = -1;
@@ -589,33 +541,110 @@ int x_plan_build(g_plan *p, g_tensor **roots, int nroots)
         p->units = sorted;
         p->capunits = b.nemit ? b.nemit : 1;
     }
-    if (plan_memory(p)) goto done;
-    /* inputs that must have been written before a run: read before any assign of this plan */
-    p->needs_input = malloc((size_t)(n ? n : 1) * sizeof(int));
-    if (!p->needs_input) { rt_set_error("out of host memory"); goto done; }
-    {
-        unsigned char *assigned = calloc((size_t)(n ? n : 1), 1);
-        if (!assigned) { rt_set_error("out of host memory"); goto done; }
-        for (int id = 0; id < n; id++) {
-            if (!p->val[id].kept) continue;
-            g_tensor *t = g_graph_node(g, id);
-            for (int k = 0; k < t->nsrc; k++) {
-                g_tensor *s = t->src[k];
-                if (s->op == G_OP_INPUT && is_read(t, k) && !assigned[s->id]) {
-                    int dup = 0;
-                    for (int j = 0; j < p->nneeds && !dup; j++) dup = p->needs_input[j] == s->id;
-                    if (!dup) p->needs_input[p->nneeds++] = s->id;
-                }
-            }
-            if (t->op == G_OP_ASSIGN) assigned[t->src[0]->id] = 1;
-        }
-        for (int r = 0; r < nroots; r++)
-            if (roots[r]->op == G_OP_INPUT && !assigned[roots[r]->id]) p->needs_input[p->nneeds++] = roots[r]->id;
-        free(assigned);
+    if (x_plan_memory(p)) goto done;
+    for (int ui = 0; ui < p->nunits; ui++) {
+        unit_label(p, &p->units[ui]);
+        p->units[ui].flops = unit_flops(p, &p->units[ui]);
+        p->flops += p->units[ui].flops;
     }
     rc = 0;
 done:
     free(b.open);
     free(b.emit);
     return rc;
+}
+
+/* ---- the public face of a schedule ------------------------------------------ */
+
+void g_limits_default(g_limits *l)
+{
+    /* lavapipe 22.3 */
+    l->max_sampled_per_stage = 128;
+    l->max_storage_per_stage = 32;
+    l->max_resources_per_stage = 128;
+    l->alignment = 16;
+}
+
+void g_schedule_free(g_schedule *p)
+{
+    if (!p) return;
+    for (int ui = 0; ui < p->nunits; ui++) {
+        free(p->units[ui].members);
+        free(p->units[ui].xmembers);
+    }
+    free(p->units);
+    free(p->val);
+    free(p->needs_input);
+    free(p->roots);
+    free(p);
+}
+
+int g_schedule_new(g_graph *g, g_tensor **roots, int n, const g_plan_opts *opts, const g_limits *lim,
+                   g_schedule **out)
+{
+    *out = NULL;
+    if (!g) { rt_set_error("g_schedule_new: no graph"); return -1; }
+    if (g_graph_error(g)) { rt_set_error("graph has an error: %s", g_graph_error(g)); return -1; }
+    if (n < 1 || !roots) { rt_set_error("g_schedule_new: no roots"); return -1; }
+    for (int i = 0; i < n; i++)
+        if (!roots[i] || roots[i]->graph != g) {
+            rt_set_error("g_schedule_new: root %d is %s", i, roots[i] ? "from another graph" : "NULL");
+            return -1;
+        }
+    g_schedule *p = calloc(1, sizeof *p);
+    if (!p) { rt_set_error("out of host memory"); return -1; }
+    p->g = g;
+    if (opts) p->opts = *opts;
+    if (lim) p->lim = *lim;
+    else g_limits_default(&p->lim);
+    if (p->lim.alignment < 16) p->lim.alignment = 16;
+    p->nnodes = g_graph_size(g);
+    p->val = calloc((size_t)p->nnodes, sizeof *p->val);
+    p->roots = malloc((size_t)n * sizeof *p->roots);
+    if (!p->val || !p->roots) { g_schedule_free(p); rt_set_error("out of host memory"); return -1; }
+    for (int i = 0; i < n; i++) p->roots[i] = roots[i]->id;
+    p->nroots = n;
+    if (x_schedule_build(p, roots, n)) { g_schedule_free(p); return -1; }
+    *out = p;
+    return 0;
+}
+
+void g_schedule_stats(const g_schedule *p, g_plan_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    for (int id = 0; id < p->nnodes; id++) st->nodes += p->val[id].kept;
+    st->dispatches = p->nunits;
+    for (int ui = 0; ui < p->nunits; ui++) st->fused_groups += p->units[ui].nmembers + p->units[ui].nxmembers > 1;
+    st->arena_bytes = p->arena_bytes;
+    st->intermediate_bytes = p->intermediate_bytes;
+    for (int id = 0; id < p->nnodes; id++) {
+        g_tensor *t = g_graph_node(p->g, id);
+        if (t->op == G_OP_PARAM) st->param_bytes += g_numel(t) * 4;
+        if (t->op == G_OP_STATE) st->state_bytes += g_numel(t) * 4;
+    }
+    st->flops = p->flops;
+}
+
+int g_schedule_units(const g_schedule *p) { return p ? p->nunits : 0; }
+
+const char *g_schedule_label(const g_schedule *p, int unit)
+{
+    if (!p || unit < 0 || unit >= p->nunits) return NULL;
+    return p->units[unit].label;
+}
+
+int g_schedule_glsl(const g_schedule *p, int unit, char **glsl, int *nbindings)
+{
+    *glsl = NULL;
+    if (!p || unit < 0 || unit >= p->nunits) {
+        rt_set_error("g_schedule_glsl: no unit %d (the schedule has %d)", unit, p ? p->nunits : 0);
+        return -1;
+    }
+    x_source src;
+    if (x_emit_unit(p, unit, &src)) return -1;
+    if (nbindings) *nbindings = src.glsl ? (src.matmul ? 3 : 0) + src.nout + src.nin : 0;
+    *glsl = src.glsl;
+    src.glsl = NULL;
+    x_source_free(&src);
+    return 0;
 }

@@ -1,0 +1,101 @@
+/* exec.h: running graphs on a device, and the planning behind it. The
+ * public header of graph/exec/.
+ *
+ * Planning (no device needed): the part of a graph that some roots need is
+ * kept, dead nodes dropped, elementwise chains fused (and folded into the
+ * epilogues of matmuls and reductions, optimizer updates included; a bias
+ * gradient rides along its weight gradient's matmul as an extra row of
+ * ones), and every intermediate given an offset in one arena by liveness.
+ * The result, a schedule, can be inspected: its units and the GLSL of each.
+ *
+ * Execution: a session holds the device buffers of a graph's leaves
+ * (inputs, params, states), shared by every plan made from that graph. A
+ * plan is a schedule made for the session's device, compiled, bound and
+ * recorded once into a command buffer that is replayed.
+ *
+ * Errors: the functions return 0 or -1 with the message in rt_error()
+ * (runtime/util.h); any internal failure fails the call that met it.
+ */
+#ifndef MEG_GRAPH_EXEC_H
+#define MEG_GRAPH_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph.h"
+
+typedef struct rt_ctx rt_ctx;
+typedef struct g_session g_session;
+typedef struct g_plan g_plan;
+typedef struct g_schedule g_schedule;
+
+typedef struct g_plan_opts {
+    int no_fusion;       /* 1: one dispatch per op (the fusion-equivalence tests) */
+    int timestamps;      /* 1: time every dispatch (g_plan_profile) */
+} g_plan_opts;
+
+/* What the planner must respect of a device: bindings per kernel (texel
+ * views count as sampled images, outputs as storage buffers) and the offset
+ * alignment of bindings into the arena. */
+typedef struct g_limits {
+    uint32_t max_sampled_per_stage;
+    uint32_t max_storage_per_stage;
+    uint32_t max_resources_per_stage;
+    size_t alignment;
+} g_limits;
+
+/* The limits of lavapipe, so that a schedule made without a device is the
+ * one this project's reference device runs. */
+void g_limits_default(g_limits *l);
+/* The limits of the device of ctx. */
+void g_limits_of(const rt_ctx *ctx, g_limits *l);
+
+typedef struct g_plan_stats {
+    int nodes;           /* nodes kept */
+    int dispatches;      /* per run */
+    int fused_groups;    /* dispatches that run more than one node */
+    size_t arena_bytes;  /* the intermediates' arena */
+    size_t intermediate_bytes; /* sum of all intermediates' sizes (no reuse) */
+    size_t param_bytes;  /* params of the whole graph */
+    size_t state_bytes;  /* states of the whole graph */
+    double flops;        /* matmul and convolution FLOPs per run */
+} g_plan_stats;
+
+/* ---- schedules: planning without a device -------------------------------- */
+
+/* lim NULL: g_limits_default. */
+int g_schedule_new(g_graph *g, g_tensor **roots, int n, const g_plan_opts *opts, const g_limits *lim,
+                   g_schedule **out);
+void g_schedule_free(g_schedule *s);
+void g_schedule_stats(const g_schedule *s, g_plan_stats *st);
+int g_schedule_units(const g_schedule *s);
+/* "matmul+add+relu": the ops of unit i in program order ("|" before the
+ * part that runs as a matmul's extra row). */
+const char *g_schedule_label(const g_schedule *s, int unit);
+/* The GLSL of unit i (malloc'ed, the caller frees it) and its number of
+ * bindings: a whole compute shader, or for a matmul unit the epilogue that
+ * shaders/matmul.comp includes. *glsl is NULL for a unit that runs an
+ * embedded kernel (convolutions, shuffle, a matmul with no epilogue). */
+int g_schedule_glsl(const g_schedule *s, int unit, char **glsl, int *nbindings);
+
+/* ---- sessions and plans on a device ---------------------------------------- */
+
+int g_session_new(rt_ctx *ctx, g_graph *g, uint64_t seed, g_session **out);
+void g_session_free(g_session *s);
+/* Host <-> leaf values (numel floats). Reading a plan root is allowed after
+ * a run of that plan. */
+int g_session_write(g_session *s, g_tensor *t, const float *values);
+int g_session_read(g_session *s, g_tensor *t, float *values);
+
+int g_plan_new(g_session *s, g_tensor **roots, int n, const g_plan_opts *opts, g_plan **out);
+void g_plan_free(g_plan *p);
+/* Runs the plan `times` times back to back in one submit and waits. */
+int g_plan_run(g_plan *p, int times);
+void g_plan_stats_get(const g_plan *p, g_plan_stats *st);
+/* The plan's schedule (owned by the plan). */
+const g_schedule *g_plan_schedule(const g_plan *p);
+/* After a run with timestamps: one line per dispatch kind (name, calls,
+ * total ms), written into buf. */
+int g_plan_profile(const g_plan *p, char *buf, size_t n);
+
+#endif

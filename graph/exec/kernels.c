@@ -1,0 +1,231 @@
+/* kernels.c: the kernel of every unit of a plan and its bindings: the
+ * generated source compiled (compile.c), the matmul variant chosen for the
+ * device, the convolutions' register blocks and the embedded kernels. */
+#include "exec_internal.h"
+#include "runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int x_binding_of(g_plan *p, int id, rt_binding *b)
+{
+    const g_schedule *sc = p->sch;
+    g_graph *g = sc->g;
+    int st = x_storage_of(sc, id);
+    g_tensor *t = g_graph_node(g, st);
+    const x_val *v = &sc->val[st];
+    memset(b, 0, sizeof *b);
+    b->size = g_numel(g_graph_node(g, id)) * 4;
+    if (v->kind == X_LEAF) return x_session_leaf(p->s, t, &b->buf);
+    if (v->storage == S_ROOT) { b->buf = p->root_buf[st]; return 0; }
+    if (v->storage == S_ARENA) {
+        b->buf = p->arena;
+        b->offset = v->offset;
+        return 0;
+    }
+    char sh[64];
+    rt_set_error("internal: node %d (%s %s) has no storage in this plan", id, g_op_name(t->op),
+                 g_shape_str(t, sh, sizeof sh));
+    return -1;
+}
+
+/* Bindings of a generated kernel: `pre` fixed ones, then the outputs (a
+ * matmul's first is its C, already in pre), then the inputs. */
+static int generated_bindings(g_plan *p, x_dispatch *dp, const x_source *src, const rt_binding *pre, int npre)
+{
+    int skip = src->matmul ? 1 : 0;
+    dp->nbind = npre + (src->nout - skip) + src->nin;
+    dp->bind = calloc((size_t)dp->nbind, sizeof *dp->bind);
+    if (!dp->bind) { rt_set_error("out of host memory"); return -1; }
+    int k = 0;
+    for (int i = 0; i < npre; i++) dp->bind[k++] = pre[i];
+    for (int i = skip; i < src->nout; i++)
+        if (x_binding_of(p, src->out[i], &dp->bind[k++])) return -1;
+    for (int i = 0; i < src->nin; i++)
+        if (x_binding_of(p, src->in[i], &dp->bind[k++])) return -1;
+    return 0;
+}
+
+static int compile_unit(g_plan *p, int ui, const char *glsl, int template, const uint32_t *spec, int nspec)
+{
+    uint32_t *words;
+    size_t nwords;
+    char key[64];
+    if (x_compile(glsl, template, &words, &nwords, key, sizeof key)) {
+        rt_error_prefix("kernel for %s", p->sch->units[ui].label);
+        return -1;
+    }
+    return rt_kernel_from_spirv(p->s->ctx, key, words, nwords, spec, nspec, &p->disp[ui].kernel);
+}
+
+static int generated_kernel(g_plan *p, int ui, const x_source *src)
+{
+    x_dispatch *dp = &p->disp[ui];
+    if (generated_bindings(p, dp, src, NULL, 0) || compile_unit(p, ui, src->glsl, X_TEMPLATE_NONE, NULL, 0)) return -1;
+    if (src->group_per_output) {
+        size_t n = src->invocations;
+        dp->groups[0] = n > 65535 ? 65535 : (uint32_t)n;
+        dp->groups[1] = (uint32_t)((n + dp->groups[0] - 1) / dp->groups[0]);
+        dp->groups[2] = 1;
+    } else {
+        rt_groups_1d(src->invocations, 64, dp->groups);
+    }
+    return 0;
+}
+
+/* A matmul unit: the variant chosen for the device, with the generated
+ * epilogue (src->glsl) or, without one, the embedded kernel. */
+static int matmul_kernel(g_plan *p, int ui, const x_source *src)
+{
+    const x_unit *u = &p->sch->units[ui];
+    x_dispatch *dp = &p->disp[ui];
+    const g_tensor *h = g_graph_node(p->sch->g, u->members[0]), *a = h->src[0], *bm = h->src[1];
+    int ta = h->attr.matmul.transpose_a, tb = h->attr.matmul.transpose_b;
+    rt_matmul_desc d = {.m = (uint32_t)(ta ? a->shape[1] : a->shape[0]), .k = (uint32_t)(ta ? a->shape[0] : a->shape[1]),
+                        .n = (uint32_t)(tb ? bm->shape[0] : bm->shape[1]), .transpose_a = ta, .transpose_b = tb,
+                        .ones_row = u->nxmembers > 0};
+    rt_binding ba, bb, bc;
+    if (x_binding_of(p, a->id, &ba) || x_binding_of(p, bm->id, &bb)) return -1;
+    rt_matmul_plan mp;
+    if (rt_matmul_choose(p->s->ctx, &d, ba.offset, bb.offset, 0, &mp)) return -1;
+    ba.vec4 = mp.vec4_a;
+    bb.vec4 = mp.vec4_b;
+    rt_binding dummy = ba;   /* the bias slot, unused by these kernels */
+    dummy.vec4 = 0;
+    memcpy(dp->groups, mp.groups, sizeof dp->groups);
+    if (!src->glsl) {
+        if (rt_kernel_get(p->s->ctx, mp.tiled ? "matmul_tiled" : "matmul", mp.spec, mp.nspec, &dp->kernel)) return -1;
+        if (x_binding_of(p, h->id, &bc)) return -1;
+    } else {
+        if (x_binding_of(p, src->out[0], &bc)) return -1;
+        if (compile_unit(p, ui, src->glsl, mp.tiled ? X_TEMPLATE_TILED : X_TEMPLATE_MATMUL, mp.spec, mp.nspec))
+            return -1;
+    }
+    rt_binding pre[4] = {ba, bb, dummy, bc};
+    if (!src->glsl) {
+        dp->nbind = 4;
+        dp->bind = malloc(sizeof pre);
+        if (!dp->bind) { rt_set_error("out of host memory"); return -1; }
+        memcpy(dp->bind, pre, sizeof pre);
+        return 0;
+    }
+    return generated_bindings(p, dp, src, pre, 4);
+}
+
+/* Register blocks of the convolution kernels: TM output channels (of the
+ * weight gradient: channels a) and, for conv2d and conv_transpose2d, TN
+ * pixels per invocation (spec ids 11 and 12 after the 11 shape constants;
+ * 13: conv_transpose2d's class padding, the subgroup size). Gives the
+ * invocation count and the number of channel blocks. */
+static void conv_blocks(g_op op, uint32_t subgroup, uint32_t *spec, int *nspec, size_t *lanes_y)
+{
+    uint32_t nb = spec[0], o = spec[4], kh = spec[5], s = spec[7], ho = spec[9], wo = spec[10];
+    /* 16 x 8 measured best on llvmpipe at the MNIST shapes (meg-bench kernels:
+     * 1.1-1.9x the speed of 8 x 4; 16 x 16 and 32 x 4 slower) */
+    uint32_t tm = o < 16 ? o : 16, tn = 8;
+    spec[11] = tm;
+    *nspec = 12;
+    if (op == G_OP_CONV2D_WGRAD) {
+        lanes_y[0] = (size_t)((o + tm - 1) / tm) * spec[1] * kh;
+        lanes_y[1] = 1;
+        return;
+    }
+    spec[12] = tn;
+    *nspec = 13;
+    if (op == G_OP_CONV2D) {
+        lanes_y[0] = (size_t)nb * ho * ((wo + tn - 1) / tn);
+    } else {
+        size_t hoc = (ho + s - 1) / s, woc = (wo + s - 1) / s;
+        uint32_t run = subgroup >= 1 && subgroup <= 64 ? subgroup : 8;
+        size_t cls = (hoc * ((woc + tn - 1) / tn) + run - 1) / run * run;
+        spec[13] = run;
+        *nspec = 14;
+        lanes_y[0] = (size_t)nb * s * s * cls;
+    }
+    lanes_y[1] = (o + tm - 1) / tm;
+}
+
+static int static_kernel(g_plan *p, int ui)
+{
+    size_t lanes_y[2] = {0, 1};
+    x_unit *u = &p->sch->units[ui];
+    x_dispatch *dp = &p->disp[ui];
+    const g_tensor *t = g_graph_node(p->sch->g, u->members[0]);
+    uint32_t spec[16];
+    int nspec = 0;
+    const char *name = NULL;
+    int nb = 3;
+    rt_binding b[3];
+    if (t->op == G_OP_SHUFFLE) {
+        const g_tensor *x = t->src[1];
+        name = "shuffle";
+        spec[0] = (uint32_t)x->shape[0];
+        spec[1] = (uint32_t)(g_numel(x) / (size_t)x->shape[0]);
+        spec[2] = (uint32_t)t->attr.rand.whole_rows;
+        spec[3] = (uint32_t)t->attr.rand.inverse;
+        spec[4] = (uint32_t)(t->attr.rand.seed & 0xffffffffu);
+        spec[5] = (uint32_t)(t->attr.rand.seed >> 32);
+        spec[6] = (uint32_t)t->attr.rand.stream;
+        nspec = 7;
+        if (x_binding_of(p, t->src[0]->id, &b[0]) || x_binding_of(p, x->id, &b[1]))
+            return -1;
+    } else {
+        const g_tensor *x = t->src[0], *w = t->src[1];
+        int s = t->attr.conv.stride, pd = t->attr.conv.pad;
+        if (t->op == G_OP_CONV2D) {
+            name = "conv2d";
+            uint32_t sp[] = {(uint32_t)x->shape[0], (uint32_t)x->shape[1], (uint32_t)x->shape[2], (uint32_t)x->shape[3],
+                             (uint32_t)w->shape[0], (uint32_t)w->shape[2], (uint32_t)w->shape[3], (uint32_t)s,
+                             (uint32_t)pd, (uint32_t)t->shape[2], (uint32_t)t->shape[3]};
+            memcpy(spec, sp, sizeof sp);
+        } else if (t->op == G_OP_CONV_TRANSPOSE2D) {
+            name = "conv_transpose2d";
+            uint32_t sp[] = {(uint32_t)x->shape[0], (uint32_t)x->shape[1], (uint32_t)x->shape[2], (uint32_t)x->shape[3],
+                             (uint32_t)w->shape[1], (uint32_t)w->shape[2], (uint32_t)w->shape[3], (uint32_t)s,
+                             (uint32_t)pd, (uint32_t)t->shape[2], (uint32_t)t->shape[3]};
+            memcpy(spec, sp, sizeof sp);
+        } else {
+            name = "conv2d_wgrad";
+            /* xr [N,B,H,W], gr [N,A,HO,WO] */
+            uint32_t sp[] = {(uint32_t)x->shape[0], (uint32_t)x->shape[1], (uint32_t)x->shape[2], (uint32_t)x->shape[3],
+                             (uint32_t)w->shape[1], (uint32_t)t->attr.conv.kh, (uint32_t)t->attr.conv.kw, (uint32_t)s,
+                             (uint32_t)pd, (uint32_t)w->shape[2], (uint32_t)w->shape[3]};
+            memcpy(spec, sp, sizeof sp);
+        }
+        nspec = 11;
+        if (x_binding_of(p, x->id, &b[0]) || x_binding_of(p, w->id, &b[1]))
+            return -1;
+        conv_blocks(t->op, rt_ctx_device(p->s->ctx)->subgroup_size, spec, &nspec, lanes_y);
+    }
+    if (x_binding_of(p, t->id, &b[2])) return -1;
+    if (rt_kernel_get(p->s->ctx, name, spec, nspec, &dp->kernel)) return -1;
+    dp->nbind = nb;
+    dp->bind = calloc((size_t)nb, sizeof *dp->bind);
+    if (!dp->bind) { rt_set_error("out of host memory"); return -1; }
+    memcpy(dp->bind, b, sizeof b);
+    if (t->op == G_OP_SHUFFLE) {
+        rt_groups_1d(g_numel(t), 64, dp->groups);
+    } else {
+        /* convolutions: x (and z) over the invocations, y over channel blocks */
+        rt_groups_1d(lanes_y[0], 64, dp->groups);
+        dp->groups[2] = dp->groups[1];
+        dp->groups[1] = (uint32_t)lanes_y[1];
+    }
+    return 0;
+}
+
+int x_unit_kernel(g_plan *p, int ui)
+{
+    const x_unit *u = &p->sch->units[ui];
+    x_source src;
+    if (x_emit_unit(p->sch, ui, &src)) return -1;
+    int rc;
+    switch (u->kind) {
+    case X_EW: case X_REDUCE: rc = generated_kernel(p, ui, &src); break;
+    case X_MATMUL: rc = matmul_kernel(p, ui, &src); break;
+    case X_STATIC: rc = static_kernel(p, ui); break;
+    default: rt_set_error("internal: unit %s of kind %d", u->label, (int)u->kind); rc = -1; break;
+    }
+    x_source_free(&src);
+    return rc;
+}

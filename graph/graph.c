@@ -1,0 +1,199 @@
+/* graph.c: the graph container, errors kept in the graph, node creation
+ * and the small queries of graph.h. */
+#include "graph_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- container and errors ---------------------------------------------- */
+
+g_graph *g_graph_new(void) { return calloc(1, sizeof(g_graph)); }
+
+void g_graph_free(g_graph *g)
+{
+    if (!g) return;
+    for (int i = 0; i < g->n; i++) {
+        free(g->nodes[i]->src);
+        free(g->nodes[i]);
+    }
+    free(g->nodes);
+    free(g->leaves);
+    free(g);
+}
+
+const char *g_graph_error(const g_graph *g)
+{
+    if (!g) return "no graph (out of memory?)";
+    return g->has_err ? g->err : NULL;
+}
+
+void g__fail(g_graph *g, const char *fmt, ...)
+{
+    if (!g || g->has_err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->err, sizeof g->err, fmt, ap);
+    va_end(ap);
+    g->has_err = 1;
+}
+
+int g_graph_size(const g_graph *g) { return g ? g->n : 0; }
+
+g_tensor *g_graph_node(const g_graph *g, int id)
+{
+    if (!g || id < 0 || id >= g->n) return NULL;
+    return g->nodes[id];
+}
+
+g_tensor *g_graph_find(const g_graph *g, const char *leaf_name)
+{
+    if (!g || !leaf_name) return NULL;
+    for (int i = 0; i < g->nleaves; i++) {
+        g_tensor *t = g->nodes[g->leaves[i]];
+        if (strcmp(t->name, leaf_name) == 0) return t;
+    }
+    return NULL;
+}
+
+/* ---- small queries ------------------------------------------------------ */
+
+int g_is_leaf(const g_tensor *t) { return t && g_op_info_of(t->op)->kind == G_KIND_LEAF; }
+
+int g_is_effect(const g_tensor *t) { return t && g_op_info_of(t->op)->kind == G_KIND_EFFECT; }
+
+size_t g_numel(const g_tensor *t)
+{
+    if (!t || g_is_effect(t)) return 0;   /* effects have no value */
+    size_t n = 1;
+    for (int d = 0; d < t->ndim; d++) n *= (size_t)t->shape[d];
+    return n;
+}
+
+int g_same_shape(const g_tensor *a, const g_tensor *b)
+{
+    if (!a || !b || a->ndim != b->ndim) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d]) return 0;
+    return 1;
+}
+
+char *g__shape_str(int ndim, const int *shape, char *buf, size_t n)
+{
+    if (!buf || n == 0) return buf;
+    size_t k = 0;
+    buf[0] = 0;
+    k += (size_t)snprintf(buf + k, n - k, "[");
+    for (int d = 0; d < ndim && k < n; d++)
+        k += (size_t)snprintf(buf + k, n - k, d ? ", %d" : "%d", shape[d]);
+    if (k < n) snprintf(buf + k, n - k, "]");
+    return buf;
+}
+
+char *g_shape_str(const g_tensor *t, char *buf, size_t n)
+{
+    if (!t) {
+        if (buf && n) snprintf(buf, n, "(null)");
+        return buf;
+    }
+    return g__shape_str(t->ndim, t->shape, buf, n);
+}
+
+int g__is_rng(const g_tensor *t)
+{
+    return t && t->op == G_OP_STATE && (t->flags & G_FLAG_RNG) && t->ndim == 1 && t->shape[0] == 1;
+}
+
+/* ---- node creation ----------------------------------------------------- */
+
+g_graph *g__check_srcs(const char *what, int n, g_tensor *const *src, int allow_effects)
+{
+    for (int k = 0; k < n; k++)
+        if (!src[k]) return NULL;
+    if (n == 0) return NULL;
+    g_graph *g = src[0]->graph;
+    for (int k = 1; k < n; k++) {
+        if (src[k]->graph != g) {
+            g__fail(g, "%s: operands belong to different graphs (operand %d)", what, k);
+            return NULL;
+        }
+    }
+    if (!allow_effects) {
+        for (int k = 0; k < n; k++) {
+            if (g_is_effect(src[k])) {
+                g__fail(g, "%s: operand %d is an effect (%s) and has no value", what, k,
+                        g_op_name(src[k]->op));
+                return NULL;
+            }
+        }
+    }
+    return g;
+}
+
+g_tensor *g__node(g_graph *g, const char *what, g_op op, int ndim, const int *shape, int nsrc,
+                  g_tensor *const *src)
+{
+    if (g->n == g->cap) {
+        int cap = g->cap ? 2 * g->cap : 64;
+        g_tensor **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) goto oom;
+        g->nodes = nodes;
+        g->cap = cap;
+    }
+    g_tensor *t = calloc(1, sizeof *t);
+    if (!t) goto oom;
+    if (nsrc > 0) {
+        t->src = malloc((size_t)nsrc * sizeof *t->src);
+        if (!t->src) {
+            free(t);
+            goto oom;
+        }
+        memcpy(t->src, src, (size_t)nsrc * sizeof *t->src);
+    }
+    t->id = g->n;
+    t->op = op;
+    t->ndim = ndim;
+    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
+    t->nsrc = nsrc;
+    t->graph = g;
+    g->nodes[g->n++] = t;
+    return t;
+oom:
+    g__fail(g, "%s: out of memory", what);
+    return NULL;
+}
+
+/* 0 when ndim/shape is a valid tensor shape, else -1 with an error. */
+int g__check_shape(g_graph *g, const char *what, int ndim, const int *shape)
+{
+    char b[64];
+    if (ndim < 0 || ndim > G_MAX_DIMS) {
+        g__fail(g, "%s: %d dimensions (0 to %d allowed)", what, ndim, G_MAX_DIMS);
+        return -1;
+    }
+    if (ndim > 0 && !shape) {
+        g__fail(g, "%s: shape missing for %d dimensions", what, ndim);
+        return -1;
+    }
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 1) {
+            g__fail(g, "%s: dimension %d of %s is not positive", what, d,
+                    g__shape_str(ndim, shape, b, sizeof b));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Normalises a possibly negative axis for an ndim tensor; -1 with an error. */
+int g__norm_axis(g_graph *g, const char *what, int axis, const g_tensor *x)
+{
+    char b[64];
+    int a = axis < 0 ? axis + x->ndim : axis;
+    if (a < 0 || a >= x->ndim) {
+        g__fail(g, "%s: axis %d out of range for x %s", what, axis, g_shape_str(x, b, sizeof b));
+        return -1;
+    }
+    return a;
+}

@@ -1,0 +1,272 @@
+/* op_cases.c: the one table of op cases (see cases.h). Rows used for
+ * gradients (TC_GRAD) are small, since every input entry costs two CPU
+ * reference runs; device rows (TC_DEVICE) sit at the thresholds where the
+ * planner or the kernels change strategy; bench rows (TC_BENCH) have the
+ * MEG and MNIST networks' shapes. */
+#include "cases.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- builders: each reads its row's arguments ------------------------------ */
+
+static g_tensor *b_unary(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return c->un(x[0]); }
+static g_tensor *b_binary(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return c->bin(x[0], x[1]); }
+static g_tensor *b_scale(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_scale(x[0], c->farg); }
+static g_tensor *b_add_scalar(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_add_scalar(x[0], c->farg); }
+static g_tensor *b_leaky(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_leaky_relu(x[0], c->farg); }
+static g_tensor *b_select(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    (void)c;
+    return g_select(g_gt(x[2], g_scalar(g, 0.0f)), x[0], x[1]);
+}
+/* arg[0] dimensions, arg[1..] the shape */
+static g_tensor *b_expand(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_expand(x[0], c->arg[0], c->arg + 1); }
+static g_tensor *b_sum_to(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_sum_to(x[0], c->arg[0], c->arg + 1); }
+static g_tensor *b_reshape(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_reshape(x[0], c->arg[0], c->arg + 1); }
+/* arg[0] axis, arg[1] keepdim */
+static g_tensor *b_sum(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_sum(x[0], c->arg[0], c->arg[1]); }
+static g_tensor *b_mean(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_mean(x[0], c->arg[0], c->arg[1]); }
+static g_tensor *b_sum_all(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; (void)c; return g_sum_all(x[0]); }
+static g_tensor *b_mean_all(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; (void)c; return g_mean_all(x[0]); }
+static g_tensor *b_permute(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_permute(x[0], c->arg); }
+static g_tensor *b_transpose(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; (void)c; return g_transpose(x[0]); }
+static g_tensor *b_concat(g_graph *g, g_tensor **x, const tc_case *c) { return g_concat(g, x, c->nin, c->arg[0]); }
+/* arg: axis, start, length (slice) or axis, before, total (pad) */
+static g_tensor *b_slice(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_slice(x[0], c->arg[0], c->arg[1], c->arg[2]); }
+static g_tensor *b_pad(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_pad(x[0], c->arg[0], c->arg[1], c->arg[2]); }
+static g_tensor *b_gather(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; (void)c; return g_gather_rows(x[0], x[1]); }
+static g_tensor *b_scatter(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_scatter_add_rows(x[0], x[1], c->arg[0]); }
+/* arg: transpose a, transpose b */
+static g_tensor *b_matmul(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_matmul(x[0], x[1], c->arg[0], c->arg[1]); }
+/* leaky_relu(op(a) op(b) + bias): the planner's fused epilogue */
+static g_tensor *b_matmul_bias_leaky(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    (void)g;
+    return g_leaky_relu(g_add(g_matmul(x[0], x[1], c->arg[0], c->arg[1]), x[2]), 0.2f);
+}
+/* arg: stride, pad (, output padding) */
+static g_tensor *b_conv2d(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_conv2d(x[0], x[1], c->arg[0], c->arg[1]); }
+static g_tensor *b_conv_t(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    (void)g;
+    return g_conv_transpose2d(x[0], x[1], c->arg[0], c->arg[1], c->arg[2]);
+}
+/* arg: kh, kw, stride, pad */
+static g_tensor *b_wgrad(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    (void)g;
+    return g_conv2d_wgrad(x[0], x[1], c->arg[0], c->arg[1], c->arg[2], c->arg[3]);
+}
+/* arg: whole rows, generator seed */
+static g_tensor *b_shuffle(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    return g_shuffle(g_rng(g, "gen", (uint64_t)c->arg[1]), x[0], c->arg[0]);
+}
+static g_tensor *b_batchnorm(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    (void)g;
+    (void)c;
+    return g_batchnorm_train(x[0], x[1], x[2], 1e-5f);
+}
+/* leaky_relu(x + b) * y: a fused elementwise chain of three inputs */
+static g_tensor *b_ew_chain(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    (void)g;
+    (void)c;
+    return g_mul(g_leaky_relu(g_add(x[0], x[1]), 0.2f), x[2]);
+}
+
+/* ---- the table -------------------------------------------------------------------- */
+
+#define GD (TC_GRAD | TC_DEVICE)
+#define DV TC_DEVICE
+#define BN TC_BENCH
+#define IN(nd, ...) {nd, {__VA_ARGS__}, TC_SIGNED, 1, 0}
+#define POS(nd, ...) {nd, {__VA_ARGS__}, TC_POSITIVE, 1, 0}
+#define CND(nd, ...) {nd, {__VA_ARGS__}, TC_SIGNED, 0, 0}         /* read, not differentiated */
+#define IDX(rows, n) {1, {n}, TC_INDEX, 0, rows}
+#define A235 IN(3, 2, 3, 5)
+#define P235 POS(3, 2, 3, 5)
+#define UN(nm, f, use, ...) {nm, use, 1, {__VA_ARGS__}, b_unary, .un = f}
+#define BI(nm, f, use, ...) {nm, use, 2, {__VA_ARGS__}, b_binary, .bin = f}
+
+const tc_case tc_cases[] = {
+    /* elementwise unary; device rows around the 64-invocation groups and
+     * past 65,535 groups (4,194,240 invocations), where y takes the rest */
+    UN("neg", g_neg, GD, A235),
+    {"scale", GD, 1, {A235}, b_scale, .farg = 2.5f},
+    {"add_scalar", GD, 1, {A235}, b_add_scalar, .farg = 0.7f},
+    UN("exp", g_exp, GD, A235),
+    UN("log", g_log, GD, P235),
+    UN("sqrt", g_sqrt, GD, P235),
+    UN("square", g_square, GD, A235),
+    UN("abs", g_abs, GD, A235),
+    UN("relu", g_relu, GD, A235),
+    {"leaky_relu", GD, 1, {A235}, b_leaky, .farg = 0.2f},
+    UN("tanh", g_tanh, GD, A235),
+    UN("sigmoid", g_sigmoid, GD, A235),
+    UN("softplus", g_softplus, GD, A235),
+    UN("log_sigmoid", g_log_sigmoid, GD, A235),
+    UN("exp_1", g_exp, DV, IN(1, 1)),
+    UN("tanh_63", g_tanh, DV, IN(1, 63)),
+    UN("sigmoid_64", g_sigmoid, DV, IN(1, 64)),
+    UN("softplus_65", g_softplus, DV, IN(1, 65)),
+    UN("log_sigmoid_255x257", g_log_sigmoid, DV, IN(2, 255, 257)),
+    UN("sqrt_256x256", g_sqrt, DV, POS(2, 256, 256)),
+    UN("abs_past_65535_groups", g_abs, DV, IN(1, 4194305)),
+    {"ew_chain_256x512", BN, 3, {IN(2, 256, 512), IN(1, 512), IN(2, 256, 512)}, b_ew_chain},
+    {"ew_chain_4096x4096", BN, 3, {IN(2, 4096, 4096), IN(1, 4096), IN(2, 4096, 4096)}, b_ew_chain},
+
+    /* binary, broadcasting both ways: [2,1,5] with [3,1] -> [2,3,5] */
+    BI("add", g_add, GD, IN(3, 2, 1, 5), IN(2, 3, 1)),
+    BI("add_0d", g_add, GD, IN(2, 3, 4), IN(0, 0)),
+    BI("add_same", g_add, GD, IN(2, 3, 4), IN(2, 3, 4)),
+    BI("sub", g_sub, GD, IN(3, 2, 1, 5), IN(2, 3, 1)),
+    BI("mul", g_mul, GD, IN(3, 2, 1, 5), IN(2, 3, 1)),
+    BI("div", g_div, GD, IN(3, 2, 1, 5), POS(2, 3, 1)),
+    BI("mul_257x255_by_row", g_mul, DV, IN(2, 257, 255), IN(1, 255)),
+    BI("sub_column_by_256x3", g_sub, DV, IN(2, 256, 1), IN(2, 256, 3)),
+    BI("div_3x1x257_by_255x1", g_div, DV, IN(3, 3, 1, 257), POS(2, 255, 1)),
+    BI("ge_65x1_by_1x63", g_ge, DV, IN(2, 65, 1), IN(2, 1, 63)),
+    BI("gt_63x65_by_65", g_gt, DV, IN(2, 63, 65), IN(1, 65)),
+    BI("lt_255_by_scalar", g_lt, DV, IN(1, 255), IN(0, 0)),
+    BI("le_3x257_by_3x1", g_le, DV, IN(2, 3, 257), IN(2, 3, 1)),
+    BI("eq_of_small_integers", g_eq, DV, IDX(3, 257), IDX(3, 257)),
+    {"select", GD, 3, {IN(3, 2, 3, 5), IN(1, 5), CND(2, 3, 1)}, b_select},
+    {"select_257", DV, 3, {IN(2, 3, 257), IN(1, 257), CND(2, 3, 1)}, b_select},
+
+    /* broadcasting and reductions; device rows on both sides of 256 outputs
+     * and 256 inputs per output, where a workgroup per output takes over */
+    {"expand", GD, 1, {IN(2, 3, 1)}, b_expand, .arg = {3, 2, 3, 4}},
+    {"expand_257", DV, 1, {IN(2, 1, 257)}, b_expand, .arg = {3, 3, 255, 257}},
+    {"sum_to", GD, 1, {IN(3, 2, 3, 4)}, b_sum_to, .arg = {2, 3, 1}},
+    {"sum", GD, 1, {IN(3, 2, 3, 4)}, b_sum, .arg = {1, 0}},
+    {"mean", GD, 1, {IN(3, 2, 3, 5)}, b_mean, .arg = {-1, 1}},
+    {"sum_all", GD, 1, {IN(2, 3, 5)}, b_sum_all},
+    {"mean_all", GD, 1, {IN(2, 3, 5)}, b_mean_all},
+    {"sum_255_rows_of_256", DV, 1, {IN(2, 255, 256)}, b_sum, .arg = {1, 0}, .tol = 1e-5},
+    {"sum_256_rows_of_255", DV, 1, {IN(2, 256, 255)}, b_sum, .arg = {1, 0}, .tol = 1e-5},
+    {"sum_257_rows_of_257", DV, 1, {IN(2, 257, 257)}, b_sum, .arg = {1, 1}, .tol = 1e-5},
+    {"sum_3_columns_of_300", DV, 1, {IN(2, 300, 3)}, b_sum, .arg = {0, 0}, .tol = 1e-5},
+    {"sum_to_1x1x7_of_3x255x7", DV, 1, {IN(3, 3, 255, 7)}, b_sum_to, .arg = {3, 1, 1, 7}, .tol = 1e-5},
+    {"sum_all_257x255", DV, 1, {IN(2, 257, 255)}, b_sum_all, .tol = 2e-5},
+    {"sum_rows_256x512", BN, 1, {IN(2, 256, 512)}, b_sum, .arg = {1, 0}},
+    {"sum_columns_256x512", BN, 1, {IN(2, 256, 512)}, b_sum, .arg = {0, 0}},
+    {"sum_all_4096x4096", BN, 1, {IN(2, 4096, 4096)}, b_sum_all},
+
+    /* layout */
+    {"reshape", GD, 1, {A235}, b_reshape, .arg = {2, 5, 6}},
+    {"permute", GD, 1, {IN(3, 2, 3, 4)}, b_permute, .arg = {2, 0, 1}},
+    {"transpose", GD, 1, {IN(2, 3, 5)}, b_transpose},
+    {"concat", GD, 3, {IN(3, 2, 1, 3), IN(3, 2, 3, 3), IN(3, 2, 2, 3)}, b_concat, .arg = {1}},
+    {"slice", GD, 1, {IN(3, 3, 5, 2)}, b_slice, .arg = {1, 1, 3}},
+    {"pad", GD, 1, {IN(2, 3, 2)}, b_pad, .arg = {0, 1, 5}},
+    {"gather_rows", GD, 2, {IN(2, 4, 3), IDX(4, 7)}, b_gather},
+    {"scatter_add_rows", GD, 2, {IN(2, 6, 3), IDX(4, 6)}, b_scatter, .arg = {4}},
+    {"permute_3x257x2", DV, 1, {IN(3, 3, 257, 2)}, b_permute, .arg = {1, 2, 0}},
+    {"transpose_255x257", DV, 1, {IN(2, 255, 257)}, b_transpose},
+    {"concat_255_and_257", DV, 2, {IN(2, 3, 255), IN(2, 3, 257)}, b_concat, .arg = {1}},
+    {"slice_255_of_257", DV, 1, {IN(2, 257, 3)}, b_slice, .arg = {0, 1, 255}},
+    {"pad_255_into_257", DV, 1, {IN(2, 4, 255)}, b_pad, .arg = {1, 1, 257}},
+    {"gather_257_rows", DV, 2, {IN(2, 65, 3), IDX(65, 257)}, b_gather},
+    {"scatter_257_rows_into_65", DV, 2, {IN(2, 257, 3), IDX(65, 257)}, b_scatter, .arg = {65}, .tol = 1e-5},
+
+    /* matmul in every layout; device rows at the register blocks' edges
+     * (8 x 8, and 16 x 8 from 256 x 256 outputs; few columns: 8 x N) */
+    {"matmul_nn", GD, 2, {IN(2, 3, 4), IN(2, 4, 5)}, b_matmul, .arg = {0, 0}},
+    {"matmul_tn", GD, 2, {IN(2, 4, 3), IN(2, 4, 5)}, b_matmul, .arg = {1, 0}},
+    {"matmul_nt", GD, 2, {IN(2, 3, 4), IN(2, 5, 4)}, b_matmul, .arg = {0, 1}},
+    {"matmul_tt", GD, 2, {IN(2, 4, 3), IN(2, 5, 4)}, b_matmul, .arg = {1, 1}},
+    {"matmul_1x1x1", DV, 2, {IN(2, 1, 1), IN(2, 1, 1)}, b_matmul, .arg = {0, 0}},
+    {"matmul_7x9x15_tt", DV, 2, {IN(2, 9, 7), IN(2, 15, 9)}, b_matmul, .arg = {1, 1}, .tol = 1e-5},
+    {"matmul_300x5x3_few_columns", DV, 2, {IN(2, 300, 5), IN(2, 5, 3)}, b_matmul, .arg = {0, 0}, .tol = 1e-5},
+    {"matmul_255x64x257_nt", DV, 2, {IN(2, 255, 64), IN(2, 257, 64)}, b_matmul, .arg = {0, 1}, .tol = 1e-5},
+    {"matmul_256x255x256_tn", DV, 2, {IN(2, 255, 256), IN(2, 255, 256)}, b_matmul, .arg = {1, 0}, .tol = 2e-5},
+    {"matmul_bias_leaky_257x33x255", DV, 3, {IN(2, 257, 33), IN(2, 33, 255), IN(1, 255)}, b_matmul_bias_leaky,
+     .arg = {0, 0}, .tol = 1e-5},
+    {"matmul_bias_leaky_264x17x260_tn", DV, 3, {IN(2, 17, 264), IN(2, 17, 260), IN(1, 260)}, b_matmul_bias_leaky,
+     .arg = {1, 0}, .tol = 1e-5},
+    {"matmul_256x256x256", BN, 2, {IN(2, 256, 256), IN(2, 256, 256)}, b_matmul, .arg = {0, 0}},
+    {"matmul_512x512x512", BN, 2, {IN(2, 512, 512), IN(2, 512, 512)}, b_matmul, .arg = {0, 0}},
+    {"matmul_1024x1024x1024", BN, 2, {IN(2, 1024, 1024), IN(2, 1024, 1024)}, b_matmul, .arg = {0, 0}},
+    {"matmul_256x2x512", BN, 2, {IN(2, 256, 2), IN(2, 2, 512)}, b_matmul, .arg = {0, 0}},
+    {"matmul_256x512x512", BN, 2, {IN(2, 256, 512), IN(2, 512, 512)}, b_matmul, .arg = {0, 0}},
+    {"matmul_256x784x512", BN, 2, {IN(2, 256, 784), IN(2, 784, 512)}, b_matmul, .arg = {0, 0}},
+
+    /* convolutions. H 5, W 6 with stride 2, pad 1, kernel 3: the input
+     * gradient needs output padding 0 on H and 1 on W. Device rows cut
+     * across the kernels' blocks (16 channels x 8 pixels, and the S x S
+     * pixel classes of conv_transpose2d). Bench rows: the MNIST networks,
+     * batch 64, 5 x 5 kernels, stride 2, padding 2. */
+    {"conv2d", GD, 2, {IN(4, 2, 3, 5, 6), IN(4, 4, 3, 3, 3)}, b_conv2d, .arg = {2, 1}},
+    {"conv2d_s1", GD, 2, {IN(4, 2, 2, 4, 5), IN(4, 3, 2, 2, 3)}, b_conv2d, .arg = {1, 0}},
+    {"conv_transpose2d", GD, 2, {IN(4, 2, 3, 3, 4), IN(4, 3, 2, 3, 3)}, b_conv_t, .arg = {2, 1, 1}},
+    {"conv2d_wgrad", GD, 2, {IN(4, 2, 3, 5, 6), IN(4, 2, 4, 3, 3)}, b_wgrad, .arg = {3, 3, 2, 1}},
+    {"conv2d_17_channels_width_9", DV, 2, {IN(4, 2, 5, 9, 9), IN(4, 17, 5, 3, 3)}, b_conv2d, .arg = {1, 1}, .tol = 1e-5},
+    {"conv2d_16_channels_width_8", DV, 2, {IN(4, 1, 3, 8, 16), IN(4, 16, 3, 3, 3)}, b_conv2d, .arg = {2, 1}, .tol = 1e-5},
+    {"conv_transpose2d_15_channels_s3", DV, 2, {IN(4, 2, 4, 5, 7), IN(4, 4, 15, 4, 4)}, b_conv_t, .arg = {3, 1, 2},
+     .tol = 1e-5},
+    {"conv2d_wgrad_17_by_9", DV, 2, {IN(4, 2, 9, 7, 7), IN(4, 2, 17, 4, 4)}, b_wgrad, .arg = {3, 3, 2, 1}, .tol = 1e-5},
+    {"conv2d_1_to_64_28x28", BN, 2, {IN(4, 64, 1, 28, 28), IN(4, 64, 1, 5, 5)}, b_conv2d, .arg = {2, 2}},
+    {"conv2d_64_to_128_14x14", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 128, 64, 5, 5)}, b_conv2d, .arg = {2, 2}},
+    {"conv_transpose2d_128_to_64_7x7", BN, 2, {IN(4, 64, 128, 7, 7), IN(4, 128, 64, 5, 5)}, b_conv_t, .arg = {2, 2, 1}},
+    {"conv_transpose2d_64_to_1_14x14", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 64, 1, 5, 5)}, b_conv_t, .arg = {2, 2, 1}},
+    {"conv2d_wgrad_1_to_64", BN, 2, {IN(4, 64, 1, 28, 28), IN(4, 64, 64, 14, 14)}, b_wgrad, .arg = {5, 5, 2, 2}},
+    {"conv2d_wgrad_64_to_128", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 64, 128, 7, 7)}, b_wgrad, .arg = {5, 5, 2, 2}},
+
+    /* random permutations and normalisation */
+    {"shuffle", GD, 1, {IN(2, 6, 3)}, b_shuffle, .arg = {0, 3}},
+    {"shuffle_rows", GD, 1, {IN(2, 7, 2)}, b_shuffle, .arg = {1, 4}},
+    {"shuffle_257x3", DV, 1, {IN(2, 257, 3)}, b_shuffle, .arg = {0, 5}},
+    {"batchnorm_2d", GD, 3, {IN(2, 5, 3), IN(1, 3), IN(1, 3)}, b_batchnorm},
+    {"batchnorm_4d", GD, 3, {IN(4, 2, 3, 2, 3), IN(1, 3), IN(1, 3)}, b_batchnorm},
+    {"batchnorm_17_channels_9x9", DV, 3, {IN(4, 3, 17, 9, 9), IN(1, 17), IN(1, 17)}, b_batchnorm, .tol = 2e-5},
+};
+
+const int tc_ncases = (int)(sizeof tc_cases / sizeof tc_cases[0]);
+
+const tc_case *tc_find(const char *name)
+{
+    for (int i = 0; i < tc_ncases; i++)
+        if (!strcmp(tc_cases[i].name, name)) return &tc_cases[i];
+    return NULL;
+}
+
+int tc_count(int use)
+{
+    int n = 0;
+    for (int i = 0; i < tc_ncases; i++) n += (tc_cases[i].uses & use) != 0;
+    return n;
+}
+
+const tc_case *tc_nth(int use, int k)
+{
+    for (int i = 0; i < tc_ncases; i++)
+        if ((tc_cases[i].uses & use) && k-- == 0) return &tc_cases[i];
+    return NULL;
+}
+
+void tc_fill(const tc_input *in, double *v, size_t n, uint64_t seed)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    for (size_t j = 0; j < n; j++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        double u = (double)(s >> 11) / 9007199254740992.0, sign = (s & 1) ? -1.0 : 1.0;
+        if (in->fill == TC_SIGNED) v[j] = sign * (0.2 + u);          /* away from the kinks at 0 */
+        else if (in->fill == TC_POSITIVE) v[j] = 0.5 + 1.5 * u;
+        else v[j] = floor(u * (in->rows + 2)) - 1;                   /* -1 .. rows: some clamped */
+    }
+}
+
+g_tensor *tc_build(const tc_case *c, g_graph *g, g_tensor **inputs)
+{
+    char name[16];
+    for (int k = 0; k < c->nin; k++) {
+        snprintf(name, sizeof name, "x%d", k);
+        inputs[k] = g_input(g, name, c->in[k].ndim, c->in[k].shape);
+    }
+    return c->build(g, inputs, c);
+}

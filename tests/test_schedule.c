@@ -1,0 +1,223 @@
+/* test_schedule.c: planning and GLSL emission with no device: the units a
+ * graph runs as, the source of each, and that the source compiles. Suite
+ * "schedule"; it never creates a Vulkan context. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "graph.h"
+#include "exec_internal.h"   /* x_compile: the SPIR-V compiler needs no device either */
+#include "util.h"
+
+static void assert_has(const char *text, const char *part)
+{
+    ck_assert_msg(text && strstr(text, part), "expected \"%s\" in:\n%s", part, text ? text : "(null)");
+}
+
+static int count_of(const char *text, const char *part)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, part)); p += strlen(part)) n++;
+    return n;
+}
+
+static void assert_compiles(const char *glsl, int template)
+{
+    uint32_t *words;
+    size_t nwords;
+    char key[64];
+    ck_assert_msg(x_compile(glsl, template, &words, &nwords, key, sizeof key) == 0, "%s", rt_error());
+    ck_assert_uint_gt(nwords, 5);
+    ck_assert_uint_eq(words[0], 0x07230203u);   /* the SPIR-V magic */
+}
+
+START_TEST(an_elementwise_chain_is_one_unit_whose_glsl_reads_both_inputs_once)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(3, 5));
+    g_tensor *b = g_param(g, "b", 1, G_SHAPE(5), g_init_zeros());
+    g_tensor *y = g_scale(g_relu(g_add(x, b)), 2.0f);
+    g_schedule *s;
+    ck_assert_msg(g_schedule_new(g, &y, 1, NULL, NULL, &s) == 0, "%s", rt_error());
+    ck_assert_int_eq(g_schedule_units(s), 1);
+    ck_assert_str_eq(g_schedule_label(s, 0), "add+relu+scale");
+    char *glsl;
+    int nb;
+    ck_assert_int_eq(g_schedule_glsl(s, 0, &glsl, &nb), 0);
+    ck_assert_int_eq(nb, 3);                               /* out0, in0 (x), in1 (b) */
+    assert_has(glsl, "layout(local_size_x = 64) in;");
+    assert_has(glsl, "if (i >= 15u) return;");             /* 3 x 5 invocations do work */
+    assert_has(glsl, "LOAD1(in0, i)");                     /* x at the unit's own index */
+    assert_has(glsl, "LOAD1(in1, (((i / 1u) % 5u) * 1u))");/* b broadcast along rows */
+    assert_has(glsl, "max(a0, 0.0)");
+    assert_has(glsl, "uintBitsToFloat(0x40000000u)");      /* 2.0 as its exact bits */
+    ck_assert_int_eq(count_of(glsl, "out0[i] ="), 1);      /* only the root is stored */
+    ck_assert_int_eq(count_of(glsl, "writeonly buffer"), 1);
+    assert_compiles(glsl, X_TEMPLATE_NONE);
+    free(glsl);
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(without_fusion_every_op_is_its_own_unit)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 1, G_SHAPE(7));
+    g_tensor *y = g_exp(g_neg(g_square(x)));
+    g_plan_opts o = {.no_fusion = 1};
+    g_schedule *s;
+    ck_assert_int_eq(g_schedule_new(g, &y, 1, &o, NULL, &s), 0);
+    ck_assert_int_eq(g_schedule_units(s), 3);
+    ck_assert_str_eq(g_schedule_label(s, 0), "square");
+    ck_assert_str_eq(g_schedule_label(s, 2), "exp");
+    g_plan_stats st;
+    g_schedule_stats(s, &st);
+    ck_assert_int_eq(st.dispatches, 3);
+    ck_assert_int_eq(st.fused_groups, 0);
+    ck_assert_uint_gt(st.arena_bytes, 0);   /* the two intermediates live in the arena */
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(a_matmul_unit_emits_an_epilogue_for_the_matmul_template)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(33, 19));
+    g_tensor *w = g_param(g, "w", 2, G_SHAPE(19, 45), g_init_zeros());
+    g_tensor *b = g_param(g, "b", 1, G_SHAPE(45), g_init_zeros());
+    g_tensor *y = g_leaky_relu(g_add(g_matmul(x, w, 0, 0), b), 0.2f);
+    g_schedule *s;
+    ck_assert_int_eq(g_schedule_new(g, &y, 1, NULL, NULL, &s), 0);
+    ck_assert_int_eq(g_schedule_units(s), 1);
+    ck_assert_str_eq(g_schedule_label(s, 0), "matmul+add+leaky_relu");
+    g_plan_stats st;
+    g_schedule_stats(s, &st);
+    ck_assert_double_eq(st.flops, 2.0 * 33 * 19 * 45);
+    char *glsl;
+    int nb;
+    ck_assert_int_eq(g_schedule_glsl(s, 0, &glsl, &nb), 0);
+    assert_has(glsl, "void meg_store(uint m, uint n, float acc)");
+    ck_assert_ptr_null(strstr(glsl, "void main"));
+    assert_has(glsl, "C[i] = v");                          /* the root is the template's C */
+    ck_assert_int_eq(nb, 5);                               /* A, B, bias slot, C, the bias */
+    assert_compiles(glsl, X_TEMPLATE_MATMUL);
+    assert_compiles(glsl, X_TEMPLATE_TILED);
+    free(glsl);
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(a_weight_gradient_carries_its_bias_gradient_as_the_row_of_ones)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(64, 9));
+    g_tensor *gy = g_input(g, "gy", 2, G_SHAPE(64, 17));
+    g_tensor *roots[] = {g_matmul(x, gy, 1, 0), g_sum_to(gy, 1, G_SHAPE(17))};
+    g_schedule *s;
+    ck_assert_int_eq(g_schedule_new(g, roots, 2, NULL, NULL, &s), 0);
+    ck_assert_int_eq(g_schedule_units(s), 1);
+    ck_assert_str_eq(g_schedule_label(s, 0), "matmul|sum_to");
+    char *glsl;
+    ck_assert_int_eq(g_schedule_glsl(s, 0, &glsl, NULL), 0);
+    assert_has(glsl, "if (m == M) {");
+    assert_compiles(glsl, X_TEMPLATE_MATMUL);
+    free(glsl);
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+/* The bug of issue 11: the workgroup-per-output form of a long reduction
+ * emitted no sum for a constant input. A constant's sum is one product. */
+START_TEST(a_long_reduction_of_a_constant_is_a_product_not_a_workgroup_sum)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *c = g_sum(g_const(g, 2.0f, 2, G_SHAPE(8, 1024)), 1, 0);
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(8, 1024));
+    g_tensor *r = g_sum(x, 1, 0);
+    g_tensor *roots[] = {c, r};
+    g_schedule *s;
+    ck_assert_int_eq(g_schedule_new(g, roots, 2, NULL, NULL, &s), 0);
+    ck_assert_int_eq(g_schedule_units(s), 2);
+    for (int u = 0; u < 2; u++) {
+        char *glsl;
+        ck_assert_int_eq(g_schedule_glsl(s, u, &glsl, NULL), 0);
+        if (strstr(glsl, "LOAD1")) {
+            assert_has(glsl, "shared float part[64];");   /* x: 8 outputs of 1024 each */
+        } else {
+            ck_assert_ptr_null(strstr(glsl, "shared"));
+            assert_has(glsl, "acc = uintBitsToFloat(0x40000000u) * 1024.0;");
+        }
+        assert_compiles(glsl, X_TEMPLATE_NONE);
+        free(glsl);
+    }
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(convolutions_run_embedded_kernels_and_have_no_glsl)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(2, 3, 9, 9));
+    g_tensor *w = g_param(g, "w", 4, G_SHAPE(4, 3, 5, 5), g_init_zeros());
+    g_tensor *y = g_relu(g_conv2d(x, w, 2, 2));
+    g_schedule *s;
+    ck_assert_int_eq(g_schedule_new(g, &y, 1, NULL, NULL, &s), 0);
+    ck_assert_int_eq(g_schedule_units(s), 2);
+    ck_assert_str_eq(g_schedule_label(s, 0), "conv2d");
+    char *glsl = (char *)1;
+    int nb = -1;
+    ck_assert_int_eq(g_schedule_glsl(s, 0, &glsl, &nb), 0);
+    ck_assert_ptr_null(glsl);
+    ck_assert_int_eq(nb, 0);
+    ck_assert_int_eq(g_schedule_glsl(s, 1, &glsl, &nb), 0);   /* the relu reads the conv's output */
+    assert_has(glsl, "max(a0, 0.0)");
+    free(glsl);
+    ck_assert_int_eq(g_schedule_glsl(s, 2, &glsl, &nb), -1);  /* no such unit */
+    assert_has(rt_error(), "no unit 2");
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(bad_roots_and_broken_graphs_are_refused)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 1, G_SHAPE(4));
+    g_schedule *s = (g_schedule *)1;
+    ck_assert_int_eq(g_schedule_new(g, NULL, 0, NULL, NULL, &s), -1);
+    ck_assert_ptr_null(s);
+    g_tensor *none = NULL;
+    ck_assert_int_eq(g_schedule_new(g, &none, 1, NULL, NULL, &s), -1);
+    assert_has(rt_error(), "NULL");
+    g_add(x, g_input(g, "y", 1, G_SHAPE(3)));   /* does not broadcast: the graph keeps the error */
+    ck_assert_int_eq(g_schedule_new(g, &x, 1, NULL, NULL, &s), -1);
+    assert_has(rt_error(), "graph has an error");
+    g_graph_free(g);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("schedule");
+    TCase *tc = tcase_create("schedule");
+    tcase_add_test(tc, an_elementwise_chain_is_one_unit_whose_glsl_reads_both_inputs_once);
+    tcase_add_test(tc, without_fusion_every_op_is_its_own_unit);
+    tcase_add_test(tc, a_matmul_unit_emits_an_epilogue_for_the_matmul_template);
+    tcase_add_test(tc, a_weight_gradient_carries_its_bias_gradient_as_the_row_of_ones);
+    tcase_add_test(tc, a_long_reduction_of_a_constant_is_a_product_not_a_workgroup_sum);
+    tcase_add_test(tc, convolutions_run_embedded_kernels_and_have_no_glsl);
+    tcase_add_test(tc, bad_roots_and_broken_graphs_are_refused);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
