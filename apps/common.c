@@ -39,15 +39,6 @@ void app_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void app_json_device(FILE *f, const rt_device_info *d)
-{
-    fprintf(f, "{\"index\": %d, \"name\": ", d->index);
-    app_json_string(f, d->name);
-    fprintf(f, ", \"type\": \"%s\", \"driver\": ", d->type_name);
-    app_json_string(f, d->driver);
-    fprintf(f, ", \"memory_bytes\": %llu, \"subgroup_size\": %u}", (unsigned long long)d->memory, d->subgroup_size);
-}
-
 int app_parse_int(const char *prog, const char *flag, const char *s, long lo, long hi, long *out)
 {
     char *end;

@@ -12,7 +12,6 @@
 rt_ctx *app_open_device(const char *prog, const char *device);
 double app_now(void);                     /* seconds, monotonic */
 void app_json_string(FILE *f, const char *s);
-void app_json_device(FILE *f, const rt_device_info *d);
 int app_parse_int(const char *prog, const char *flag, const char *s, long lo, long hi, long *out);
 int app_parse_float(const char *prog, const char *flag, const char *s, double *out);
 /* "X0,X1,Y0,Y1" with X0 < X1 and Y0 < Y1 (the --box option); prints the error. */

@@ -197,3 +197,64 @@ int g__norm_axis(g_graph *g, const char *what, int axis, const g_tensor *x)
     }
     return a;
 }
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static void dump_attrs(const g_tensor *t, FILE *f)
+{
+    const g_attr *a = &t->attr;
+    switch (t->op) {
+    case G_OP_CONST: case G_OP_SCALE: case G_OP_ADD_SCALAR: case G_OP_LEAKY_RELU:
+        fprintf(f, " %.9g", (double)a->scalar);
+        break;
+    case G_OP_MATMUL: fprintf(f, " ta=%d tb=%d", a->matmul.transpose_a, a->matmul.transpose_b); break;
+    case G_OP_CONV2D: case G_OP_CONV_TRANSPOSE2D: case G_OP_CONV2D_WGRAD:
+        fprintf(f, " stride=%d pad=%d out_pad=%d k=%dx%d", a->conv.stride, a->conv.pad, a->conv.out_pad, a->conv.kh,
+                a->conv.kw);
+        break;
+    case G_OP_CONCAT: case G_OP_SLICE: case G_OP_PAD: fprintf(f, " axis=%d start=%d", a->axis.axis, a->axis.start); break;
+    case G_OP_PERMUTE:
+        fprintf(f, " perm=");
+        for (int d = 0; d < t->ndim; d++) fprintf(f, "%s%d", d ? "," : "", a->permute.perm[d]);
+        break;
+    case G_OP_SCATTER_ADD_ROWS: fprintf(f, " rows=%d", a->rows); break;
+    case G_OP_RAND_UNIFORM: case G_OP_RAND_NORMAL: case G_OP_RAND_INT: case G_OP_SHUFFLE:
+        fprintf(f, " seed=%llu stream=%d n=%d whole_rows=%d inverse=%d", (unsigned long long)a->rand.seed,
+                a->rand.stream, a->rand.n, a->rand.whole_rows, a->rand.inverse);
+        break;
+    case G_OP_ADAM: case G_OP_SGD:
+        fprintf(f, " lr=%g b1=%g b2=%g eps=%g", (double)a->optim.lr, (double)a->optim.beta1, (double)a->optim.beta2,
+                (double)a->optim.eps);
+        break;
+    default: break;
+    }
+}
+
+void g_dump(const g_graph *g, g_tensor *const *roots, int n, FILE *f)
+{
+    if (!g || !f || g->n == 0) return;
+    unsigned char *need = calloc((size_t)g->n, 1);
+    if (!need) return;
+    int top = -1;
+    for (int i = 0; i < n; i++)
+        if (roots[i] && roots[i]->graph == g) {
+            need[roots[i]->id] = 1;
+            if (roots[i]->id > top) top = roots[i]->id;
+        }
+    for (int id = top; id >= 0; id--)
+        if (need[id])
+            for (int k = 0; k < g->nodes[id]->nsrc; k++) need[g->nodes[id]->src[k]->id] = 1;
+    for (int id = 0; id <= top; id++) {
+        if (!need[id]) continue;
+        const g_tensor *t = g->nodes[id];
+        char b[64];
+        fprintf(f, "n%d = %s(", id, g_op_name(t->op));
+        for (int k = 0; k < t->nsrc; k++) fprintf(f, "%sn%d", k ? ", " : "", t->src[k]->id);
+        fprintf(f, ")");
+        if (g_is_leaf(t)) fprintf(f, " '%s'%s", t->name, t->flags & G_FLAG_RNG ? " generator" : "");
+        dump_attrs(t, f);
+        if (!g_is_effect(t)) fprintf(f, " %s", g_shape_str(t, b, sizeof b));
+        fprintf(f, "\n");
+    }
+    free(need);
+}

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define G_MAX_DIMS 4
 #define G_NAME_MAX 64
@@ -143,6 +144,10 @@ int g_is_effect(const g_tensor *t);    /* kind G_KIND_EFFECT: assign, adam, sgd,
 const char *g_op_name(g_op op);
 /* "[256, 512]" into buf; returns buf */
 char *g_shape_str(const g_tensor *t, char *buf, size_t n);
+/* Writes the nodes that roots need, in program order, one per line:
+ * "n12 = add(n3, n7) [257, 255]", with each node's attributes and each
+ * leaf's name; for bug reports and minimal failing graphs. */
+void g_dump(const g_graph *g, g_tensor *const *roots, int n, FILE *f);
 
 /* ---- leaves ----------------------------------------------------------- */
 

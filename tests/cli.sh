@@ -54,6 +54,46 @@ expect "diverging run stops" nonzero "not finite" -- "$B/apps/meg-train" --data 
 [ ! -e "$T/div/samples.png" ] && ok "diverged run wrote no pictures" || bad "diverged run wrote pictures"
 expect "eval of a torn checkpoint" nonzero "checkpoint.safetensors" -- "$B/apps/meg-eval" toy --checkpoint "$T/run/checkpoint.safetensors"
 expect "bench help" 0 "train" -- "$B/apps/meg-bench" --help
+for opt in matmul dispatch train mala mlp peak kernels list-devices --device --json --shape --variant --transpose \
+    --reps --data --width --iters --max-submit --profile --chains --steps; do
+  grep -q -- "$opt" "$T/out" || bad "bench help mentions $opt"
+done
+
+# meg-bench --json: exit 0, the last line one JSON object (python3 -m json.tool) with PATTERN in it
+# bench_json NAME PATTERN -- command...
+bench_json() {
+  local name=$1 pat=$2; shift 3
+  "$@" >"$T/out" 2>"$T/err"; local st=$?
+  if [ $st -ne 0 ]; then bad "$name: exit status $st"; sed 's/^/     /' "$T/err" | tail -5; return; fi
+  tail -n 1 "$T/out" > "$T/last.json"
+  if [ "$have_python" = 1 ] && ! python3 -m json.tool "$T/last.json" >/dev/null 2>"$T/jerr"; then
+    bad "$name: last line is not valid JSON"; sed 's/^/     /' "$T/jerr" "$T/last.json" | tail -5; return
+  fi
+  if ! grep -qE -- "$pat" "$T/last.json"; then bad "$name: JSON lacks /$pat/"; tail -c 400 "$T/last.json"; echo; return; fi
+  ok "$name"
+}
+have_python=0
+if python3 -c 'import json' 2>/dev/null; then have_python=1; else echo "skip JSON syntax checks (no python3)"; fi
+MB="$B/apps/meg-bench"
+bench_json "bench list-devices --json" '"devices": \[\{"index": 0, "name": ' -- "$MB" list-devices --json
+bench_json "bench --list-devices --json" '"memory_bytes": [0-9]+' -- "$MB" --list-devices --json
+bench_json "bench dispatch --json" '"name": "dispatch_submit_each", "dispatches": 200, "us_per_dispatch": [0-9.e+-]+\}' \
+  -- "$MB" dispatch --json
+bench_json "bench matmul --json" '"results": \[\{"name": "matmul", "m": 64, "k": 64, "n": 64, "layout": "nt", "variant": 0, "ms": ' \
+  -- "$MB" matmul --shape 64x64x64 --reps 2 --transpose nt --json
+bench_json "bench mlp --json" '"name": "mlp", "fusion": false, .*"ms_per_run": [0-9.e+-]+\}\]\}$' -- "$MB" mlp --reps 1 --json
+bench_json "bench mala --json" '"name": "mala", .*"steps_per_s": [0-9.e+-]+' \
+  -- "$MB" mala --chains 4 --steps 2 --width 8 --hidden 1 --json
+bench_json "bench train --json" '"results": \[\{"name": "train", "data": "25gaussians", "width": 8, .*"its_per_s": [0-9.e+-]+' \
+  -- "$MB" train --width 8 --hidden 1 --batch 16 --n-energy 1 --iters 1 --json
+expect "bench bad flag" 2 'unknown or incomplete option "--frobnicate" \(see --help\)' -- "$MB" matmul --frobnicate --json
+[ -s "$T/out" ] && bad "bench bad flag printed to stdout" || ok "bench bad flag printed nothing to stdout"
+expect "bench flag without its value" 2 'unknown or incomplete option "--shape"' -- "$MB" matmul --shape
+expect "bench bad command" 2 'unknown command "frobnicate"' -- "$MB" frobnicate
+expect "bench bad number" 2 '--reps expects an integer from 1 to 256, got "0"' -- "$MB" dispatch --reps 0
+expect "bench bad shape" 2 '--shape expects MxKxN with positive integers, got "64x0x64"' -- "$MB" matmul --shape 64x0x64
+expect "bench bad layout" 2 '--transpose expects nn, tn, nt or tt, got "nx"' -- "$MB" matmul --transpose nx
+expect "bench bad device" 1 'no Vulkan device matches "no-such-device"' -- "$MB" dispatch --device no-such-device --json
 
 [ $fails -eq 0 ] && echo "cli: all passed" || echo "cli: $fails failed"
 exit $((fails > 0))

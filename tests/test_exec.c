@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cases.h"
 #include "exec.h"
 #include "graph.h"
 
@@ -381,27 +382,6 @@ START_TEST(batchnorm_matches_reference)
 }
 END_TEST
 
-/* A 4-layer MLP energy with its parameter gradient and Adam: the training
- * graph the memory planner must fit in less than the sum of its parts. */
-static g_tensor *mlp(g_graph *g, g_tensor *x, int width, int layers, g_tensor **params, int *np)
-{
-    g_tensor *h = x;
-    int in = x->shape[1];
-    for (int l = 0; l < layers; l++) {
-        int out = l == layers - 1 ? 1 : width;
-        char n1[32], n2[32];
-        snprintf(n1, sizeof n1, "w%d", l);
-        snprintf(n2, sizeof n2, "b%d", l);
-        g_tensor *w = g_param(g, n1, 2, SHAPE(in, out), g_init_torch(in));
-        g_tensor *b = g_param(g, n2, 1, SHAPE(out), g_init_torch(in));
-        params[(*np)++] = w;
-        params[(*np)++] = b;
-        h = g_add(g_matmul(h, w, 0, 0), b);
-        if (l < layers - 1) h = g_leaky_relu(h, 0.2f);
-        in = out;
-    }
-    return h;
-}
 
 START_TEST(fused_and_unfused_training_steps_agree)
 {
@@ -409,7 +389,7 @@ START_TEST(fused_and_unfused_training_steps_agree)
     g_tensor *x = g_input(g, "x", 2, SHAPE(19, 3));
     g_tensor *params[16];
     int np = 0;
-    g_tensor *e = mlp(g, x, 24, 4, params, &np);
+    g_tensor *e = tc_mlp(g, x, 24, 4, 1, params, &np);
     g_tensor *gx;
     ck_assert_msg(g_grad(g, g_sum_all(e), &x, 1, &gx) == 0, "%s", g_graph_error(g));
     g_tensor *loss = g_add(g_mean_all(e), g_scale(g_mean_all(g_sum(g_square(gx), 1, 0)), 0.1f));
@@ -432,7 +412,7 @@ START_TEST(arena_is_smaller_than_the_sum_of_intermediates)
     g_tensor *x = g_input(g, "x", 2, SHAPE(64, 2));
     g_tensor *params[16];
     int np = 0;
-    g_tensor *e = mlp(g, x, 128, 4, params, &np);
+    g_tensor *e = tc_mlp(g, x, 128, 4, 1, params, &np);
     g_tensor *loss = g_mean_all(e);
     g_tensor *grads[16];
     ck_assert(g_grad(g, loss, params, np, grads) == 0);

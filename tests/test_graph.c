@@ -78,6 +78,28 @@ START_TEST(nodes_get_ids_in_creation_order_and_leaves_are_found_by_name)
 }
 END_TEST
 
+START_TEST(dump_lists_what_the_roots_need_in_program_order)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, SH(3, 4));
+    g_tensor *unused = g_exp(x);
+    g_tensor *w = g_param(g, "w", 2, SH(4, 2), g_init_zeros());
+    g_tensor *y = g_leaky_relu(g_matmul(x, w, 0, 0), 0.25f);
+    (void)unused;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    g_dump(g, &y, 1, f);
+    fclose(f);
+    ck_assert_str_eq(text, "n0 = input() 'x' [3, 4]\n"
+                           "n2 = param() 'w' [4, 2]\n"
+                           "n3 = matmul(n0, n2) ta=0 tb=0 [3, 2]\n"
+                           "n4 = leaky_relu(n3) 0.25 [3, 2]\n");
+    free(text);
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(effects_have_no_value_and_zero_dims)
 {
     g_graph *g = g_graph_new();
@@ -1265,6 +1287,7 @@ static Suite *graph_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, nodes_get_ids_in_creation_order_and_leaves_are_found_by_name);
     tcase_add_test(tc, effects_have_no_value_and_zero_dims);
+    tcase_add_test(tc, dump_lists_what_the_roots_need_in_program_order);
     tcase_add_test(tc, builder_errors_name_the_op_and_the_shapes);
     tcase_add_test(tc, repeated_leaf_names_are_rejected);
     tcase_add_test(tc, assign_needs_a_leaf_target_of_the_same_shape);

@@ -1,5 +1,7 @@
-/* cases.c: deterministic test data and medians (see cases.h). */
+/* cases.c: deterministic test data, medians, an MLP (see cases.h). */
 #include "cases.h"
+
+#include <stdio.h>
 
 void tc_random(float *x, size_t n, uint64_t seed)
 {
@@ -23,4 +25,24 @@ double tc_median(double *v, int n)
             v[j - 1] = t;
         }
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+g_tensor *tc_mlp(g_graph *g, g_tensor *x, int width, int layers, int out, g_tensor **params, int *np)
+{
+    g_tensor *h = x;
+    int in = x ? x->shape[1] : 0;
+    for (int l = 0; l < layers && h; l++) {
+        int o = l == layers - 1 ? out : width;
+        char wn[32], bn[32];
+        snprintf(wn, sizeof wn, "w%d", l);
+        snprintf(bn, sizeof bn, "b%d", l);
+        g_tensor *w = g_param(g, wn, 2, G_SHAPE(in, o), g_init_torch(in));
+        g_tensor *b = g_param(g, bn, 1, G_SHAPE(o), g_init_torch(in));
+        params[(*np)++] = w;
+        params[(*np)++] = b;
+        h = g_add(g_matmul(h, w, 0, 0), b);
+        if (h && l < layers - 1) h = g_leaky_relu(h, 0.2f);
+        in = o;
+    }
+    return h;
 }

@@ -1,8 +1,9 @@
 /* cases.h: what the test suites and meg-bench share: the one table of op
  * cases (as ggml's test-backend-ops: the same rows drive the
  * finite-difference gradient tests, the device-against-reference tests and
- * the kernel timings), deterministic test data and medians. Linked into
- * the tests and into meg-bench; not part of the installed library. */
+ * the kernel timings), deterministic test data, medians and an MLP builder.
+ * Linked into the tests and into meg-bench; not part of the installed
+ * library. */
 #ifndef MEG_TESTS_CASES_H
 #define MEG_TESTS_CASES_H
 
@@ -58,11 +59,17 @@ g_tensor *tc_build(const tc_case *c, g_graph *g, g_tensor **inputs);
 /* Values of one input, deterministic in seed. */
 void tc_fill(const tc_input *in, double *v, size_t n, uint64_t seed);
 
-/* ---- data and timings ------------------------------------------------------- */
+/* ---- data, timings, networks ------------------------------------------------ */
 
 /* n floats in [-1, 1), the same for the same seed on every machine. */
 void tc_random(float *x, size_t n, uint64_t seed);
 /* The median of v[0..n) (v is sorted in place); 0 for n = 0. */
 double tc_median(double *v, int n);
+
+/* A multilayer perceptron on x [batch, in]: `layers` layers h @ w + b of
+ * `width` outputs (the last one: `out`), leaky_relu(0.2) between them;
+ * params "w<l>" [in, out] and "b<l>" [out] with PyTorch's default init,
+ * appended to params[*np]. NULL on a graph error (g_graph_error). */
+g_tensor *tc_mlp(g_graph *g, g_tensor *x, int width, int layers, int out, g_tensor **params, int *np);
 
 #endif
