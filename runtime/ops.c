@@ -136,9 +136,7 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
     sp[5] = d->transpose_b ? 1 : 0;
     sp[6] = (uint32_t)va;
     sp[7] = (uint32_t)vb;
-    sp[8] = d->bias ? 1 : 0;
-    sp[9] = (uint32_t)d->act;
-    sp[10] = rt_f2u(d->slope);
+    sp[8] = sp[9] = sp[10] = 0;   /* unused */
     sp[11] = s.tm;
     sp[12] = s.tn;
     sp[13] = s.lanes_m;
@@ -163,7 +161,7 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
     return 0;
 }
 
-int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt_binding bias, rt_binding out)
+int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt_binding out)
 {
     rt_ctx *ctx = a.buf->ctx;
     size_t need_a = (size_t)d->m * d->k * 4, need_b = (size_t)d->k * d->n * 4;
@@ -175,17 +173,12 @@ int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt
                      "the %zu, %zu, %zu bytes needed", d->m, d->k, d->n, ha, hb, hc, need_a, need_b, need_c);
         return -1;
     }
-    if (d->bias && (bias.size ? bias.size : bias.buf->size - bias.offset) < (size_t)d->n * 4) {
-        rt_set_error("matmul: bias range smaller than N = %u floats", d->n);
-        return -1;
-    }
     rt_matmul_plan p;
     if (rt_matmul_choose(ctx, d, a.offset, b.offset, out.offset, &p)) return -1;
     rt_kernel *k;
     if (rt_kernel_get(ctx, p.tiled ? "matmul_tiled" : "matmul", p.spec, p.nspec, &k)) return -1;
-    rt_binding bs[4] = {a, b, d->bias ? bias : out, out};
+    rt_binding bs[3] = {a, b, out};
     bs[0].vec4 = p.vec4_a;
     bs[1].vec4 = p.vec4_b;
-    bs[2].vec4 = 0;
-    return rt_cmd_dispatch(c, k, bs, 4, NULL, 0, p.groups[0], p.groups[1], p.groups[2], "matmul");
+    return rt_cmd_dispatch(c, k, bs, 3, NULL, 0, p.groups[0], p.groups[1], p.groups[2], "matmul");
 }

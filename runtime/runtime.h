@@ -159,14 +159,9 @@ int rt_run1(rt_ctx *ctx, rt_kernel *k, const rt_binding *b, int nb, const void *
 /* ---- first kernels (fill, copy, axpy, matmul) --------------------------
  * Thin wrappers that choose specialization constants and group counts. */
 
-typedef enum rt_act { RT_ACT_NONE, RT_ACT_RELU, RT_ACT_LEAKY_RELU, RT_ACT_TANH, RT_ACT_SIGMOID } rt_act;
-
 typedef struct rt_matmul_desc {
     uint32_t m, n, k;
     int transpose_a, transpose_b;   /* a is [m,k] ([k,m] if transposed); b [k,n] ([n,k]) */
-    int bias;                       /* add bias[n] */
-    rt_act act;
-    float slope;                    /* leaky relu */
     int variant;                    /* 0: automatic ($MEG_MATMUL_VARIANT if set); others: see ops.c */
     int ones_row;                   /* also compute row m of [op(a); 1...1] op(b) (generated epilogues only) */
 } rt_matmul_desc;
@@ -174,7 +169,9 @@ typedef struct rt_matmul_desc {
 int rt_fill(rt_cmd *c, rt_buffer *dst, size_t offset, size_t count, float value);
 int rt_copy_kernel(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, size_t dst_off, size_t count);
 int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t y_off, size_t count);
-int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt_binding bias, rt_binding out);
+/* C = op(A) op(B) (and the row of ones as row M of C). Bias and activation
+ * are the graph planner's job: it fuses them into a generated epilogue. */
+int rt_matmul(rt_cmd *c, const rt_matmul_desc *d, rt_binding a, rt_binding b, rt_binding out);
 /* Variants are 1 .. rt_matmul_variants() - 1 (0 is automatic). */
 int rt_matmul_variants(void);
 /* The group counts and spec constants a matmul dispatch uses (the planner

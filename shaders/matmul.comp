@@ -2,7 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
-// matmul: C[M,N] = op(A) op(B), optionally + bias[n] and an activation.
+// matmul: C[M,N] = op(A) op(B), and with ONES_ROW also row M of [op(A); 1...1] op(B).
 //
 // Each invocation keeps a TM x TN block of C in registers and walks K four
 // at a time. Operands come through texel buffers, as vec4 along their
@@ -23,9 +23,8 @@ layout(constant_id = 4) const uint TA = 0;      // A is stored [K,M]
 layout(constant_id = 5) const uint TB = 0;      // B is stored [N,K]
 layout(constant_id = 6) const uint VA = 0;      // A bound as an RGBA32F view
 layout(constant_id = 7) const uint VB = 0;      // B bound as an RGBA32F view
-layout(constant_id = 8) const uint BIAS = 0;
-layout(constant_id = 9) const uint ACT = 0;     // 0 none, 1 relu, 2 leaky relu, 3 tanh, 4 sigmoid
-layout(constant_id = 10) const float SLOPE = 0.2;
+// ids 8-10 are unused (they were a bias and an activation: the planner's
+// generated epilogues do that work now)
 layout(constant_id = 11) const uint TM = 4;     // rows per invocation (a multiple of 4 when TA and VA)
 layout(constant_id = 12) const uint TN = 4;     // columns per invocation (a multiple of 4 when !TB and VB)
 layout(constant_id = 13) const uint LANES_M = 0;
@@ -33,18 +32,12 @@ layout(constant_id = 14) const uint ONES_ROW = 0;  // also row M of [A; 1...1] o
 
 layout(binding = 0) uniform samplerBuffer A;
 layout(binding = 1) uniform samplerBuffer B;
-layout(binding = 2) uniform samplerBuffer bias;
-layout(binding = 3) writeonly buffer Cbuf { float C[]; };
+layout(binding = 2) writeonly buffer Cbuf { float C[]; };
 
 #ifdef MEG_GENERATED
 #include "generated.glsl"
 #else
-void meg_store(uint m, uint n, float acc)
-{
-    float v = acc;
-    if (BIAS != 0u) v += LOAD1(bias, n);
-    C[m * N + n] = meg_act(v, ACT, SLOPE);
-}
+void meg_store(uint m, uint n, float acc) { C[m * N + n] = acc; }
 #endif
 
 #ifdef MEG_TILED

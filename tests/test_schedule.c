@@ -102,7 +102,7 @@ START_TEST(a_matmul_unit_emits_an_epilogue_for_the_matmul_template)
     assert_has(glsl, "void meg_store(uint m, uint n, float acc)");
     ck_assert_ptr_null(strstr(glsl, "void main"));
     assert_has(glsl, "C[i] = v");                          /* the root is the template's C */
-    ck_assert_int_eq(nb, 5);                               /* A, B, bias slot, C, the bias */
+    ck_assert_int_eq(nb, 4);                               /* A, B, C, the bias */
     assert_compiles(glsl, X_TEMPLATE_MATMUL);
     assert_compiles(glsl, X_TEMPLATE_TILED);
     free(glsl);

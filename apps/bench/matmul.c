@@ -25,12 +25,12 @@ int bench_time_matmul(rt_ctx *ctx, const rt_matmul_desc *d, int reps, double *ms
     if (rt_buffer_write(b, 0, h, nb * 4)) goto done;
     rt_binding ba = {a, 0, 0, 0}, bb = {b, 0, 0, 0}, bc = {c, 0, 0, 0};
     /* warm-up: the driver compiles at the first dispatch */
-    if (rt_cmd_begin(ctx, 0, &cmd) || rt_matmul(cmd, d, ba, bb, bc, bc) || rt_cmd_submit(cmd, 1)) goto done;
+    if (rt_cmd_begin(ctx, 0, &cmd) || rt_matmul(cmd, d, ba, bb, bc) || rt_cmd_submit(cmd, 1)) goto done;
     rt_cmd_free(cmd);
     cmd = NULL;
     if (rt_cmd_begin(ctx, RT_CMD_TIMESTAMPS, &cmd)) goto done;
     for (int i = 0; i < reps; i++)
-        if (rt_matmul(cmd, d, ba, bb, bc, bc)) goto done;
+        if (rt_matmul(cmd, d, ba, bb, bc)) goto done;
     double t0 = app_now();
     if (rt_cmd_submit(cmd, 1)) goto done;
     double wall = (app_now() - t0) * 1e3 / reps;

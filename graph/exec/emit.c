@@ -540,7 +540,7 @@ static int emit_matmul(const g_schedule *p, int ui, x_source *out)
     }
     sb src = {0};
     if (c.rng) sb_printf(&src, "#include \"philox.glsl\"\n");
-    emit_decls(&c, &src, 4);
+    emit_decls(&c, &src, 3);
     sb_printf(&src, "void meg_store(uint m, uint n, float acc)\n{\n%s}\n", c.body.s ? c.body.s : "");
     free(c.body.s);
     c.body.s = NULL;

@@ -95,8 +95,7 @@ int x_is_read(const g_tensor *t, int k);
  * whole compute shader, or for a matmul unit the epilogue (a function
  * meg_store) that matmul.comp includes as "generated.glsl". Units that run
  * an embedded kernel (convolutions, shuffle, a matmul with no epilogue)
- * get glsl NULL. Bindings of a generated kernel: (matmul: A, B, an unused
- * bias slot, out[0] = C,) then out[matmul ? 1 : 0 ..] as storage buffers,
+ * get glsl NULL. Bindings of a generated kernel: (matmul: A, B, out[0] = C,) then out[matmul ? 1 : 0 ..] as storage buffers,
  * then in[] as texel views. */
 enum { X_TEMPLATE_NONE, X_TEMPLATE_MATMUL, X_TEMPLATE_TILED };
 #define X_MAX_IN 64

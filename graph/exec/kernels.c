@@ -90,8 +90,6 @@ static int matmul_kernel(g_plan *p, int ui, const x_source *src)
     if (rt_matmul_choose(p->s->ctx, &d, ba.offset, bb.offset, 0, &mp)) return -1;
     ba.vec4 = mp.vec4_a;
     bb.vec4 = mp.vec4_b;
-    rt_binding dummy = ba;   /* the bias slot, unused by these kernels */
-    dummy.vec4 = 0;
     memcpy(dp->groups, mp.groups, sizeof dp->groups);
     if (!src->glsl) {
         if (rt_kernel_get(p->s->ctx, mp.tiled ? "matmul_tiled" : "matmul", mp.spec, mp.nspec, &dp->kernel)) return -1;
@@ -101,15 +99,15 @@ static int matmul_kernel(g_plan *p, int ui, const x_source *src)
         if (compile_unit(p, ui, src->glsl, mp.tiled ? X_TEMPLATE_TILED : X_TEMPLATE_MATMUL, mp.spec, mp.nspec))
             return -1;
     }
-    rt_binding pre[4] = {ba, bb, dummy, bc};
+    rt_binding pre[3] = {ba, bb, bc};
     if (!src->glsl) {
-        dp->nbind = 4;
+        dp->nbind = 3;
         dp->bind = malloc(sizeof pre);
         if (!dp->bind) { rt_set_error("out of host memory"); return -1; }
         memcpy(dp->bind, pre, sizeof pre);
         return 0;
     }
-    return generated_bindings(p, dp, src, pre, 4);
+    return generated_bindings(p, dp, src, pre, 3);
 }
 
 /* Register blocks of the convolution kernels: TM output channels (of the

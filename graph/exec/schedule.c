@@ -203,13 +203,13 @@ static int count_outputs(const g_schedule *p, const x_unit *u, const g_tensor *e
 
 /* Whether units (with v added) stay within the device's bindings: texel
  * views count as sampled images, outputs as storage buffers; a matmul has
- * its operands, bias and C on top. */
+ * its operands and C on top. */
 static int fits(const g_schedule *p, const x_unit *u, int ui, const x_unit *q, int qi, const g_tensor *v)
 {
     const g_limits *l = &p->lim;
     int ins = count_ext_inputs(p, u, v, ui) + (q ? count_ext_inputs(p, q, NULL, qi) : 0);
     int outs = count_outputs(p, u, v) + (q ? count_outputs(p, q, NULL) : 0);
-    int fixed = (u->kind == X_MATMUL || (q && q->kind == X_MATMUL)) ? 3 : 0;
+    int fixed = (u->kind == X_MATMUL || (q && q->kind == X_MATMUL)) ? 2 : 0;
     int max_in = (int)l->max_sampled_per_stage - fixed;
     int max_out = (int)l->max_storage_per_stage;
     int max_all = (int)l->max_resources_per_stage < MAX_BINDINGS ? (int)l->max_resources_per_stage : MAX_BINDINGS;
@@ -642,7 +642,7 @@ int g_schedule_glsl(const g_schedule *p, int unit, char **glsl, int *nbindings)
     }
     x_source src;
     if (x_emit_unit(p, unit, &src)) return -1;
-    if (nbindings) *nbindings = src.glsl ? (src.matmul ? 3 : 0) + src.nout + src.nin : 0;
+    if (nbindings) *nbindings = src.glsl ? (src.matmul ? 2 : 0) + src.nout + src.nin : 0;
     *glsl = src.glsl;
     src.glsl = NULL;
     x_source_free(&src);
