@@ -289,6 +289,10 @@ int g_ref_write_f(g_ref *r, g_tensor *leaf, const float *values);
 /* Evaluates, in program order, every node needed by roots (effects
  * included) and applies the effects to the leaf values. */
 int g_ref_run(g_ref *r, g_tensor **roots, int n);
+/* on = 1: every value a node computes is rounded to fp32 as the device
+ * stores it (sums inside an op stay double). How far such a reference moves
+ * from the exact one measures how much fp32 rounding alone moves a value. */
+void g_ref_round_to_f32(g_ref *r, int on);
 /* The value of a node after the last run (leaves: their current value);
  * NULL if it was not evaluated. */
 const double *g_ref_value(const g_ref *r, const g_tensor *t);

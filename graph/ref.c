@@ -20,6 +20,7 @@ struct g_ref {
     unsigned char *written;    /* inputs: written by the host or an assign */
     unsigned char *evaluated;  /* non-leaves: evaluated by the last run */
     unsigned char *need;       /* scratch for a run */
+    int round_f32;             /* round every computed value to fp32 */
     char err[G__ERR_MAX];
     int has_err;
 };
@@ -138,6 +139,11 @@ int g_ref_write_f(g_ref *r, g_tensor *leaf, const float *values)
     for (size_t j = 0; j < n; j++) r->val[leaf->id][j] = values[j];
     r->written[leaf->id] = 1;
     return 0;
+}
+
+void g_ref_round_to_f32(g_ref *r, int on)
+{
+    if (r) r->round_f32 = on != 0;
 }
 
 const double *g_ref_value(const g_ref *r, const g_tensor *t)
@@ -630,8 +636,11 @@ int g_ref_run(g_ref *r, g_tensor **roots, int n)
     memset(r->evaluated, 0, (size_t)g->n);
     for (int id = 0; id <= top; id++) {
         if (!r->need[id]) continue;
-        if (eval(r, g->nodes[id])) return -1;
+        g_tensor *t = g->nodes[id];
+        if (eval(r, t)) return -1;
         r->evaluated[id] = 1;
+        if (r->round_f32 && !g_is_leaf(t) && !g_is_effect(t))
+            for (size_t j = 0, n = count(t); j < n; j++) r->val[id][j] = (float)r->val[id][j];
     }
     return 0;
 }

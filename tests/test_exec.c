@@ -369,6 +369,27 @@ START_TEST(reads_of_a_param_stay_before_its_update)
 }
 END_TEST
 
+/* An elementwise unit that reads a param at another element's index (a
+ * permute) was merged into the unit an SGD update of that param joined:
+ * invocations then read values other invocations had already updated
+ * (found by tests/difftest.c, seed 180). */
+START_TEST(remapped_reads_of_a_param_are_not_merged_with_its_update)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *w = g_param(g, "w", 2, SHAPE(256, 257), g_init_uniform(1.0f));
+    g_tensor *y = g_neg(g_permute(w, SHAPE(1, 0)));             /* open: an elementwise unit */
+    g_tensor *x = g_input(g, "x", 2, SHAPE(256, 8));
+    g_tensor *v = g_param(g, "v", 2, SHAPE(8, 257), g_init_uniform(1.0f));
+    g_tensor *grad = g_scale(g_matmul(x, v, 0, 0), 0.1f);         /* a matmul unit the update joins */
+    g_tensor *ps[] = {w}, *gs[] = {grad};
+    g_tensor *roots[] = {y, g_sgd(g, ps, gs, 1, 0.5f)};
+    inval in = {x, 0, 0};
+    check_graph_ex(g, roots, 2, &in, 1, &w, 1, 1e-5, 0, 1);
+    check_graph_ex(g, roots, 2, &in, 1, &w, 1, 1e-5, 0, 3);
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(batchnorm_matches_reference)
 {
     g_graph *g = g_graph_new();
@@ -539,6 +560,7 @@ int main(void)
     tcase_add_test(tc, random_ops_match_reference_bit_for_bit);
     tcase_add_test(tc, effects_update_params_in_program_order);
     tcase_add_test(tc, reads_of_a_param_stay_before_its_update);
+    tcase_add_test(tc, remapped_reads_of_a_param_are_not_merged_with_its_update);
     tcase_add_test(tc, batchnorm_matches_reference);
     suite_add_tcase(s, tc);
     tc = tcase_create("plans");

@@ -168,6 +168,39 @@ static void index_from_coords(sb *b, const g_tensor *x, char cs[G_MAX_DIMS][160]
     sb_printf(b, ")");
 }
 
+/* A constant, or a constant in another shape, has no buffer: ops that read
+ * their source at a remapped index take its value instead of a fetch. */
+static int is_const(const cg *c, const g_tensor *x)
+{
+    return c->p->val[x_storage_of(c->p, x->id)].kind == X_CONST || c->p->val[x->id].kind == X_CONST;
+}
+
+/* x at the index given by per-dimension coordinates. */
+static void fetch(cg *c, sb *b, const g_tensor *x, char cs[G_MAX_DIMS][160])
+{
+    if (is_const(c, x)) {
+        char l[48];
+        lit(l, sizeof l, const_value(x));
+        sb_printf(b, "%s", l);
+        return;
+    }
+    sb_printf(b, "LOAD1(in%d, ", in_slot(c, x_storage_of(c->p, x->id)));
+    index_from_coords(b, x, cs);
+    sb_printf(b, ")");
+}
+
+/* x at the index expression fmt (with up to two size_t arguments), as text. */
+static void value_at(cg *c, const g_tensor *x, const char *fmt, size_t a0, size_t a1, char *out, size_t n)
+{
+    if (is_const(c, x)) {
+        lit(out, n, const_value(x));
+        return;
+    }
+    char idx[64];
+    snprintf(idx, sizeof idx, fmt, a0, a1);
+    snprintf(out, n, "LOAD1(in%d, %s)", in_slot(c, x_storage_of(c->p, x->id)), idx);
+}
+
 static void emit_member(cg *c, const g_tensor *t)
 {
     sb *b = &c->body;
@@ -293,18 +326,17 @@ static void emit_member(cg *c, const g_tensor *t)
             else if (t->op == G_OP_PAD && d == t->attr.axis.axis) snprintf(cs[d], sizeof cs[0], "uint(c_)");
             else snprintf(cs[d], sizeof cs[0], "%s", cb);
         }
-        int slot = in_slot(c, x_storage_of(c->p, x->id));
         if (t->op == G_OP_PAD) {
             char cb[96];
             coord(cb, sizeof cb, t, t->attr.axis.axis, "i");
-            sb_printf(b, "    float v%d = 0.0;\n    { int c_ = int(%s) - %d;\n      if (c_ >= 0 && c_ < %d) v%d = LOAD1(in%d, ",
-                      id, cb, t->attr.axis.start, x->shape[t->attr.axis.axis], id, slot);
-            index_from_coords(b, x, cs);
-            sb_printf(b, "); }\n");
+            sb_printf(b, "    float v%d = 0.0;\n    { int c_ = int(%s) - %d;\n      if (c_ >= 0 && c_ < %d) v%d = ", id, cb,
+                      t->attr.axis.start, x->shape[t->attr.axis.axis], id);
+            fetch(c, b, x, cs);
+            sb_printf(b, "; }\n");
         } else {
-            sb_printf(b, "    float v%d = LOAD1(in%d, ", id, slot);
-            index_from_coords(b, x, cs);
-            sb_printf(b, ");\n");
+            sb_printf(b, "    float v%d = ", id);
+            fetch(c, b, x, cs);
+            sb_printf(b, ";\n");
         }
         return;
     }
@@ -340,22 +372,23 @@ static void emit_member(cg *c, const g_tensor *t)
     case G_OP_GATHER_ROWS: {
         const g_tensor *x = t->src[0], *ix = t->src[1];
         size_t row = g_numel(x) / (size_t)x->shape[0];
-        int sx = in_slot(c, x_storage_of(c->p, x->id));
-        int si = in_slot(c, x_storage_of(c->p, ix->id));
-        sb_printf(b, "    float v%d;\n    { int r_ = clamp(int(LOAD1(in%d, i / %zuu)), 0, %d);\n"
-                     "      v%d = LOAD1(in%d, uint(r_) * %zuu + i %% %zuu); }\n",
-                  id, si, row, x->shape[0] - 1, id, sx, row, row);
+        char xs[96], is[96];
+        value_at(c, x, "uint(r_) * %zuu + i %% %zuu", row, row, xs, sizeof xs);
+        value_at(c, ix, "i / %zuu", row, 0, is, sizeof is);
+        sb_printf(b, "    float v%d;\n    { int r_ = clamp(int(%s), 0, %d);\n      v%d = %s; }\n", id, is,
+                  x->shape[0] - 1, id, xs);
         return;
     }
     case G_OP_SCATTER_ADD_ROWS: {
         const g_tensor *x = t->src[0], *ix = t->src[1];
         size_t row = g_numel(t) / (size_t)t->shape[0];
-        int sx = in_slot(c, x_storage_of(c->p, x->id));
-        int si = in_slot(c, x_storage_of(c->p, ix->id));
+        char xs[96], is[96];
+        value_at(c, x, "r_ * %zuu + j_", row, 0, xs, sizeof xs);
+        value_at(c, ix, "r_", 0, 0, is, sizeof is);
         sb_printf(b, "    float v%d = 0.0;\n    { uint k_ = i / %zuu, j_ = i %% %zuu;\n"
                      "      for (uint r_ = 0u; r_ < %zuu; r_++)\n"
-                     "        if (uint(clamp(int(LOAD1(in%d, r_)), 0, %d)) == k_) v%d += LOAD1(in%d, r_ * %zuu + j_); }\n",
-                  id, row, row, g_numel(ix), si, t->shape[0] - 1, id, sx, row);
+                     "        if (uint(clamp(int(%s), 0, %d)) == k_) v%d += %s; }\n",
+                  id, row, row, g_numel(ix), is, t->shape[0] - 1, id, xs);
         return;
     }
     default:

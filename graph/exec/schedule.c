@@ -289,6 +289,11 @@ static int can_merge(builder *b, int ui, int ti, const g_tensor *v)
         for (int k = 0; k < x->nsrc; k++)
             if (p->val[x->src[k]->id].kind == X_LEAF && unit_writes_leaf(p, t, x->src[k]->id)) return 0;
     }
+    /* v joins t next: where it writes a leaf that u reads at another
+     * element's index, other invocations could read the new value */
+    int w[3], nw = x_leaf_writes(v, w);
+    for (int j = 0; j < nw; j++)
+        if (unit_reads_leaf(p, u, w[j], 1)) return 0;
     if (!fits(p, t, ti, u, ui, v)) return 0;
     return 1;
 }

@@ -69,6 +69,24 @@ static g_tensor *b_batchnorm(g_graph *g, g_tensor **x, const tc_case *c)
     (void)c;
     return g_batchnorm_train(x[0], x[1], x[2], 1e-5f);
 }
+/* A layout op (arg[0]: 0 permute, 1 slice, 2 pad, 3 gather, 4 scatter) of a
+ * constant in another shape, plus x0 (the index of gather and scatter): a
+ * constant has no buffer, so the op must read its value, not fetch it
+ * (found by the differential tester, tests/difftest.c). */
+static g_tensor *b_layout_of_const(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    g_tensor *k = g_reshape(g_const(g, -0.75f, 1, G_SHAPE(3 * 17)), 2, G_SHAPE(3, 17));
+    g_tensor *y;
+    switch (c->arg[0]) {
+    case 0: y = g_permute(k, G_SHAPE(1, 0)); break;
+    case 1: y = g_slice(k, 1, 2, 9); break;
+    case 2: y = g_pad(k, 0, 1, 5); break;
+    case 3: return g_add(g_gather_rows(k, x[0]), g_reshape(x[0], 2, G_SHAPE(x[0]->shape[0], 1)));
+    default: return g_add(g_scatter_add_rows(g_gather_rows(k, x[0]), x[0], 3), x[1]);
+    }
+    return g_add(y, x[0]);
+}
+
 /* leaky_relu(x + b) * y: a fused elementwise chain of three inputs */
 static g_tensor *b_ew_chain(g_graph *g, g_tensor **x, const tc_case *c)
 {
@@ -170,6 +188,11 @@ const tc_case tc_cases[] = {
     {"slice_255_of_257", DV, 1, {IN(2, 257, 3)}, b_slice, .arg = {0, 1, 255}},
     {"pad_255_into_257", DV, 1, {IN(2, 4, 255)}, b_pad, .arg = {1, 1, 257}},
     {"gather_257_rows", DV, 2, {IN(2, 65, 3), IDX(65, 257)}, b_gather},
+    {"permute_of_a_constant", DV, 1, {IN(2, 17, 3)}, b_layout_of_const, .arg = {0}},
+    {"slice_of_a_constant", DV, 1, {IN(2, 3, 9)}, b_layout_of_const, .arg = {1}},
+    {"pad_of_a_constant", DV, 1, {IN(2, 5, 17)}, b_layout_of_const, .arg = {2}},
+    {"gather_of_a_constant", DV, 1, {IDX(3, 9)}, b_layout_of_const, .arg = {3}},
+    {"scatter_of_a_constant", DV, 2, {IDX(3, 9), IN(2, 3, 17)}, b_layout_of_const, .arg = {4}},
     {"scatter_257_rows_into_65", DV, 2, {IN(2, 257, 3), IDX(65, 257)}, b_scatter, .arg = {65}, .tol = 1e-5},
 
     /* matmul in every layout; device rows at the register blocks' edges
