@@ -1,6 +1,7 @@
 /* meg-bench: benchmarks of the device and of our kernels. */
 #include "common.h"
 #include "megrun.h"
+#include "samplers.h"
 
 #include <math.h>
 #include <stdlib.h>

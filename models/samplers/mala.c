@@ -1,9 +1,9 @@
 /* mala.c: the Metropolis-adjusted Langevin sampler (seed section 2.3.2) as
  * graphs that run entirely on the device: one step is one plan, replayed K
  * times per submit; the host only writes the start and reads the results.
- * The definitions are in models.h. */
-#include "models.h"
-#include "runtime.h"
+ * The definitions are in samplers.h. */
+#include "samplers.h"
+#include "util.h"
 
 #include <limits.h>
 #include <math.h>
