@@ -1,7 +1,9 @@
 /* meg.c: the three networks of MEG, Algorithm 1 of the seed as ONE graph
- * (n_energy energy updates, then one generator and statistics update, Adam
- * on each), and the evaluation graphs. */
+ * (n_energy energy updates, each optionally on latents refined by MALA,
+ * then one generator and statistics update, Adam on each), and the
+ * evaluation graphs. */
 #include "meg.h"
+#include "samplers.h"
 #include "util.h"
 
 #include <math.h>
@@ -65,43 +67,26 @@ g_tensor *meg_visible_energy(g_graph *g, g_tensor *x, void *model)
     return meg_mlp_apply(&m->E, x);
 }
 
-/* U(z) = E(G(z)) + ||z||^2 / 2 per chain: [B]. */
-static g_tensor *latent_energy(meg_model *m, g_tensor *z)
-{
-    int B = z->shape[0];
-    g_tensor *e = meg_mlp_apply(&m->E, meg_mlp_apply(&m->G, z));
-    return g_add(g_reshape(e, 1, G_SHAPE(B)), g_scale(g_sum(g_square(z), 1, 0), 0.5f));
-}
-
-/* Latent MALA refinement of z (section 2.3.2) unrolled into the graph. The
- * result is written into a state leaf and read back from it: a leaf has no
- * gradient, so the energy update does not differentiate through the chain. */
+/* Latent MALA refinement of z (section 2.3.2) unrolled into the graph, on
+ * U(z) = E(G(z)) + ||z||^2 / 2 with the model's generator. The result is
+ * written into a state leaf and read back from it: a leaf has no gradient,
+ * so the energy update does not differentiate through the chain. */
 static g_tensor *refine_latents(meg_model *m, g_tensor *z, g_tensor **effect)
 {
     g_graph *g = m->g;
     const meg_config *c = &m->cfg;
-    int B = z->shape[0], Z = z->shape[1];
-    float a = c->mcmc_step_size;
-    g_tensor *u = latent_energy(m, z), *gu, *accepted = g_scalar(g, 0.0f);
-    if (!u || g_grad(g, g_sum_all(u), &z, 1, &gu)) return NULL;
+    meg_mala_target t = {.U = meg_latent_energy, .user = m, .chains = z->shape[0], .dim = z->shape[1],
+                         .prior = 1, .temperature = 1.0f, .name = "mcmc"};
+    g_tensor *a = g_const(g, c->mcmc_step_size, 1, G_SHAPE(1)), *accepted = g_scalar(g, 0.0f);
+    meg_mala_step st = {.rng = m->rng, .a = a};
+    if (meg_mala_at(g, &t, z, &st.cur)) return NULL;
     for (int k = 0; k < c->mcmc_steps; k++) {
-        g_tensor *eps = g_rand_normal(m->rng, 2, G_SHAPE(B, Z));
-        g_tensor *zp = g_add(g_sub(z, g_scale(gu, a)), g_scale(eps, sqrtf(2.0f * a)));
-        g_tensor *up = latent_energy(m, zp), *gup;
-        if (!up || g_grad(g, g_sum_all(up), &zp, 1, &gup)) return NULL;
-        /* log q(z|z') - log q(z'|z); the forward term is exactly -||eps||^2 / 2 */
-        g_tensor *back = g_scale(g_sum(g_square(g_add(g_sub(z, zp), g_scale(gup, a))), 1, 0), -1.0f / (4.0f * a));
-        g_tensor *fwd = g_scale(g_sum(g_square(eps), 1, 0), -0.5f);
-        g_tensor *logr = g_add(g_sub(u, up), g_sub(back, fwd));
-        g_tensor *acc = g_lt(g_log(g_rand_uniform(m->rng, 1, G_SHAPE(B))), logr);
-        g_tensor *accz = g_expand(g_reshape(acc, 2, G_SHAPE(B, 1)), 2, G_SHAPE(B, Z));
-        z = g_select(accz, zp, z);
-        u = g_select(acc, up, u);
-        gu = g_select(accz, gup, gu);
-        accepted = g_add(accepted, g_mean_all(acc));
+        if (meg_mala_step_build(g, &t, &st)) return NULL;
+        st.cur = st.next;
+        accepted = g_add(accepted, g_mean_all(st.accepted));
     }
     m->mcmc_accept = g_scale(accepted, 1.0f / (float)c->mcmc_steps);
-    *effect = g_assign(m->mcmc_z, z);
+    *effect = g_assign(m->mcmc_z, st.cur.s);
     return *effect ? m->mcmc_z : NULL;
 }
 

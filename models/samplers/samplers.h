@@ -1,6 +1,8 @@
 /* samplers.h: Markov chains that run on the device as graphs: the
  * Metropolis-adjusted Langevin algorithm (MALA, section 2.3.2 of the seed),
- * as a sampler object whose step is one plan replayed K times per submit. The one public header of models/samplers/.
+ * as one step builder that any graph can unroll (MEG's training refines its
+ * latents with it) and as a sampler object whose step is one plan replayed
+ * K times per submit. The one public header of models/samplers/.
  *
  * Errors: functions returning int give 0 on success and -1 on failure, with
  * the message in rt_error() (util.h). Nothing here aborts, exits or prints.
@@ -29,6 +31,53 @@
  * (found with g_graph_find, or held in user), and chains must not interact
  * (no statistics across the batch). It must not draw random numbers. */
 typedef g_tensor *(*meg_energy_fn)(g_graph *g, g_tensor *s, void *user);
+
+/* ---- one step, for any graph ------------------------------------------------ */
+
+/* The target exp(-V): V(s) = U(s) / T + prior ||s||^2 / 2 for C chains of
+ * dimension D. */
+typedef struct meg_mala_target {
+    meg_energy_fn U;
+    void *user;               /* U's */
+    int chains, dim;          /* C, D */
+    int prior;                /* 1: add ||s||^2 / 2 (the N(0, I) latent prior) */
+    float temperature;        /* T (> 0) divides U, not the prior */
+    int wrong_acceptance;     /* TEST ONLY: 1 drops the log q terms (a biased chain) */
+    const char *name;         /* for messages: "MALA '<name>': ..." */
+} meg_mala_target;
+
+/* A position of the chains with V and grad V there: s [C, D], v [C],
+ * grad [C, D]. */
+typedef struct meg_mala_chain {
+    g_tensor *s, *v, *grad;
+} meg_mala_chain;
+
+/* V and grad V at s (U is built once). */
+int meg_mala_at(g_graph *g, const meg_mala_target *t, g_tensor *s, meg_mala_chain *at);
+
+/* One step: what it starts from, where its results may go, what it made. */
+typedef struct meg_mala_step {
+    /* in */
+    g_tensor *rng;            /* the generator it draws from */
+    g_tensor *a;              /* step size: [1] or 0-d, > 0 */
+    meg_mala_chain cur;
+    const meg_mala_chain *into;  /* NULL, or leaves to assign the chain after the test to */
+    g_tensor *counts;         /* NULL, or a [C] leaf that the test's 0/1 are added to */
+    /* out */
+    meg_mala_chain next;      /* the chain after the test */
+    g_tensor *accepted;       /* the test: [C] of 0/1 */
+    g_tensor *effects[4];     /* the assigns into `into` and `counts` */
+    int neffects;
+} meg_mala_step;
+
+/* Builds one step from st->cur: draws eps ~ N(0, I) [C, D], then
+ * u ~ U(0, 1) [C], from rng; proposes s' = s + a (sqrt(2/a) eps - grad),
+ * builds V and grad V at s' (U once more) and the Metropolis-Hastings test.
+ * next is (s', V(s'), grad V(s')) where accepted and cur elsewhere; a NaN
+ * ratio (an overflowing proposal) is a rejection. The assigns into `into`
+ * and `counts` are built here, [C] ones first, so that the planner fuses
+ * them into the test's dispatch and the [C, D] ones into one more. */
+int meg_mala_step_build(g_graph *g, const meg_mala_target *t, meg_mala_step *st);
 
 /* ---- the sampler: leaves, plans, runs, statistics ----------------------------- */
 
