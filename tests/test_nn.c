@@ -1,7 +1,9 @@
 /* test_nn.c: the layers of models/nn/ on the device against the CPU
  * reference (g_ref_*) and against their definitions computed here: linear
- * layers and MLPs (names, shapes, PyTorch's initialisation, activations).
- * Suite "nn", validation on. */
+ * layers and MLPs (names, shapes, PyTorch's initialisation, activations),
+ * convolutions and transposed convolutions (shapes, both initialisations,
+ * values and gradients), batch norm (training mode with its running
+ * statistics, evaluation mode). Suite "nn", validation on. */
 #include "harness.h"
 
 #include <math.h>
@@ -148,6 +150,169 @@ START_TEST(mlp_matches_its_definition)
 }
 END_TEST
 
+/* ---- convolutions ------------------------------------------------------------------- */
+
+/* Weights within +-bound (PyTorch's default), spanning most of it. */
+static void check_uniform(const g_tensor *t, double bound)
+{
+    float *v = init_values(t), lo = 1e30f, hi = -1e30f;
+    for (size_t i = 0; i < g_numel(t); i++) {
+        ck_assert_msg(fabs(v[i]) <= bound, "%s: %g outside +-%g", t->name, v[i], bound);
+        lo = fminf(lo, v[i]);
+        hi = fmaxf(hi, v[i]);
+    }
+    ck_assert_msg(hi - lo > bound, "%s spans %g of +-%g", t->name, hi - lo, bound);
+    free(v);
+}
+
+START_TEST(conv_layers_shapes_and_init)
+{
+    g_graph *g = g_graph_new();
+    meg_conv2d c, t, d;
+    ck_assert_msg(meg_conv2d_make(g, "D", "0", 3, 8, 5, 2, 2, 0, &c) == 0, "%s", rt_error());
+    ck_assert_msg(meg_conv_transpose2d_make(g, "G", "1", 8, 4, 4, 2, 1, 0, 0, &t) == 0, "%s", rt_error());
+    ck_assert_msg(meg_conv2d_make(g, "D", "dc", 4, 6, 3, 1, 1, 0.02f, &d) == 0, "%s", rt_error());
+    ck_assert_str_eq(c.w->name, "D.w0");
+    ck_assert_str_eq(t.b->name, "G.b1");
+    ck_assert(c.w->shape[0] == 8 && c.w->shape[1] == 3 && c.w->shape[2] == 5 && c.w->shape[3] == 5);
+    ck_assert(t.w->shape[0] == 8 && t.w->shape[1] == 4 && t.w->shape[2] == 4);     /* [in, out, k, k] */
+    /* PyTorch's fan_in: in k^2 for conv2d, out k^2 for conv_transpose2d */
+    check_uniform(c.w, 1 / sqrt(3 * 25.0));
+    check_uniform(c.b, 1 / sqrt(3 * 25.0));
+    check_uniform(t.w, 1 / sqrt(4 * 16.0));
+    /* DCGAN: N(0, 0.02) weights, zero biases */
+    float *w = init_values(d.w), *b = init_values(d.b);
+    double ss = 0;
+    for (size_t i = 0; i < g_numel(d.w); i++) ss += (double)w[i] * w[i];
+    double sd = sqrt(ss / g_numel(d.w));     /* 216 values: within 15% of 0.02 */
+    ck_assert_msg(fabs(sd - 0.02) < 0.003, "std %g", sd);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(b[i], 0);
+    free(w);
+    free(b);
+    /* output shapes: 28 -> 14 with k 5 s 2 p 2; 7 -> 14 with k 4 s 2 p 1 */
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(2, 3, 28, 28)), *z = g_input(g, "z", 4, G_SHAPE(2, 8, 7, 7));
+    g_tensor *y = meg_conv2d_apply(&c, x), *u = meg_conv2d_apply(&t, z);
+    ck_assert(y && y->shape[1] == 8 && y->shape[2] == 14 && y->shape[3] == 14);
+    ck_assert(u && u->shape[1] == 4 && u->shape[2] == 14 && u->shape[3] == 14);
+    ck_assert_int_eq(meg_conv2d_make(g, "E", "", 3, 8, 0, 1, 0, 0, &c), -1);
+    ck_assert_msg(strstr(rt_error(), "E: bad convolution"), "%s", rt_error());
+    g_graph_free(g);
+}
+END_TEST
+
+/* Values and the gradients of a loss with respect to input, weight and
+ * bias (the bias broadcast's adjoint included), device against reference. */
+START_TEST(conv_layers_match_the_reference)
+{
+    for (int tr = 0; tr < 2; tr++) {
+        g_graph *g = g_graph_new();
+        meg_conv2d c;
+        g_tensor *x;
+        if (tr) {
+            ck_assert(meg_conv_transpose2d_make(g, "G", "", 4, 3, 4, 2, 1, 1, 0, &c) == 0);
+            x = g_input(g, "x", 4, G_SHAPE(2, 4, 5, 5));
+        } else {
+            ck_assert(meg_conv2d_make(g, "D", "", 3, 4, 3, 2, 1, 0, &c) == 0);
+            x = g_input(g, "x", 4, G_SHAPE(2, 3, 9, 9));
+        }
+        g_tensor *y = meg_conv2d_apply(&c, x);
+        g_tensor *wrt[3] = {x, c.w, c.b}, *gr[3];
+        ck_assert(g_grad(g, g_sum_all(g_square(y)), wrt, 3, gr) == 0);
+        g_tensor *roots[4] = {y, gr[0], gr[1], gr[2]};
+        device_vs_ref(g, roots, 4, &x, 1, roots, 4, 1, 1e-4);
+        g_graph_free(g);
+    }
+}
+END_TEST
+
+/* ---- batch norm ------------------------------------------------------------------------ */
+
+START_TEST(batchnorm_training_and_running_statistics)
+{
+    enum { N = 6, C = 3, H = 4, W = 5, HW = H * W, RUNS = 3 };
+    g_graph *g = g_graph_new();
+    meg_batchnorm bn;
+    ck_assert_msg(meg_batchnorm_make(g, "bn", "0", C, 1e-5f, 0.1f, &bn) == 0, "%s", rt_error());
+    ck_assert_str_eq(bn.run_var->name, "bn.run_var0");
+    ck_assert(bn.run_mean->op == G_OP_STATE && bn.gamma->op == G_OP_PARAM);
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(N, C, H, W)), *update;
+    g_tensor *y = meg_batchnorm_train(&bn, x, &update);
+    ck_assert_ptr_nonnull(update);
+    g_tensor *roots[2] = {y, update}, *check[3] = {y, bn.run_mean, bn.run_var};
+    /* three updates of the same batch on both sides */
+    device_vs_ref(g, roots, 2, &x, 1, check, 3, RUNS, 2e-5);
+
+    /* by hand: the output has mean 0 and variance 1 per channel; the running
+     * statistics after 3 updates from (0, 1) are (1 - 0.9^3) of the batch's,
+     * the variance unbiased */
+    float xv[N * C * HW];
+    th_random(xv, N * C * HW, 7);   /* what device_vs_ref wrote */
+    g_ref *r = g_ref_new(g, SEED);
+    ck_assert(g_ref_write_f(r, x, xv) == 0);
+    for (int i = 0; i < RUNS; i++) ck_assert(g_ref_run(r, roots, 2) == 0);
+    const double *yr = g_ref_value(r, y), *rm = g_ref_value(r, bn.run_mean), *rv = g_ref_value(r, bn.run_var);
+    for (int c = 0; c < C; c++) {
+        double s = 0, ss = 0, ys = 0, yss = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) {
+                size_t k = ((size_t)n * C + c) * HW + i;
+                s += xv[k];
+                ss += (double)xv[k] * xv[k];
+                ys += yr[k];
+                yss += yr[k] * yr[k];
+            }
+        double cnt = N * HW, mean = s / cnt, var = ss / cnt - mean * mean, keep = 1 - pow(0.9, RUNS);
+        ck_assert_msg(fabs(ys / cnt) < 1e-6 && fabs(yss / cnt - var / (var + 1e-5)) < 1e-5, "channel %d: "
+                      "output mean %g, variance %g", c, ys / cnt, yss / cnt);
+        ck_assert_msg(fabs(rm[c] - keep * mean) < 1e-6, "channel %d: running mean %g, want %g", c, rm[c],
+                      keep * mean);
+        double want = pow(0.9, RUNS) + keep * var * cnt / (cnt - 1);
+        ck_assert_msg(fabs(rv[c] - want) < 1e-6, "channel %d: running var %g, want %g", c, rv[c], want);
+    }
+    g_ref_free(r);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(batchnorm_evaluation_uses_the_running_statistics)
+{
+    enum { N = 5, C = 4 };
+    g_graph *g = g_graph_new();
+    meg_batchnorm bn;
+    ck_assert(meg_batchnorm_make(g, "bn", "", C, 1e-3f, 0.5f, &bn) == 0);
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(N, C)), *update;
+    g_tensor *yt = meg_batchnorm_train(&bn, x, &update);
+    g_tensor *ye = meg_batchnorm_eval(&bn, x);
+    ck_assert(yt && ye);
+    /* one training step moves the running statistics, then evaluation uses them */
+    g_tensor *train[2] = {yt, update};
+    device_vs_ref(g, train, 2, &x, 1, &bn.run_var, 1, 1, 2e-6);
+    g_session *s;
+    ck_assert(g_session_new(th_ctx(), g, SEED, &s) == 0);
+    float xv[N * C], mean[C], var[C], gamma[C] = {0.5f, 1, 2, -1}, beta[C] = {0, 0.25f, -1, 3}, y[N * C];
+    th_random(xv, N * C, 3);
+    th_random(mean, C, 4);
+    th_random(var, C, 5);
+    for (int c = 0; c < C; c++) var[c] = 0.2f + fabsf(var[c]);
+    ck_assert(g_session_write(s, x, xv) == 0 && g_session_write(s, bn.run_mean, mean) == 0 &&
+              g_session_write(s, bn.run_var, var) == 0 && g_session_write(s, bn.gamma, gamma) == 0 &&
+              g_session_write(s, bn.beta, beta) == 0);
+    g_plan *p;
+    ck_assert_msg(g_plan_new(s, &ye, 1, NULL, &p) == 0, "%s", rt_error());
+    ck_assert(g_plan_run(p, 1) == 0 && g_session_read(s, ye, y) == 0);
+    for (int i = 0; i < N * C; i++) {
+        int c = i % C;
+        double want = (xv[i] - mean[c]) / sqrt(var[c] + 1e-3) * gamma[c] + beta[c];
+        ck_assert_msg(fabs(y[i] - want) < 1e-5 * (1 + fabs(want)), "y[%d] %g, want %g", i, y[i], want);
+    }
+    g_plan_free(p);
+    g_session_free(s);
+    ck_assert_int_eq(meg_batchnorm_make(g, "b2", "", C, 0, 0.1f, &bn), -1);
+    ck_assert_msg(strstr(rt_error(), "b2: batch norm"), "%s", rt_error());
+    g_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn");
@@ -155,6 +320,16 @@ int main(void)
     th_validated(tc);
     tcase_add_test(tc, mlp_names_shapes_and_init);
     tcase_add_test(tc, mlp_matches_its_definition);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("conv");
+    th_validated(tc);
+    tcase_add_test(tc, conv_layers_shapes_and_init);
+    tcase_add_test(tc, conv_layers_match_the_reference);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("batchnorm");
+    th_validated(tc);
+    tcase_add_test(tc, batchnorm_training_and_running_statistics);
+    tcase_add_test(tc, batchnorm_evaluation_uses_the_running_statistics);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
