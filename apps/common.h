@@ -4,7 +4,8 @@
 #define MEG_APPS_COMMON_H
 
 #include <stdio.h>
-#include "models.h"
+
+#include "data.h"   /* meg_box */
 #include "runtime.h"
 
 /* Creates the context for --device (NULL: $MEG_DEVICE or the best) and

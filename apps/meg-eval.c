@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "megrun.h"
+#include "metrics.h"
 #include "toyviz.h"
 
 static const char *PROG = "meg-eval";
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
         noise[2 * i + 1] = (float)(box.ymin + w * (box.ymax - box.ymin));
     }
     size_t nd = ns < r.n ? ns : r.n;
-    if (meg_eval_energy(r.s, r.energy, &r.m, noise, ns, en) || meg_eval_energy(r.s, r.energy, &r.m, r.x, nd, ed)) {
+    if (meg_eval_energy(r.s, r.energy, &r.m, noise, ns, en) || meg_eval_energy(r.s, r.energy, &r.m, r.set.x, nd, ed)) {
         free(ed);
         goto fail;
     }

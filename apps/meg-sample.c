@@ -10,6 +10,8 @@
 
 #include "common.h"
 #include "megrun.h"
+#include "metrics.h"
+#include "samplers.h"
 #include "toyviz.h"
 
 static const char *PROG = "meg-sample";
@@ -48,18 +50,6 @@ static void usage(FILE *f)
             "Prints the acceptance rate and steps per second; for 8gaussians and 25gaussians also the\n"
             "quality numbers (see meg-eval --help) of the generator's samples and of the chains' final\n"
             "samples. The last line of output is one JSON object.\n");
-}
-
-typedef struct ucb {
-    const meg_model *m;
-    int latent;
-} ucb;
-
-static g_tensor *energy_fn(g_graph *g, g_tensor *s, void *user)
-{
-    (void)g;
-    const ucb *u = user;
-    return meg_mlp_apply(&u->m->E, u->latent ? meg_mlp_apply(&u->m->G, s) : s);
 }
 
 int main(int argc, char **argv)
@@ -136,12 +126,11 @@ int main(int argc, char **argv)
     int rec_chains = chains < 8 ? (int)chains : 8;
     int rec_every = steps > 200 ? (int)((steps + 199) / 200) : 1;
     int slots = (int)(steps / rec_every) + 1;
-    ucb cb = {&r.m, latent};
     meg_mala_opts mo = {.prefix = "mala", .chains = (int)chains, .dim = D, .step_size = (float)step,
                         .target_accept = (float)target, .prior = prior, .temperature = (float)temp,
                         .record_chains = rec_chains, .record_slots = slots, .record_every = rec_every,
                         .seed = seed * 0x9E3779B97F4A7C15ull + 17};
-    if (meg_mala_build(r.m.g, &mo, energy_fn, &cb, &mala)) goto fail;
+    if (meg_mala_build(r.m.g, &mo, latent ? meg_latent_energy : meg_visible_energy, &r.m, &mala)) goto fail;
     have_mala = 1;
     if (megrun_eval_plans(&r) || meg_mala_prepare(r.s, &mala)) goto fail;
 

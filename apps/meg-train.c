@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "megrun.h"
+#include "metrics.h"
 #include "toyviz.h"
 
 static const char *PROG = "meg-train";
@@ -221,7 +222,7 @@ static int write_outputs(megrun *r, const opts *o, int *quality_json_ok, char *q
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     snprintf(title, sizeof title, "G samples (red), data (gray), iter %ld", r->iteration);
     size_t nbg = r->n < 5000 ? r->n : 5000;
-    if (viz_points(path, r->x, nbg, xs, ns, NULL, 0, o->box, title)) goto done;
+    if (viz_points(path, r->set.x, nbg, xs, ns, NULL, 0, o->box, title)) goto done;
     /* density exp(-E) on the grid */
     if (megrun_energy_grid(r, o->box, o->grid, &e)) goto done;
     snprintf(path, sizeof path, "%s/density.png", o->out);

@@ -13,19 +13,12 @@
 int megrun_load_data(megrun *r, const char *data, uint64_t seed)
 {
     if (data != r->data) snprintf(r->data, sizeof r->data, "%s", data);
-    free(r->x);
-    r->x = NULL;
-    if (meg_toy_is_known(data)) {
-        r->n = MEGRUN_TOY_POINTS;
-        r->x = malloc(r->n * 2 * sizeof *r->x);
-        if (!r->x) { rt_set_error("out of host memory"); return -1; }
-        r->cfg.dim = 2;
-        return meg_toy_generate(data, r->n, seed, r->x);
-    }
-    size_t n;
-    if (meg_csv_read_xy(data, &r->x, &n)) return -1;
-    r->n = n;
-    r->cfg.dim = 2;
+    meg_dataset_free(&r->set);
+    int rc = meg_toy_is_known(r->data) ? meg_dataset_toy(&r->set, r->data, MEGRUN_TOY_POINTS, seed)
+                                       : meg_dataset_csv(&r->set, r->data, 2, -1);
+    if (rc) return -1;
+    r->n = r->set.n;
+    r->cfg.dim = (int)meg_dataset_dim(&r->set);
     return 0;
 }
 
@@ -131,7 +124,7 @@ int megrun_open(megrun *r, const char *device)
     rt_options o = {.device = device, .validation = -1};
     if (rt_ctx_create(&o, &r->ctx)) return -1;
     if (g_session_new(r->ctx, r->m.g, r->cfg.seed, &r->s)) return -1;
-    if (r->x && g_session_write(r->s, r->m.data, r->x)) return -1;
+    if (r->set.x && g_session_write(r->s, r->m.data, r->set.x)) return -1;
     return 0;
 }
 
@@ -159,7 +152,7 @@ void megrun_close(megrun *r)
     g_session_free(r->s);
     if (r->ctx) rt_ctx_destroy(r->ctx);
     meg_model_free(&r->m);
-    free(r->x);
+    meg_dataset_free(&r->set);
     memset(r, 0, sizeof *r);
 }
 

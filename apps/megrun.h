@@ -4,7 +4,9 @@
 #ifndef MEG_APPS_MEGRUN_H
 #define MEG_APPS_MEGRUN_H
 
-#include "models.h"
+#include "data.h"
+#include "io.h"
+#include "meg.h"
 #include "runtime.h"
 
 #define MEGRUN_TOY_POINTS 100000
@@ -13,8 +15,8 @@
 typedef struct megrun {
     meg_config cfg;
     char data[1024];          /* toy set name or CSV path */
-    float *x;                 /* the training set, n x dim */
-    size_t n;
+    meg_dataset set;          /* the training set when loaded (megrun_load_data) */
+    size_t n;                 /* training points: the set's, or the checkpoint's "ndata" */
     long iteration;           /* iterations done */
     meg_model m;
     rt_ctx *ctx;
@@ -37,7 +39,7 @@ int megrun_train_plan(megrun *r);
 int megrun_eval_plans(megrun *r);
 void megrun_close(megrun *r);
 
-/* Energies on an n x n grid over box (grid order of models.h). */
+/* Energies on an n x n grid over box (the grid order of data.h). */
 int megrun_energy_grid(megrun *r, meg_box box, int n, float **energy);
 
 #endif

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime.h"
+#include "io.h"
+#include "metrics.h"
+#include "util.h"
 
 static const meg_rgb BLACK = {0, 0, 0};
 

@@ -2,7 +2,9 @@
 #ifndef MEG_APPS_TOYVIZ_H
 #define MEG_APPS_TOYVIZ_H
 
-#include "models.h"
+#include <stddef.h>
+
+#include "data.h"   /* meg_box */
 
 /* exp(-E) on an n x n grid over box, normalised over the grid, as a heat map. */
 int viz_density(const char *path, const float *energy, int n, meg_box box, const char *title);

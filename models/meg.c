@@ -1,60 +1,14 @@
 /* meg.c: the three networks of MEG, Algorithm 1 of the seed as ONE graph
- * (n_energy energy updates, then one generator and statistics update, Adam
- * on each), the evaluation graphs, and checkpoints of every leaf. */
-#include "models.h"
+ * (n_energy energy updates, each optionally on latents refined by MALA,
+ * then one generator and statistics update, Adam on each), and the
+ * evaluation graphs. */
+#include "meg.h"
+#include "samplers.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "runtime.h"
-
-#define SHAPE(...) ((int[]){__VA_ARGS__})
-
-int meg_mlp_make(g_graph *g, const char *prefix, int in, int width, int hidden, int out, int act, meg_mlp *m)
-{
-    memset(m, 0, sizeof *m);
-    if (hidden + 1 > MEG_MAX_LAYERS) {
-        rt_set_error("%s: %d hidden layers (at most %d)", prefix, hidden, MEG_MAX_LAYERS - 1);
-        return -1;
-    }
-    m->act = act;
-    m->nlayers = hidden + 1;
-    for (int l = 0; l < m->nlayers; l++) {
-        int o = l == hidden ? out : width;
-        char wn[G_NAME_MAX], bn[G_NAME_MAX];
-        snprintf(wn, sizeof wn, "%s.w%d", prefix, l);
-        snprintf(bn, sizeof bn, "%s.b%d", prefix, l);
-        m->w[l] = g_param(g, wn, 2, SHAPE(in, o), g_init_torch(in));
-        m->b[l] = g_param(g, bn, 1, SHAPE(o), g_init_torch(in));
-        if (!m->w[l] || !m->b[l]) {
-            rt_set_error("%s", g_graph_error(g));
-            return -1;
-        }
-        in = o;
-    }
-    return 0;
-}
-
-g_tensor *meg_mlp_apply(const meg_mlp *m, g_tensor *x)
-{
-    g_tensor *h = x;
-    for (int l = 0; l < m->nlayers; l++) {
-        h = g_add(g_matmul(h, m->w[l], 0, 0), m->b[l]);
-        if (l < m->nlayers - 1) h = m->act == MEG_ACT_RELU ? g_relu(h) : g_leaky_relu(h, 0.2f);
-    }
-    return h;
-}
-
-int meg_mlp_params(const meg_mlp *m, g_tensor **out)
-{
-    int n = 0;
-    for (int l = 0; l < m->nlayers; l++) {
-        out[n++] = m->w[l];
-        out[n++] = m->b[l];
-    }
-    return n;
-}
 
 void meg_config_default(meg_config *c)
 {
@@ -99,43 +53,40 @@ static int check_config(const meg_config *c, size_t ndata)
     return 0;
 }
 
-/* U(z) = E(G(z)) + ||z||^2 / 2 per chain: [B]. */
-static g_tensor *latent_energy(meg_model *m, g_tensor *z)
+g_tensor *meg_latent_energy(g_graph *g, g_tensor *z, void *model)
 {
-    int B = z->shape[0];
-    g_tensor *e = meg_mlp_apply(&m->E, meg_mlp_apply(&m->G, z));
-    return g_add(g_reshape(e, 1, SHAPE(B)), g_scale(g_sum(g_square(z), 1, 0), 0.5f));
+    (void)g;
+    const meg_model *m = model;
+    return meg_mlp_apply(&m->E, meg_mlp_apply(&m->G, z));
 }
 
-/* Latent MALA refinement of z (section 2.3.2) unrolled into the graph. The
- * result is written into a state leaf and read back from it: a leaf has no
- * gradient, so the energy update does not differentiate through the chain. */
+g_tensor *meg_visible_energy(g_graph *g, g_tensor *x, void *model)
+{
+    (void)g;
+    const meg_model *m = model;
+    return meg_mlp_apply(&m->E, x);
+}
+
+/* Latent MALA refinement of z (section 2.3.2) unrolled into the graph, on
+ * U(z) = E(G(z)) + ||z||^2 / 2 with the model's generator. The result is
+ * written into a state leaf and read back from it: a leaf has no gradient,
+ * so the energy update does not differentiate through the chain. */
 static g_tensor *refine_latents(meg_model *m, g_tensor *z, g_tensor **effect)
 {
     g_graph *g = m->g;
     const meg_config *c = &m->cfg;
-    int B = z->shape[0], Z = z->shape[1];
-    float a = c->mcmc_step_size;
-    g_tensor *u = latent_energy(m, z), *gu, *accepted = g_scalar(g, 0.0f);
-    if (!u || g_grad(g, g_sum_all(u), &z, 1, &gu)) return NULL;
+    meg_mala_target t = {.U = meg_latent_energy, .user = m, .chains = z->shape[0], .dim = z->shape[1],
+                         .prior = 1, .temperature = 1.0f, .name = "mcmc"};
+    g_tensor *a = g_const(g, c->mcmc_step_size, 1, G_SHAPE(1)), *accepted = g_scalar(g, 0.0f);
+    meg_mala_step st = {.rng = m->rng, .a = a};
+    if (meg_mala_at(g, &t, z, &st.cur)) return NULL;
     for (int k = 0; k < c->mcmc_steps; k++) {
-        g_tensor *eps = g_rand_normal(m->rng, 2, SHAPE(B, Z));
-        g_tensor *zp = g_add(g_sub(z, g_scale(gu, a)), g_scale(eps, sqrtf(2.0f * a)));
-        g_tensor *up = latent_energy(m, zp), *gup;
-        if (!up || g_grad(g, g_sum_all(up), &zp, 1, &gup)) return NULL;
-        /* log q(z|z') - log q(z'|z); the forward term is exactly -||eps||^2 / 2 */
-        g_tensor *back = g_scale(g_sum(g_square(g_add(g_sub(z, zp), g_scale(gup, a))), 1, 0), -1.0f / (4.0f * a));
-        g_tensor *fwd = g_scale(g_sum(g_square(eps), 1, 0), -0.5f);
-        g_tensor *logr = g_add(g_sub(u, up), g_sub(back, fwd));
-        g_tensor *acc = g_lt(g_log(g_rand_uniform(m->rng, 1, SHAPE(B))), logr);
-        g_tensor *accz = g_expand(g_reshape(acc, 2, SHAPE(B, 1)), 2, SHAPE(B, Z));
-        z = g_select(accz, zp, z);
-        u = g_select(acc, up, u);
-        gu = g_select(accz, gup, gu);
-        accepted = g_add(accepted, g_mean_all(acc));
+        if (meg_mala_step_build(g, &t, &st)) return NULL;
+        st.cur = st.next;
+        accepted = g_add(accepted, g_mean_all(st.accepted));
     }
     m->mcmc_accept = g_scale(accepted, 1.0f / (float)c->mcmc_steps);
-    *effect = g_assign(m->mcmc_z, z);
+    *effect = g_assign(m->mcmc_z, st.cur.s);
     return *effect ? m->mcmc_z : NULL;
 }
 
@@ -150,11 +101,12 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     g_graph *g = m->g = g_graph_new();
     if (!g) { rt_set_error("out of host memory"); return -1; }
     int B = c->batch, D = c->dim, Z = c->zdim;
-    m->data = g_input(g, "data", 2, SHAPE((int)ndata, D));
+    m->data = g_input(g, "data", 2, G_SHAPE((int)ndata, D));
     m->rng = g_rng(g, "rng", c->seed);
-    if (meg_mlp_make(g, "E", D, c->width, c->hidden, 1, MEG_ACT_LEAKY, &m->E) ||
-        meg_mlp_make(g, "G", Z, c->width, c->hidden, D, MEG_ACT_RELU, &m->G) ||
-        meg_mlp_make(g, "T", D + Z, c->width, c->hidden, 1, MEG_ACT_LEAKY, &m->T))
+    /* leaky relu (0.2) in E and T, relu in G, as in the seed's code */
+    if (meg_mlp_make(g, "E", D, c->width, c->hidden, 1, G_ACT_LEAKY_RELU, 0.2f, &m->E) ||
+        meg_mlp_make(g, "G", Z, c->width, c->hidden, D, G_ACT_RELU, 0.0f, &m->G) ||
+        meg_mlp_make(g, "T", D + Z, c->width, c->hidden, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T))
         goto fail;
     g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
     g_tensor *pe[2 * MEG_MAX_LAYERS], *pgt[4 * MEG_MAX_LAYERS], *grads[4 * MEG_MAX_LAYERS];
@@ -162,13 +114,13 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     int neff = 0;
     effects = calloc(2 * (size_t)c->n_energy + 4, sizeof *effects);
     if (!effects) { rt_set_error("out of host memory"); goto fail; }
-    if (c->mcmc_steps > 0) m->mcmc_z = g_state(g, "mcmc.z", 2, SHAPE(B, Z), g_init_zeros());
+    if (c->mcmc_steps > 0) m->mcmc_z = g_state(g, "mcmc.z", 2, G_SHAPE(B, Z), g_init_zeros());
 
     /* n_energy updates of E: L_E = mean E(x) - mean E(G(z)) + lambda mean ||dE/dx||^2 (real data) */
     for (int j = 0; j < c->n_energy; j++) {
-        g_tensor *idx = g_rand_int(m->rng, (int)ndata, 1, SHAPE(B));
+        g_tensor *idx = g_rand_int(m->rng, (int)ndata, 1, G_SHAPE(B));
         g_tensor *x = g_gather_rows(m->data, idx);
-        g_tensor *z = g_rand_normal(m->rng, 2, SHAPE(B, Z));
+        g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z));
         if (c->mcmc_steps > 0 && !(z = refine_latents(m, z, &effects[neff++]))) goto fail;
         g_tensor *xf = meg_mlp_apply(&m->G, z);
         g_tensor *er = meg_mlp_apply(&m->E, x), *ef = meg_mlp_apply(&m->E, xf);
@@ -186,7 +138,7 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     }
 
     /* generator and statistics network: L_H (JSD estimator, softplus form) and L_G = mean E(G(z)) + L_H */
-    g_tensor *z = g_rand_normal(m->rng, 2, SHAPE(B, Z));
+    g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z));
     g_tensor *xf = meg_mlp_apply(&m->G, z);
     g_tensor *zs = g_shuffle(m->rng, z, c->shuffle_rows);
     g_tensor *pair[2] = {xf, z}, *pair_s[2] = {xf, zs};
@@ -208,9 +160,9 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     effects = NULL;
 
     /* evaluation: energies of given points, generator samples of given latents */
-    m->x_in = g_input(g, "eval.x", 2, SHAPE(eval_n, D));
+    m->x_in = g_input(g, "eval.x", 2, G_SHAPE(eval_n, D));
     m->energy = meg_mlp_apply(&m->E, m->x_in);
-    m->z_in = g_input(g, "eval.z", 2, SHAPE(eval_n, Z));
+    m->z_in = g_input(g, "eval.z", 2, G_SHAPE(eval_n, Z));
     m->gen = meg_mlp_apply(&m->G, m->z_in);
     if (g_graph_error(g)) {
         rt_set_error("building the MEG graph: %s", g_graph_error(g));
@@ -261,65 +213,16 @@ int meg_eval_generate(g_session *s, g_plan *p, const meg_model *m, const float *
 
 void meg_latents(float *z, size_t n, int zdim, uint64_t seed)
 {
-    uint64_t st = seed * 0x9E3779B97F4A7C15ull + 0xD1B54A32D192ED03ull;
+    uint64_t st = seed * G_GOLDEN64 + 0xD1B54A32D192ED03ull;
     for (size_t i = 0; i < n * (size_t)zdim; i += 2) {
         double u[2];
         for (int k = 0; k < 2; k++) {
-            st += 0x9E3779B97F4A7C15ull;
-            uint64_t v = st;
-            v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
-            v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
-            v ^= v >> 31;
+            uint64_t v = g_splitmix64(st);   /* the splitmix64 stream of st */
+            st += G_GOLDEN64;
             u[k] = ((double)(v >> 11) + 0.5) / 9007199254740992.0;
         }
         double r = sqrt(-2.0 * log(u[0]));
         z[i] = (float)(r * cos(2 * M_PI * u[1]));
         if (i + 1 < n * (size_t)zdim) z[i + 1] = (float)(r * sin(2 * M_PI * u[1]));
     }
-}
-
-/* ---- checkpoints -------------------------------------------------------- */
-
-static int persistent(const g_tensor *t) { return t->op == G_OP_PARAM || t->op == G_OP_STATE; }
-
-int meg_checkpoint_save(const char *path, g_session *s, g_graph *g, const meg_st_kv *meta, size_t nmeta)
-{
-    int n = g_graph_size(g), nt = 0, rc = -1;
-    meg_st_tensor *ts = calloc((size_t)n, sizeof *ts);
-    float **bufs = calloc((size_t)n, sizeof *bufs);
-    if (!ts || !bufs) { rt_set_error("out of host memory"); goto done; }
-    for (int id = 0; id < n; id++) {
-        g_tensor *t = g_graph_node(g, id);
-        if (!persistent(t)) continue;
-        float *v = malloc(g_numel(t) * sizeof *v);
-        if (!v) { rt_set_error("out of host memory"); goto done; }
-        bufs[nt] = v;
-        if (g_session_read(s, t, v)) goto done;
-        ts[nt].name = t->name;
-        ts[nt].ndim = t->ndim;
-        for (int d = 0; d < t->ndim; d++) ts[nt].shape[d] = t->shape[d];
-        ts[nt].data = v;
-        nt++;
-    }
-    rc = meg_st_write(path, ts, (size_t)nt, meta, nmeta);
-done:
-    if (bufs)
-        for (int i = 0; i < nt; i++) free(bufs[i]);
-    free(bufs);
-    free(ts);
-    return rc;
-}
-
-int meg_checkpoint_load(const meg_st_file *f, g_session *s, g_graph *g)
-{
-    for (int id = 0; id < g_graph_size(g); id++) {
-        g_tensor *t = g_graph_node(g, id);
-        if (!persistent(t)) continue;
-        int64_t shape[G_MAX_DIMS];
-        for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
-        const float *data;
-        if (meg_st_get(f, t->name, t->ndim, shape, &data)) return -1;
-        if (g_session_write(s, t, data)) return -1;
-    }
-    return 0;
 }

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "graph.h"
-#include "models.h"
+#include "samplers.h"
 
 /* ---- energies -------------------------------------------------------------- */
 

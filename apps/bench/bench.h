@@ -6,6 +6,7 @@
 
 #include "cases.h"
 #include "common.h"
+#include "meg.h"
 
 #define BENCH_PROG "meg-bench"
 

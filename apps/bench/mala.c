@@ -1,6 +1,7 @@
 /* mala.c: `meg-bench mala`, latent MALA steps per second on
  * U(z) = E(G(z)) + ||z||^2/2 of an untrained model. */
 #include "bench.h"
+#include "samplers.h"
 #include "megrun.h"
 
 #include <stdlib.h>

@@ -1,8 +1,8 @@
-/* quality.c: how well samples and densities cover a 2-D Gaussian mixture
+/* toy_quality.c: how well samples and densities cover a 2-D Gaussian mixture
  * (modes captured, high-quality share, KL to uniform, mass near modes). The
- * definitions are in models.h. */
-#include "models.h"
-#include "runtime.h"
+ * definitions are in metrics.h. */
+#include "metrics.h"
+#include "util.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* mala.c: the Metropolis-adjusted Langevin sampler (seed section 2.3.2) as
- * graphs that run entirely on the device: one step is one plan, replayed K
- * times per submit; the host only writes the start and reads the results.
- * The definitions are in models.h. */
-#include "models.h"
-#include "runtime.h"
+ * graphs that run entirely on the device: one step (built by mala_step.c)
+ * is one plan, replayed K times per submit; the host only writes the start
+ * and reads the results. The definitions are in samplers.h. */
+#include "samplers.h"
+#include "util.h"
 
 #include <limits.h>
 #include <math.h>
@@ -12,38 +12,6 @@
 
 #define DEFAULT_TARGET 0.574f  /* optimal MALA acceptance (Roberts and Rosenthal 1998) */
 #define GAIN_DECAY 0.6f        /* Robbins-Monro gain g0 t^-0.6: sum diverges, sum of squares converges */
-
-/* The sampler's exponent V(s) = U(s) / T + prior ||s||^2 / 2 as [C]. */
-static g_tensor *total_energy(meg_mala *m, meg_energy_fn U, void *user, g_tensor *s)
-{
-    const meg_mala_opts *o = &m->o;
-    g_tensor *e = U(m->g, s, user);
-    if (!e) {
-        if (!g_graph_error(m->g)) rt_set_error("MALA '%s': the energy function returned NULL", m->prefix);
-        return NULL;
-    }
-    int ok = (e->ndim == 1 && e->shape[0] == o->chains) ||
-             (e->ndim == 2 && e->shape[0] == o->chains && e->shape[1] == 1);
-    if (!ok) {
-        char b[64];
-        rt_set_error("MALA '%s': the energy function returned %s, expected [%d] or [%d, 1]", m->prefix,
-                     g_shape_str(e, b, sizeof b), o->chains, o->chains);
-        return NULL;
-    }
-    if (e->ndim == 2) e = g_reshape(e, 1, &o->chains);
-    if (o->temperature != 1.0f) e = g_scale(e, 1.0f / o->temperature);
-    if (o->prior) e = g_add(e, g_scale(g_sum(g_square(s), 1, 0), 0.5f));
-    return e;
-}
-
-/* V at s and its gradient (chains are independent, so grad of the sum is
- * each chain's own gradient). */
-static int energy_and_grad(meg_mala *m, meg_energy_fn U, void *user, g_tensor *s, g_tensor **v, g_tensor **gv)
-{
-    *v = total_energy(m, U, user, s);
-    if (!*v) return -1;
-    return g_grad(m->g, g_sum_all(*v), &s, 1, gv);
-}
 
 static g_tensor *leaf_state(meg_mala *m, const char *what, int ndim, const int *shape, g_init init)
 {
@@ -139,53 +107,28 @@ int meg_mala_build(g_graph *g, const meg_mala_opts *opts, meg_energy_fn U, void 
     if (graph_failed(m)) return -1;
 
     /* ---- refresh: the cache from the state ---- */
-    g_tensor *v0, *g0;
-    if (energy_and_grad(m, U, user, m->state, &v0, &g0)) { graph_failed(m); return -1; }
-    g_tensor *fx[2] = {g_assign(m->energy, v0), g_assign(m->grad, g0)};
+    meg_mala_target t = {.U = U, .user = user, .chains = C, .dim = D, .prior = o->prior,
+                         .temperature = o->temperature, .wrong_acceptance = o->wrong_acceptance, .name = m->prefix};
+    meg_mala_chain now;
+    if (meg_mala_at(g, &t, m->state, &now)) return -1;
+    g_tensor *fx[2] = {g_assign(m->energy, now.v), g_assign(m->grad, now.grad)};
     m->refresh = g_group(g, fx, 2);
     if (graph_failed(m)) return -1;
 
-    /* ---- one step ---- */
-    g_tensor *s = m->state, *gs = m->grad;
-    /* The planner fuses along data edges only (a node joins an open dispatch
-     * that it reads), so the expressions below are written as chains. */
-    g_tensor *a = g_exp(m->log_step);                                   /* [1] */
-    g_tensor *c2a = g_sqrt(g_div(g_scalar(g, 2.0f), a));               /* sqrt(2/a) */
-    g_tensor *inv4a = g_div(g_scalar(g, 0.25f), a);
-    g_tensor *eps = g_rand_normal(m->rng, 2, cd);
-    g_tensor *half_eps2 = g_scale(g_square(eps), 0.5f);
-    g_tensor *log_u = g_log(g_rand_uniform(m->rng, 1, &C));
-    /* s' = s + a (sqrt(2/a) eps - grad) */
-    g_tensor *sp = g_add(g_mul(g_sub(g_mul(eps, c2a), gs), a), s);
-    g_tensor *vp, *gp;
-    if (energy_and_grad(m, U, user, sp, &vp, &gp)) { graph_failed(m); return -1; }
-    g_tensor *log_ratio;
-    if (!o->wrong_acceptance) {
-        /* log q(s|s') - log q(s'|s) = sum(-||s - s' + a grad'||^2 / (4a) + ||eps||^2 / 2):
-         * s' - s + a grad is sqrt(2a) eps exactly, so the forward term uses eps (no cancellation) */
-        g_tensor *back = g_add(g_sub(g_mul(gp, a), sp), s);
-        g_tensor *lq = g_sum(g_sub(half_eps2, g_mul(g_square(back), inv4a)), 1, 0);
-        log_ratio = g_add(g_sub(lq, vp), m->energy);                  /* + V(s) - V(s') */
-    } else {
-        log_ratio = g_sub(m->energy, vp);
-    }
-    /* a NaN ratio (overflowing proposal) compares false: rejected */
-    g_tensor *acc = g_lt(log_u, log_ratio);                             /* [C] of 0/1 */
-    g_tensor *effects[16];
+    /* ---- one step, from the state and its cache and back into them ---- */
+    const meg_mala_chain leaves = {m->state, m->energy, m->grad};
+    meg_mala_step st = {.rng = m->rng, .a = g_exp(m->log_step), .cur = leaves, .into = &leaves,
+                        .counts = m->accepted};
+    if (meg_mala_step_build(g, &t, &st)) return -1;
+    g_tensor *effects[16], *acc = st.accepted;
     int ne = 0;
-    /* the [C] updates first, while acc's dispatch is open, then the [C, D] ones */
-    effects[ne++] = g_assign(m->energy, g_select(acc, vp, m->energy));
-    effects[ne++] = g_assign(m->accepted, g_add(m->accepted, acc));
-    g_tensor *acc2 = g_reshape(acc, 2, (int[]){C, 1});
-    g_tensor *s_new = g_select(acc2, sp, s);
-    effects[ne++] = g_assign(m->state, s_new);
-    effects[ne++] = g_assign(m->grad, g_select(acc2, gp, gs));
+    for (int i = 0; i < st.neffects; i++) effects[ne++] = st.effects[i];
     if (R > 0) {
         /* a record every M steps into slot rec_count (none once the slots are full) */
         g_tensor *ph = g_add_scalar(m->rec_phase, 1.0f);
         g_tensor *rec = g_ge(ph, g_scalar(g, (float)o->record_every));
         g_tensor *mask = g_mul(g_eq(m->slot_index, m->rec_count), rec);  /* [S, 1, 1] */
-        g_tensor *rows = R == C ? s_new : g_slice(s_new, 0, 0, R);
+        g_tensor *rows = R == C ? st.next.s : g_slice(st.next.s, 0, 0, R);
         rows = g_reshape(rows, 3, (int[]){1, R, D});
         effects[ne++] = g_assign(m->traj, g_select(mask, rows, m->traj));
         effects[ne++] = g_assign(m->rec_count, g_add(m->rec_count, rec));

@@ -1,7 +1,8 @@
 /* toy.c: the toy 2-D data sets (8gaussians, 25gaussians, swissroll),
  * generated in code and deterministic for a given seed. */
-#include "models.h"
-#include "runtime.h"
+#include "data.h"
+#include "graph.h"   /* g_splitmix64 */
+#include "util.h"
 
 #include <math.h>
 #include <string.h>
@@ -41,13 +42,13 @@ static int unknown(const char *name)
     return -1;
 }
 
-/* splitmix64: tiny, fast, and good enough for toy data. */
+/* The splitmix64 stream of state s (graph.h): tiny, fast, and good enough
+ * for toy data. */
 static uint64_t next_u64(uint64_t *s)
 {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    uint64_t z = g_splitmix64(*s);
+    *s += G_GOLDEN64;
+    return z;
 }
 
 /* Uniform in [0, 1) with 53 random bits. */
@@ -80,8 +81,7 @@ int meg_toy_generate(const char *name, size_t n, uint64_t seed, float *xy)
     if (t == TOY_UNKNOWN)
         return unknown(name);
     /* Hash the seed once so nearby seeds do not give shifted copies of one stream. */
-    uint64_t h = seed;
-    uint64_t s = next_u64(&h);
+    uint64_t s = g_splitmix64(seed);
     for (size_t i = 0; i < n; i++) {
         /* Exactly three draws per point, so point i never depends on n. */
         double u = next_unit(&s), ga, gb, x, y;

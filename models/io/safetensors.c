@@ -1,12 +1,14 @@
-/* safetensors.c: fp32 checkpoints in the safetensors format (8-byte
+/* safetensors.c: fp32 tensors in the safetensors format (8-byte
  * little-endian header length, JSON header, raw little-endian data), so
  * PyTorch and numpy can read them. Written atomically; read with full
- * validation, through a small JSON parser for exactly the header's subset. */
-#include "models.h"
-#include "runtime.h"
+ * validation, the header through the strict JSON reader of json.c. */
+#include "io.h"
+#include "json_internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -72,67 +74,6 @@ static void swap32(void *p, size_t n)
 
 /* ---- writer -------------------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_putn(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    sb_putn(b, tmp, n < (int)sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* A JSON string literal; bytes >= 0x80 pass through (UTF-8 stays UTF-8). */
-static void sb_json_string(sbuf *b, const char *s)
-{
-    sb_putn(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            sb_putn(b, esc, 2);
-        } else if (c == '\n') {
-            sb_puts(b, "\\n");
-        } else if (c == '\t') {
-            sb_puts(b, "\\t");
-        } else if (c < 0x20) {
-            sb_printf(b, "\\u%04x", c);
-        } else {
-            sb_putn(b, (const char *)&c, 1);
-        }
-    }
-    sb_putn(b, "\"", 1);
-}
 
 static int check_write_args(const char *path, const meg_st_tensor *t, size_t nt,
                             const meg_st_kv *meta, size_t nmeta)
@@ -174,38 +115,38 @@ static int check_write_args(const char *path, const meg_st_tensor *t, size_t nt,
     return 0;
 }
 
-static void build_header(sbuf *b, const meg_st_tensor *t, size_t nt, const meg_st_kv *meta,
+static void build_header(meg_sbuf *b, const meg_st_tensor *t, size_t nt, const meg_st_kv *meta,
                          size_t nmeta)
 {
     uint64_t offset = 0;
-    sb_puts(b, "{");
+    meg_sb_puts(b, "{");
     if (nmeta) {
-        sb_puts(b, "\"" META_KEY "\":{");
+        meg_sb_puts(b, "\"" META_KEY "\":{");
         for (size_t i = 0; i < nmeta; i++) {
             if (i)
-                sb_puts(b, ",");
-            sb_json_string(b, meta[i].key);
-            sb_puts(b, ":");
-            sb_json_string(b, meta[i].value);
+                meg_sb_puts(b, ",");
+            meg_sb_json_string(b, meta[i].key);
+            meg_sb_puts(b, ":");
+            meg_sb_json_string(b, meta[i].value);
         }
-        sb_puts(b, "}");
+        meg_sb_puts(b, "}");
     }
     for (size_t i = 0; i < nt; i++) {
         uint64_t bytes = 4 * (uint64_t)shape_count(t[i].ndim, t[i].shape);
         if (i || nmeta)
-            sb_puts(b, ",");
-        sb_json_string(b, t[i].name);
-        sb_puts(b, ":{\"dtype\":\"F32\",\"shape\":[");
+            meg_sb_puts(b, ",");
+        meg_sb_json_string(b, t[i].name);
+        meg_sb_puts(b, ":{\"dtype\":\"F32\",\"shape\":[");
         for (int d = 0; d < t[i].ndim; d++)
-            sb_printf(b, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
-        sb_printf(b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
+            meg_sb_printf(b, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
+        meg_sb_printf(b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
                   (unsigned long long)(offset + bytes));
         offset += bytes;
     }
-    sb_puts(b, "}");
+    meg_sb_puts(b, "}");
     /* Spaces up to a multiple of 8 keep the data area 8-byte aligned. */
     while (b->len % 8)
-        sb_puts(b, " ");
+        meg_sb_puts(b, " ");
 }
 
 static int write_f32_le(rt_atomic_file *af, const float *x, size_t n)
@@ -228,7 +169,7 @@ int meg_st_write(const char *path, const meg_st_tensor *tensors, size_t ntensors
 {
     if (check_write_args(path, tensors, ntensors, meta, nmeta))
         return -1;
-    sbuf hdr = {0};
+    meg_sbuf hdr = {0};
     build_header(&hdr, tensors, ntensors, meta, nmeta);
     if (hdr.oom) {
         free(hdr.p);
@@ -251,274 +192,69 @@ int meg_st_write(const char *path, const meg_st_tensor *tensors, size_t ntensors
     return rt_atomic_commit(&af);   /* reports any failed write above */
 }
 
-/* ---- JSON header parser ------------------------------------------------------- */
-
-typedef struct jparser {
-    const char *s, *start, *end;
-    meg_st_file *f;
-} jparser;
-
-static int jfail(jparser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int jfail(jparser *p, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    rt_set_error("%s: bad JSON header at byte %zu: %s", p->f->path, (size_t)(p->s - p->start) + 8, msg);
-    return -1;
-}
+/* ---- the header's JSON ------------------------------------------------------- */
 
 /* Tensor-level problems name the tensor rather than a byte position. */
-static int tfail(jparser *p, const char *tensor, const char *fmt, ...)
+static int tfail(meg_json *p, const char *tensor, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int tfail(jparser *p, const char *tensor, const char *fmt, ...)
+static int tfail(meg_json *p, const char *tensor, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    rt_set_error("%s: tensor '%s': %s", p->f->path, tensor, msg);
+    rt_set_error("%s: tensor '%s': %s", p->path, tensor, msg);
     return -1;
-}
-
-static void skip_ws(jparser *p)
-{
-    while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r'))
-        p->s++;
-}
-
-static int peek(jparser *p) { return p->s < p->end ? (unsigned char)*p->s : -1; }
-
-static int expect(jparser *p, char c)
-{
-    skip_ws(p);
-    if (peek(p) != c)
-        return p->s < p->end ? jfail(p, "expected '%c', found '%c'", c, *p->s)
-                             : jfail(p, "expected '%c', found the end of the header", c);
-    p->s++;
-    return 0;
-}
-
-static int hex4(jparser *p, unsigned *out)
-{
-    if (p->end - p->s < 4)
-        return jfail(p, "short \\u escape");
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p->s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return jfail(p, "bad \\u escape");
-        v = v * 16 + (unsigned)d;
-    }
-    p->s += 4;
-    *out = v;
-    return 0;
-}
-
-static void put_utf8(sbuf *b, unsigned cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp, n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
-    } else {
-        u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
-    }
-    sb_putn(b, u, n);
-}
-
-/* A string literal into a malloc'ed C string (no NUL inside allowed). */
-static int parse_string(jparser *p, char **out)
-{
-    sbuf b = {0};
-    *out = NULL;
-    if (expect(p, '"'))
-        return -1;
-    sb_putn(&b, "", 0);
-    for (;;) {
-        int c = peek(p);
-        if (c < 0) {
-            free(b.p);
-            return jfail(p, "unterminated string");
-        }
-        p->s++;
-        if (c == '"')
-            break;
-        if (c < 0x20) {
-            free(b.p);
-            return jfail(p, "control character in a string");
-        }
-        if (c != '\\') {
-            char ch = (char)c;
-            sb_putn(&b, &ch, 1);
-            continue;
-        }
-        int e = peek(p);
-        if (e < 0) {
-            free(b.p);
-            return jfail(p, "unterminated string");
-        }
-        p->s++;
-        const char *simple = e ? strchr("\"\\/bfnrt", e) : NULL;
-        if (simple) {
-            static const char map[] = "\"\\/\b\f\n\r\t";
-            sb_putn(&b, &map[simple - "\"\\/bfnrt"], 1);
-        } else if (e == 'u') {
-            unsigned cp, lo;
-            if (hex4(p, &cp)) {
-                free(b.p);
-                return -1;
-            }
-            if (cp >= 0xD800 && cp < 0xDC00) {      /* a surrogate pair */
-                if (p->end - p->s < 2 || p->s[0] != '\\' || p->s[1] != 'u') {
-                    free(b.p);
-                    return jfail(p, "lone surrogate in a \\u escape");
-                }
-                p->s += 2;
-                if (hex4(p, &lo) || lo < 0xDC00 || lo >= 0xE000) {
-                    free(b.p);
-                    return lo < 0xDC00 || lo >= 0xE000 ? jfail(p, "bad surrogate pair") : -1;
-                }
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else if (cp >= 0xDC00 && cp < 0xE000) {
-                free(b.p);
-                return jfail(p, "lone surrogate in a \\u escape");
-            }
-            if (cp == 0) {
-                free(b.p);
-                return jfail(p, "\\u0000 in a string");
-            }
-            put_utf8(&b, cp);
-        } else {
-            free(b.p);
-            return jfail(p, "bad escape in a string");
-        }
-    }
-    if (b.oom) {
-        free(b.p);
-        return jfail(p, "out of memory");
-    }
-    *out = b.p;
-    return 0;
-}
-
-static int parse_uint(jparser *p, uint64_t *out)
-{
-    skip_ws(p);
-    int c = peek(p);
-    if (c == '-')
-        return jfail(p, "negative number where a size or offset belongs");
-    if (c < '0' || c > '9')
-        return jfail(p, "expected a number");
-    if (c == '0' && p->end - p->s > 1 && p->s[1] >= '0' && p->s[1] <= '9')
-        return jfail(p, "number with a leading zero");
-    uint64_t v = 0;
-    while ((c = peek(p)) >= '0' && c <= '9') {
-        if (v > (UINT64_MAX - 9) / 10 || v * 10 + (uint64_t)(c - '0') > (uint64_t)INT64_MAX)
-            return jfail(p, "number too large");
-        v = v * 10 + (uint64_t)(c - '0');
-        p->s++;
-    }
-    if (c == '.' || c == 'e' || c == 'E')
-        return jfail(p, "expected an integer");
-    *out = v;
-    return 0;
 }
 
 /* "[n, n, ...]" with at most max entries; *n gets the count. */
-static int parse_uint_array(jparser *p, uint64_t *vals, int max, int *n, const char *tensor,
+static int parse_uint_array(meg_json *p, uint64_t *vals, int max, int *n, const char *tensor,
                             const char *key)
 {
     *n = 0;
-    if (expect(p, '['))
+    if (meg_json_expect(p, '['))
         return -1;
-    skip_ws(p);
-    if (peek(p) == ']') {
+    meg_json_skip_ws(p);
+    if (meg_json_peek(p) == ']') {
         p->s++;
         return 0;
     }
     for (;;) {
         uint64_t v = 0;
-        if (parse_uint(p, &v))
+        if (meg_json_uint(p, &v))
             return -1;
         if (*n == max)
             return tfail(p, tensor, "\"%s\" has more than %d entries", key, max);
         vals[(*n)++] = v;
-        skip_ws(p);
-        if (peek(p) == ',') {
+        meg_json_skip_ws(p);
+        if (meg_json_peek(p) == ',') {
             p->s++;
             continue;
         }
-        return expect(p, ']');
+        return meg_json_expect(p, ']');
     }
 }
 
-/* Calls item(p, key, ctx) for each member of an object; owns nothing. */
-typedef int (*member_fn)(jparser *p, char *key, void *ctx);
 
-static int parse_object(jparser *p, member_fn item, void *ctx)
+static int meta_member(meg_json *p, char *key, void *ctx)
 {
-    if (expect(p, '{'))
-        return -1;
-    skip_ws(p);
-    if (peek(p) == '}') {
-        p->s++;
-        return 0;
-    }
-    for (;;) {
-        char *key;
-        skip_ws(p);
-        if (parse_string(p, &key))
-            return -1;
-        if (expect(p, ':')) {
-            free(key);
-            return -1;
-        }
-        int rc = item(p, key, ctx);     /* takes ownership of key */
-        if (rc)
-            return rc;
-        skip_ws(p);
-        if (peek(p) == ',') {
-            p->s++;
-            continue;
-        }
-        if (peek(p) == '}') {
-            p->s++;
-            return 0;
-        }
-        return jfail(p, "expected ',' or '}'");
-    }
-}
-
-static int meta_member(jparser *p, char *key, void *ctx)
-{
-    meg_st_file *f = p->f;
+    meg_st_file *f = p->owner;
     char *value;
     (void)ctx;
     for (size_t i = 0; i < f->nmeta; i++)
         if (!strcmp(f->meta[i].key, key)) {
-            jfail(p, "metadata key '%s' appears twice", key);
+            meg_json_fail(p, "metadata key '%s' appears twice", key);
             free(key);
             return -1;
         }
-    skip_ws(p);
-    if (peek(p) != '"') {
-        jfail(p, "metadata value of '%s' is not a string", key);
+    meg_json_skip_ws(p);
+    if (meg_json_peek(p) != '"') {
+        meg_json_fail(p, "metadata value of '%s' is not a string", key);
         free(key);
         return -1;
     }
-    if (parse_string(p, &value)) {
+    if (meg_json_string(p, &value)) {
         free(key);
         return -1;
     }
@@ -528,7 +264,7 @@ static int meta_member(jparser *p, char *key, void *ctx)
         if (!nm) {
             free(key);
             free(value);
-            return jfail(p, "out of memory");
+            return meg_json_fail(p, "out of memory");
         }
         f->meta = nm;
         f->meta_cap = cap;
@@ -545,12 +281,12 @@ typedef struct tensor_fields {
     int ndim;
 } tensor_fields;
 
-static int tensor_member(jparser *p, char *key, void *ctx)
+static int tensor_member(meg_json *p, char *key, void *ctx)
 {
     tensor_fields *tf = ctx;
     int rc = 0, n;
     if (!strcmp(key, "dtype") && !tf->dtype) {
-        rc = parse_string(p, &tf->dtype);
+        rc = meg_json_string(p, &tf->dtype);
     } else if (!strcmp(key, "shape") && !tf->has_shape) {
         tf->has_shape = 1;
         rc = parse_uint_array(p, tf->shape, MEG_ST_MAX_DIMS, &tf->ndim, tf->name, "shape");
@@ -566,11 +302,11 @@ static int tensor_member(jparser *p, char *key, void *ctx)
     return rc;
 }
 
-static int add_tensor(jparser *p, char *name)
+static int add_tensor(meg_json *p, char *name)
 {
-    meg_st_file *f = p->f;
+    meg_st_file *f = p->owner;
     tensor_fields tf = {.name = name};
-    int rc = parse_object(p, tensor_member, &tf);
+    int rc = meg_json_object(p, tensor_member, &tf);
     if (!rc && (!tf.dtype || !tf.has_shape || !tf.has_offsets))
         rc = tfail(p, name, "missing \"%s\"", !tf.dtype ? "dtype" : !tf.has_shape ? "shape" : "data_offsets");
     if (!rc && strcmp(tf.dtype, "F32"))
@@ -586,7 +322,7 @@ static int add_tensor(jparser *p, char *name)
             f->offsets = no;
             f->tensors_cap = cap;
         } else {
-            rc = jfail(p, "out of memory");
+            rc = meg_json_fail(p, "out of memory");
         }
     }
     if (rc) {
@@ -605,20 +341,20 @@ static int add_tensor(jparser *p, char *name)
     return 0;
 }
 
-static int top_member(jparser *p, char *key, void *ctx)
+static int top_member(meg_json *p, char *key, void *ctx)
 {
     int *seen_meta = ctx;
     if (!strcmp(key, META_KEY)) {
         free(key);
         if ((*seen_meta)++)
-            return jfail(p, "\"" META_KEY "\" appears twice");
-        return parse_object(p, meta_member, NULL);
+            return meg_json_fail(p, "\"" META_KEY "\" appears twice");
+        return meg_json_object(p, meta_member, NULL);
     }
     if (!*key) {
         free(key);
-        return jfail(p, "empty tensor name");
+        return meg_json_fail(p, "empty tensor name");
     }
-    if (meg_st_find(p->f, key)) {
+    if (meg_st_find(p->owner, key)) {
         int rc = tfail(p, key, "appears twice in the header");
         free(key);
         return rc;
@@ -628,13 +364,15 @@ static int top_member(jparser *p, char *key, void *ctx)
 
 static int parse_header(meg_st_file *f, const char *text, size_t len)
 {
-    jparser p = {.s = text, .start = text, .end = text + len, .f = f};
+    /* the header starts after the 8-byte length: byte numbers count from the file's start */
+    meg_json p = {.s = text, .start = text, .end = text + len, .path = f->path, .what = "JSON header", .base = 8,
+                  .owner = f};
     int seen_meta = 0;
-    if (parse_object(&p, top_member, &seen_meta))
+    if (meg_json_object(&p, top_member, &seen_meta))
         return -1;
-    skip_ws(&p);       /* the writer's padding */
+    meg_json_skip_ws(&p);       /* the writer's padding */
     if (p.s != p.end)
-        return jfail(&p, "unexpected bytes after the JSON object");
+        return meg_json_fail(&p, "unexpected bytes after the JSON object");
     return 0;
 }
 

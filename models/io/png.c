@@ -1,7 +1,7 @@
 /* png.c: PNG files through stb_image_write, written atomically; canvases and
  * grids of small grayscale images. */
-#include "models.h"
-#include "runtime.h"
+#include "io.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>

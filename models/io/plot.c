@@ -1,7 +1,7 @@
 /* plot.c: an RGB canvas with a data box, and the marks drawn in data
  * coordinates (heat map, discs, polylines). Frame and text: axes.c, font.c. */
-#include "models.h"
-#include "runtime.h"
+#include "io.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>

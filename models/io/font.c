@@ -1,7 +1,7 @@
 /* font.c: a built-in 5x7 bitmap font for tick labels and titles, so plots
  * need no font files. Each glyph is rows of 5 bits, bit 4 the left dot; row 7
  * holds descenders (g j p q y), below the 7-row line height. */
-#include "models.h"
+#include "io.h"
 
 #include <string.h>
 

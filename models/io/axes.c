@@ -1,6 +1,6 @@
 /* axes.c: the frame around the plot area, ticks at round numbers with their
  * labels, and the title. */
-#include "models.h"
+#include "io.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,11 +1,12 @@
-/* csvdata.c: numeric CSV files (comma separated, optional header line) into a
+/* csv.c: numeric CSV files (comma separated, optional header line) into a
  * float array, with errors that name the file and the line. */
-#include "models.h"
-#include "runtime.h"
+#include "data.h"
+#include "util.h"
 
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -167,10 +168,4 @@ int meg_csv_read(const char *path, size_t *cols, float **data, size_t *rows)
     r.vals = NULL;
     reader_free(&r);
     return 0;
-}
-
-int meg_csv_read_xy(const char *path, float **xy, size_t *n)
-{
-    size_t cols = 2;
-    return meg_csv_read(path, &cols, xy, n);
 }
