@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     meg_latents(z, ns, r.cfg.zdim, (uint64_t)seed);
     if (meg_eval_generate(r.s, r.gen, &r.m, z, ns, xs)) { free(ed); goto fail; }
     /* mean energy on data and on uniform noise over the box */
-    uint64_t st = (uint64_t)seed * 0x9E3779B97F4A7C15ull + 1;
+    uint64_t st = (uint64_t)seed * G_GOLDEN64 + 1;
     for (size_t i = 0; i < ns; i++) {
         st ^= st << 13; st ^= st >> 7; st ^= st << 17;
         double u = (double)(st >> 11) / 9007199254740992.0;

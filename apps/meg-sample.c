@@ -129,7 +129,7 @@ int main(int argc, char **argv)
     meg_mala_opts mo = {.prefix = "mala", .chains = (int)chains, .dim = D, .step_size = (float)step,
                         .target_accept = (float)target, .prior = prior, .temperature = (float)temp,
                         .record_chains = rec_chains, .record_slots = slots, .record_every = rec_every,
-                        .seed = seed * 0x9E3779B97F4A7C15ull + 17};
+                        .seed = seed * G_GOLDEN64 + 17};
     if (meg_mala_build(r.m.g, &mo, latent ? meg_latent_energy : meg_visible_energy, &r.m, &mala)) goto fail;
     have_mala = 1;
     if (megrun_eval_plans(&r) || meg_mala_prepare(r.s, &mala)) goto fail;

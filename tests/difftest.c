@@ -303,7 +303,7 @@ typedef struct built {
 static int build(gen *q, uint64_t seed, built *b)
 {
     memset(b, 0, sizeof *b);
-    q->s = seed * 0x9E3779B97F4A7C15ull + 12345;
+    q->s = seed * G_GOLDEN64 + 12345;
     q->g = g_graph_new();
     q->rng = g_rng(q->g, "rng", seed);
     int nstart = 2 + below(q, 3);

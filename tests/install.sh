@@ -13,7 +13,7 @@ fail() { echo "install test: $*" >&2; exit 1; }
 DESTDIR="$tmp/root" meson install -C "$build" --no-rebuild --quiet >/dev/null || fail "meson install failed"
 pc=$(find "$tmp/root" -name meg.pc | head -n 1)
 [ -n "$pc" ] || fail "no meg.pc installed"
-for h in runtime.h util.h graph.h ops.def exec.h; do
+for h in runtime.h util.h graph.h ops.def exec.h meg.h nn.h data.h io.h samplers.h metrics.h; do
   [ -n "$(find "$tmp/root" -path "*/include/meg/$h")" ] || fail "header $h not installed"
 done
 export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$tmp/root"

@@ -2,6 +2,8 @@
  * reference, first order for every differentiable op, second order (double
  * backward) for every op, and the gradient-penalty networks MEG trains.
  * Suite "autodiff". */
+#include "harness.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -392,10 +394,5 @@ static Suite *autodiff_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(autodiff_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return th_run(autodiff_suite());
 }

@@ -80,7 +80,6 @@ static void check_graph(g_graph *g, g_tensor **roots, int nroots, const inval *i
     check_graph_ex(g, roots, nroots, ins, nins, NULL, 0, tol, 1, 1);
 }
 
-#define SHAPE(...) (int[]){__VA_ARGS__}
 
 START_TEST(unary_ops_match_reference)
 {
@@ -88,14 +87,14 @@ START_TEST(unary_ops_match_reference)
     un fs[] = {g_neg, g_exp, g_square, g_abs, g_relu, g_tanh, g_sigmoid, g_softplus, g_log_sigmoid};
     for (int k = 0; k < 9; k++) {
         g_graph *g = g_graph_new();
-        g_tensor *x = g_input(g, "x", 2, SHAPE(3, 17));
+        g_tensor *x = g_input(g, "x", 2, G_SHAPE(3, 17));
         g_tensor *y = fs[k](x);
         inval in = {x, 0, 4.0f};
         check_graph(g, &y, 1, &in, 1, 2e-6);
         g_graph_free(g);
     }
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 3, SHAPE(2, 5, 13));
+    g_tensor *x = g_input(g, "x", 3, G_SHAPE(2, 5, 13));
     g_tensor *ys[] = {g_log(x), g_sqrt(x), g_scale(x, -2.5f), g_add_scalar(x, 0.75f), g_leaky_relu(g_neg(x), 0.2f)};
     inval in = {x, 1, 0};
     check_graph(g, ys, 5, &in, 1, 2e-6);
@@ -109,9 +108,9 @@ START_TEST(binary_ops_broadcast_like_the_reference)
     bin fs[] = {g_add, g_sub, g_mul, g_div, g_gt, g_ge, g_lt, g_le, g_eq};
     for (int k = 0; k < 9; k++) {
         g_graph *g = g_graph_new();
-        g_tensor *a = g_input(g, "a", 3, SHAPE(5, 1, 7));
-        g_tensor *b = g_input(g, "b", 2, SHAPE(3, 7));
-        g_tensor *c = g_input(g, "c", 1, SHAPE(7));
+        g_tensor *a = g_input(g, "a", 3, G_SHAPE(5, 1, 7));
+        g_tensor *b = g_input(g, "b", 2, G_SHAPE(3, 7));
+        g_tensor *c = g_input(g, "c", 1, G_SHAPE(7));
         g_tensor *d = g_input(g, "d", 0, NULL);
         g_tensor *ys[] = {fs[k](a, b), fs[k](b, c), fs[k](c, b), fs[k](b, d), fs[k](b, b), fs[k](a, g_scalar(g, 0.5f))};
         inval in[] = {{a, k == 3, 0}, {b, k == 3, 0}, {c, k == 3, 0}, {d, k == 3, 0}};
@@ -124,22 +123,22 @@ END_TEST
 START_TEST(select_expand_sum_to_reshape_match_reference)
 {
     g_graph *g = g_graph_new();
-    g_tensor *c = g_input(g, "c", 2, SHAPE(4, 9));
-    g_tensor *a = g_input(g, "a", 2, SHAPE(4, 9));
-    g_tensor *b = g_input(g, "b", 1, SHAPE(9));
-    g_tensor *x = g_input(g, "x", 3, SHAPE(3, 5, 7));
+    g_tensor *c = g_input(g, "c", 2, G_SHAPE(4, 9));
+    g_tensor *a = g_input(g, "a", 2, G_SHAPE(4, 9));
+    g_tensor *b = g_input(g, "b", 1, G_SHAPE(9));
+    g_tensor *x = g_input(g, "x", 3, G_SHAPE(3, 5, 7));
     g_tensor *ys[] = {
         g_select(g_gt(c, g_scalar(g, 0.0f)), a, b),
-        g_expand(b, 3, SHAPE(2, 4, 9)),
-        g_sum_to(x, 2, SHAPE(1, 7)),
-        g_sum_to(x, 3, SHAPE(3, 1, 7)),
-        g_sum_to(x, 3, SHAPE(1, 5, 1)),
+        g_expand(b, 3, G_SHAPE(2, 4, 9)),
+        g_sum_to(x, 2, G_SHAPE(1, 7)),
+        g_sum_to(x, 3, G_SHAPE(3, 1, 7)),
+        g_sum_to(x, 3, G_SHAPE(1, 5, 1)),
         g_sum(x, 1, 0),
         g_mean(x, -1, 1),
         g_sum_all(x),
         g_mean_all(a),
-        g_reshape(g_add(x, x), 2, SHAPE(15, 7)),
-        g_add(g_reshape(x, 2, SHAPE(7, 15)), g_scalar(g, 1.0f)),
+        g_reshape(g_add(x, x), 2, G_SHAPE(15, 7)),
+        g_add(g_reshape(x, 2, G_SHAPE(7, 15)), g_scalar(g, 1.0f)),
     };
     inval in[] = {{c, 0, 0}, {a, 0, 0}, {b, 0, 0}, {x, 0, 0}};
     check_graph(g, ys, 11, in, 4, 2e-6);
@@ -150,7 +149,7 @@ END_TEST
 START_TEST(large_reductions_match_reference)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 2, SHAPE(300, 1001));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(300, 1001));
     g_tensor *ys[] = {g_sum_all(x), g_sum(x, 0, 1), g_sum(x, 1, 0), g_mean_all(g_square(x))};
     inval in = {x, 0, 0};
     check_graph(g, ys, 4, &in, 1, 2e-5);
@@ -164,13 +163,13 @@ END_TEST
 START_TEST(reductions_of_broadcast_constants_sum_them)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 1, SHAPE(4096));
-    g_tensor *b = g_param(g, "b", 1, SHAPE(1), g_init_const(0.5f));
+    g_tensor *x = g_input(g, "x", 1, G_SHAPE(4096));
+    g_tensor *b = g_param(g, "b", 1, G_SHAPE(1), g_init_const(0.5f));
     g_tensor *gb;
     ck_assert_int_eq(g_grad(g, g_sum_all(g_add(x, b)), &b, 1, &gb), 0);
-    g_tensor *c = g_sum(g_const(g, 2.0f, 2, SHAPE(8, 1024)), 1, 0);        /* [8] of 2048 */
-    g_tensor *call = g_sum_all(g_const(g, 0.25f, 2, SHAPE(300, 300)));     /* 22500 */
-    g_tensor *cexp = g_sum(g_expand(g_const(g, 3.0f, 2, SHAPE(1, 1)), 2, SHAPE(2, 257)), 1, 1); /* [2, 1] of 771 */
+    g_tensor *c = g_sum(g_const(g, 2.0f, 2, G_SHAPE(8, 1024)), 1, 0);        /* [8] of 2048 */
+    g_tensor *call = g_sum_all(g_const(g, 0.25f, 2, G_SHAPE(300, 300)));     /* 22500 */
+    g_tensor *cexp = g_sum(g_expand(g_const(g, 3.0f, 2, G_SHAPE(1, 1)), 2, G_SHAPE(2, 257)), 1, 1); /* [2, 1] of 771 */
     g_tensor *ys[] = {gb, c, call, cexp};
     inval in = {x, 0, 0};
     check_graph(g, ys, 4, &in, 1, 1e-6);
@@ -201,13 +200,13 @@ END_TEST
 START_TEST(layout_ops_match_reference)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 4, SHAPE(2, 3, 5, 7));
-    g_tensor *y = g_input(g, "y", 2, SHAPE(5, 3));
-    g_tensor *z = g_input(g, "z", 2, SHAPE(5, 4));
-    g_tensor *idx = g_input(g, "idx", 1, SHAPE(6));
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(2, 3, 5, 7));
+    g_tensor *y = g_input(g, "y", 2, G_SHAPE(5, 3));
+    g_tensor *z = g_input(g, "z", 2, G_SHAPE(5, 4));
+    g_tensor *idx = g_input(g, "idx", 1, G_SHAPE(6));
     g_tensor *cat[] = {y, z, y};
     g_tensor *ys[] = {
-        g_permute(x, SHAPE(3, 1, 0, 2)),
+        g_permute(x, G_SHAPE(3, 1, 0, 2)),
         g_transpose(y),
         g_concat(g, cat, 3, 1),
         g_concat(g, cat + 1, 2, 1),
@@ -230,9 +229,9 @@ static void matmul_epilogue_cases(void)
         int ta = layout & 1, tb = (layout >> 1) & 1;
         int M = layout < 4 ? 33 : 260, K = layout < 4 ? 19 : 36, N = layout < 4 ? 45 : 265;
         g_graph *g = g_graph_new();
-        g_tensor *a = g_input(g, "a", 2, ta ? SHAPE(K, M) : SHAPE(M, K));
-        g_tensor *b = g_input(g, "b", 2, tb ? SHAPE(N, K) : SHAPE(K, N));
-        g_tensor *bias = g_input(g, "bias", 1, SHAPE(N));
+        g_tensor *a = g_input(g, "a", 2, ta ? G_SHAPE(K, M) : G_SHAPE(M, K));
+        g_tensor *b = g_input(g, "b", 2, tb ? G_SHAPE(N, K) : G_SHAPE(K, N));
+        g_tensor *bias = g_input(g, "bias", 1, G_SHAPE(N));
         g_tensor *mm = g_matmul(a, b, ta, tb);
         g_tensor *pre = g_add(mm, bias);
         g_tensor *ys[] = {g_leaky_relu(pre, 0.2f), pre, g_sigmoid(g_matmul(a, b, ta, tb))};
@@ -242,10 +241,10 @@ static void matmul_epilogue_cases(void)
     }
     /* vec4 paths */
     g_graph *g = g_graph_new();
-    g_tensor *a = g_input(g, "a", 2, SHAPE(64, 132));
-    g_tensor *b = g_input(g, "b", 2, SHAPE(132, 260));
+    g_tensor *a = g_input(g, "a", 2, G_SHAPE(64, 132));
+    g_tensor *b = g_input(g, "b", 2, G_SHAPE(132, 260));
     /* a weight gradient with its bias gradient (the row of ones) at 16 x 8 blocks */
-    g_tensor *c = g_input(g, "c", 2, SHAPE(260, 264));
+    g_tensor *c = g_input(g, "c", 2, G_SHAPE(260, 264));
     g_tensor *ys[] = {g_relu(g_matmul(a, b, 0, 0)), g_matmul(a, a, 1, 0), g_matmul(b, b, 0, 1),
                       g_matmul(c, c, 1, 0), g_sum(c, 0, 0)};
     inval in[] = {{a, 0, 0}, {b, 0, 0}, {c, 0, 0}};
@@ -281,9 +280,9 @@ START_TEST(convolutions_match_reference)
     };
     for (int i = 0; i < (int)(sizeof cs / sizeof cs[0]); i++) {
         g_graph *g = g_graph_new();
-        g_tensor *x = g_input(g, "x", 4, SHAPE(cs[i].n, cs[i].c, cs[i].h, cs[i].wd));
-        g_tensor *w = g_input(g, "w", 4, SHAPE(cs[i].o, cs[i].c, cs[i].k, cs[i].kw));
-        g_tensor *wt = g_input(g, "wt", 4, SHAPE(cs[i].c, cs[i].o, cs[i].k, cs[i].kw));
+        g_tensor *x = g_input(g, "x", 4, G_SHAPE(cs[i].n, cs[i].c, cs[i].h, cs[i].wd));
+        g_tensor *w = g_input(g, "w", 4, G_SHAPE(cs[i].o, cs[i].c, cs[i].k, cs[i].kw));
+        g_tensor *wt = g_input(g, "wt", 4, G_SHAPE(cs[i].c, cs[i].o, cs[i].k, cs[i].kw));
         g_tensor *y = g_conv2d(x, w, cs[i].s, cs[i].p);
         g_tensor *yt = g_conv_transpose2d(x, wt, cs[i].s, cs[i].p, cs[i].op);
         g_tensor *gy = g_input(g, "gy", y->ndim, y->shape);
@@ -301,16 +300,16 @@ START_TEST(random_ops_match_reference_bit_for_bit)
 {
     g_graph *g = g_graph_new();
     g_tensor *rng = g_rng(g, "rng", 0x1234567890abcdefull);
-    g_tensor *x = g_input(g, "x", 2, SHAPE(37, 3));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(37, 3));
     g_tensor *ys[] = {
-        g_rand_uniform(rng, 2, SHAPE(5, 77)), g_rand_normal(rng, 1, SHAPE(1001)),
-        g_rand_int(rng, 70000, 1, SHAPE(256)), g_shuffle(rng, x, 0), g_shuffle(rng, x, 1),
-        g_add(g_rand_normal(rng, 2, SHAPE(37, 3)), x),
+        g_rand_uniform(rng, 2, G_SHAPE(5, 77)), g_rand_normal(rng, 1, G_SHAPE(1001)),
+        g_rand_int(rng, 70000, 1, G_SHAPE(256)), g_shuffle(rng, x, 0), g_shuffle(rng, x, 1),
+        g_add(g_rand_normal(rng, 2, G_SHAPE(37, 3)), x),
     };
     /* random numbers drawn inside a matmul epilogue and a reduction epilogue */
-    g_tensor *w = g_input(g, "w", 2, SHAPE(3, 5));
-    g_tensor *mm = g_add(g_matmul(x, w, 0, 0), g_rand_uniform(rng, 2, SHAPE(37, 5)));
-    g_tensor *red = g_add(g_sum(x, 1, 0), g_rand_normal(rng, 1, SHAPE(37)));
+    g_tensor *w = g_input(g, "w", 2, G_SHAPE(3, 5));
+    g_tensor *mm = g_add(g_matmul(x, w, 0, 0), g_rand_uniform(rng, 2, G_SHAPE(37, 5)));
+    g_tensor *red = g_add(g_sum(x, 1, 0), g_rand_normal(rng, 1, G_SHAPE(37)));
     g_tensor *adv = g_rng_advance(rng);
     g_tensor *roots[] = {ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], mm, red, adv};
     inval in[] = {{x, 0, 0}, {w, 0, 0}};
@@ -324,17 +323,17 @@ END_TEST
 START_TEST(effects_update_params_in_program_order)
 {
     g_graph *g = g_graph_new();
-    g_tensor *w = g_param(g, "w", 2, SHAPE(7, 5), g_init_normal(1.0f));
-    g_tensor *b = g_param(g, "b", 1, SHAPE(5), g_init_torch(7));
-    g_tensor *x = g_input(g, "x", 2, SHAPE(11, 7));
+    g_tensor *w = g_param(g, "w", 2, G_SHAPE(7, 5), g_init_normal(1.0f));
+    g_tensor *b = g_param(g, "b", 1, G_SHAPE(5), g_init_torch(7));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(11, 7));
     g_tensor *before = g_sum_all(g_matmul(x, w, 0, 0));
-    g_tensor *gw = g_matmul(x, g_expand(g_add(b, g_scalar(g, 1.0f)), 2, SHAPE(11, 5)), 1, 0);
+    g_tensor *gw = g_matmul(x, g_expand(g_add(b, g_scalar(g, 1.0f)), 2, G_SHAPE(11, 5)), 1, 0);
     g_tensor *gb = g_sum(g_square(g_matmul(x, w, 0, 0)), 0, 0);
     g_tensor *params[] = {w, b}, *grads[] = {gw, gb};
     g_adam_opts ao = {0.01f, 0.5f, 0.9f, 1e-8f};
     g_tensor *step = g_adam(g, "adam", params, grads, 2, ao);
     g_tensor *after = g_sum_all(g_matmul(x, w, 0, 0));
-    g_tensor *c = g_state(g, "c", 1, SHAPE(5), g_init_const(2.0f));
+    g_tensor *c = g_state(g, "c", 1, G_SHAPE(5), g_init_const(2.0f));
     g_tensor *as = g_assign(c, g_mul(c, b));
     g_tensor *roots[] = {before, step, after, as};
     g_tensor *leaves[] = {w, b, c};
@@ -356,8 +355,8 @@ START_TEST(reads_of_a_param_stay_before_its_update)
     /* The first matmul's unit is still open (its epilogue may grow) when the
      * assign to w comes; it must still run before it. */
     g_graph *g = g_graph_new();
-    g_tensor *w = g_param(g, "w", 2, SHAPE(6, 5), g_init_normal(1.0f));
-    g_tensor *x = g_input(g, "x", 2, SHAPE(4, 6));
+    g_tensor *w = g_param(g, "w", 2, G_SHAPE(6, 5), g_init_normal(1.0f));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(4, 6));
     g_tensor *a = g_matmul(x, w, 0, 0);
     g_tensor *as = g_assign(w, g_scale(w, 2.0f));
     g_tensor *b = g_matmul(x, w, 0, 0);
@@ -376,10 +375,10 @@ END_TEST
 START_TEST(remapped_reads_of_a_param_are_not_merged_with_its_update)
 {
     g_graph *g = g_graph_new();
-    g_tensor *w = g_param(g, "w", 2, SHAPE(256, 257), g_init_uniform(1.0f));
-    g_tensor *y = g_neg(g_permute(w, SHAPE(1, 0)));             /* open: an elementwise unit */
-    g_tensor *x = g_input(g, "x", 2, SHAPE(256, 8));
-    g_tensor *v = g_param(g, "v", 2, SHAPE(8, 257), g_init_uniform(1.0f));
+    g_tensor *w = g_param(g, "w", 2, G_SHAPE(256, 257), g_init_uniform(1.0f));
+    g_tensor *y = g_neg(g_permute(w, G_SHAPE(1, 0)));             /* open: an elementwise unit */
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(256, 8));
+    g_tensor *v = g_param(g, "v", 2, G_SHAPE(8, 257), g_init_uniform(1.0f));
     g_tensor *grad = g_scale(g_matmul(x, v, 0, 0), 0.1f);         /* a matmul unit the update joins */
     g_tensor *ps[] = {w}, *gs[] = {grad};
     g_tensor *roots[] = {y, g_sgd(g, ps, gs, 1, 0.5f)};
@@ -393,9 +392,9 @@ END_TEST
 START_TEST(batchnorm_matches_reference)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 4, SHAPE(3, 4, 5, 5));
-    g_tensor *gamma = g_param(g, "gamma", 1, SHAPE(4), g_init_normal(1.0f));
-    g_tensor *beta = g_param(g, "beta", 1, SHAPE(4), g_init_normal(1.0f));
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(3, 4, 5, 5));
+    g_tensor *gamma = g_param(g, "gamma", 1, G_SHAPE(4), g_init_normal(1.0f));
+    g_tensor *beta = g_param(g, "beta", 1, G_SHAPE(4), g_init_normal(1.0f));
     g_tensor *y = g_batchnorm_train(x, gamma, beta, 1e-5f);
     inval in = {x, 0, 3.0f};
     check_graph(g, &y, 1, &in, 1, 2e-5);
@@ -407,7 +406,7 @@ END_TEST
 START_TEST(fused_and_unfused_training_steps_agree)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 2, SHAPE(19, 3));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(19, 3));
     g_tensor *params[16];
     int np = 0;
     g_tensor *e = tc_mlp(g, x, 24, 4, 1, params, &np);
@@ -430,7 +429,7 @@ END_TEST
 START_TEST(arena_is_smaller_than_the_sum_of_intermediates)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 2, SHAPE(64, 2));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(64, 2));
     g_tensor *params[16];
     int np = 0;
     g_tensor *e = tc_mlp(g, x, 128, 4, 1, params, &np);
@@ -466,9 +465,9 @@ END_TEST
 START_TEST(fusion_reduces_dispatches)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 2, SHAPE(16, 8));
-    g_tensor *w = g_param(g, "w", 2, SHAPE(8, 8), g_init_torch(8));
-    g_tensor *b = g_param(g, "b", 1, SHAPE(8), g_init_torch(8));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(16, 8));
+    g_tensor *w = g_param(g, "w", 2, G_SHAPE(8, 8), g_init_torch(8));
+    g_tensor *b = g_param(g, "b", 1, G_SHAPE(8), g_init_torch(8));
     g_tensor *y = g_tanh(g_leaky_relu(g_add(g_matmul(x, w, 0, 0), b), 0.2f));
     g_session *s;
     ck_assert(g_session_new(th_ctx(), g, 1, &s) == 0);
@@ -498,7 +497,7 @@ START_TEST(wide_expressions_split_within_binding_limits)
     for (int k = 0; k < 40; k++) {
         char name[16];
         snprintf(name, sizeof name, "x%d", k);
-        in[k] = (inval){g_input(g, name, 1, SHAPE(33)), 0, 0};
+        in[k] = (inval){g_input(g, name, 1, G_SHAPE(33)), 0, 0};
         y = y ? g_add(y, g_mul(in[k].t, in[k].t)) : in[k].t;
         outs[k] = y; /* every partial sum is wanted too */
     }
@@ -510,7 +509,7 @@ END_TEST
 START_TEST(unwritten_input_is_an_error_naming_it)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "features", 1, SHAPE(5));
+    g_tensor *x = g_input(g, "features", 1, G_SHAPE(5));
     g_tensor *y = g_exp(x);
     g_session *s;
     ck_assert(g_session_new(th_ctx(), g, 1, &s) == 0);
@@ -533,8 +532,8 @@ END_TEST
 START_TEST(graph_with_error_cannot_be_planned)
 {
     g_graph *g = g_graph_new();
-    g_tensor *a = g_input(g, "a", 2, SHAPE(3, 4));
-    g_tensor *b = g_input(g, "b", 2, SHAPE(5, 6));
+    g_tensor *a = g_input(g, "a", 2, G_SHAPE(3, 4));
+    g_tensor *b = g_input(g, "b", 2, G_SHAPE(5, 6));
     ck_assert_ptr_null(g_matmul(a, b, 0, 0));
     g_session *s = NULL;
     ck_assert_int_eq(g_session_new(th_ctx(), g, 1, &s), -1);

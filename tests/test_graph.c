@@ -1,6 +1,8 @@
 /* test_graph.c: the graph IR, builders and their errors, the CPU reference
  * interpreter (values of every op, program order of effects, Adam), Philox
  * and the random ops. Suite "graph". */
+#include "harness.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -10,7 +12,6 @@
 
 #include "graph.h"
 
-#define SH(...) ((const int[]){__VA_ARGS__})
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -48,8 +49,8 @@ static void expect_vals(const double *got, const double *want, size_t n, double 
 START_TEST(nodes_get_ids_in_creation_order_and_leaves_are_found_by_name)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 2, SH(2, 3));
-    g_tensor *w = g_param(g, "w", 1, SH(3), g_init_normal(1.0f));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(2, 3));
+    g_tensor *w = g_param(g, "w", 1, G_SHAPE(3), g_init_normal(1.0f));
     g_tensor *y = g_add(x, w);
     ck_assert_int_eq(x->id, 0);
     ck_assert_int_eq(w->id, 1);
@@ -81,9 +82,9 @@ END_TEST
 START_TEST(dump_lists_what_the_roots_need_in_program_order)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 2, SH(3, 4));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(3, 4));
     g_tensor *unused = g_exp(x);
-    g_tensor *w = g_param(g, "w", 2, SH(4, 2), g_init_zeros());
+    g_tensor *w = g_param(g, "w", 2, G_SHAPE(4, 2), g_init_zeros());
     g_tensor *y = g_leaky_relu(g_matmul(x, w, 0, 0), 0.25f);
     (void)unused;
     char *text = NULL;
@@ -103,7 +104,7 @@ END_TEST
 START_TEST(effects_have_no_value_and_zero_dims)
 {
     g_graph *g = g_graph_new();
-    g_tensor *p = g_param(g, "p", 1, SH(2), g_init_const(1.0f));
+    g_tensor *p = g_param(g, "p", 1, G_SHAPE(2), g_init_const(1.0f));
     g_tensor *a = g_assign(p, g_scale(p, 2.0f));
     ck_assert_ptr_nonnull(a);
     ck_assert_int_eq(a->ndim, 0);
@@ -123,162 +124,162 @@ START_TEST(builder_errors_name_the_op_and_the_shapes)
 #define FRESH() (g = g_graph_new())
 
     FRESH();
-    a = g_input(g, "a", 2, SH(3, 4));
-    b = g_input(g, "b", 2, SH(5, 2));
+    a = g_input(g, "a", 2, G_SHAPE(3, 4));
+    b = g_input(g, "b", 2, G_SHAPE(5, 2));
     expect_error(g, g_matmul(a, b, 0, 0), "matmul: inner dimensions differ: a [3, 4] (transposed 0) vs b [5, 2]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(3, 4));
-    b = g_input(g, "b", 2, SH(3, 2));
+    a = g_input(g, "a", 2, G_SHAPE(3, 4));
+    b = g_input(g, "b", 2, G_SHAPE(3, 2));
     ck_assert_ptr_nonnull(g_matmul(a, b, 1, 0));   /* [4,3]x[3,2] */
     expect_error(g, g_matmul(a, b, 0, 1), "matmul: inner dimensions differ: a [3, 4] (transposed 0) vs b [3, 2] (transposed 1)");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
-    b = g_input(g, "b", 1, SH(4));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
+    b = g_input(g, "b", 1, G_SHAPE(4));
     expect_error(g, g_add(a, b), "add: shapes do not broadcast: a [2, 3] vs b [4]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
-    b = g_input(g, "b", 2, SH(3, 1));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
+    b = g_input(g, "b", 2, G_SHAPE(3, 1));
     expect_error(g, g_mul(a, b), "mul: shapes do not broadcast: a [2, 3] vs b [3, 1]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
-    b = g_input(g, "b", 1, SH(2));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
+    b = g_input(g, "b", 1, G_SHAPE(2));
     expect_error(g, g_select(a, a, b), "select: shapes do not broadcast: cond [2, 3], a [2, 3], b [2]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
     expect_error(g, g_sum(a, 2, 0), "sum: axis 2 out of range for x [2, 3]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
     expect_error(g, g_mean(a, -3, 1), "mean: axis -3 out of range for x [2, 3]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
     expect_error(g, g_slice(a, 1, 2, 2), "slice: range start 2 length 2 out of bounds for axis 1 of x [2, 3]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
     expect_error(g, g_slice(a, 0, -1, 1), "slice: range start -1 length 1");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
     expect_error(g, g_pad(a, 1, 2, 4), "pad: x [2, 3] does not fit at offset 2 in 4 along axis 1");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
-    expect_error(g, g_reshape(a, 2, SH(4, 2)), "reshape: element counts differ: x [2, 3] (6) vs [4, 2] (8)");
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
+    expect_error(g, g_reshape(a, 2, G_SHAPE(4, 2)), "reshape: element counts differ: x [2, 3] (6) vs [4, 2] (8)");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 3, SH(2, 3, 4));
-    expect_error(g, g_permute(a, SH(0, 2, 2)), "permute: entry 2 (2) does not make a permutation of the 3 axes of x [2, 3, 4]");
+    a = g_input(g, "a", 3, G_SHAPE(2, 3, 4));
+    expect_error(g, g_permute(a, G_SHAPE(0, 2, 2)), "permute: entry 2 (2) does not make a permutation of the 3 axes of x [2, 3, 4]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 1, SH(3));
+    a = g_input(g, "a", 1, G_SHAPE(3));
     expect_error(g, g_transpose(a), "transpose: x [3] has fewer than 2 dimensions");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(2, 3));
-    b = g_input(g, "b", 2, SH(3, 3));
+    a = g_input(g, "a", 2, G_SHAPE(2, 3));
+    b = g_input(g, "b", 2, G_SHAPE(3, 3));
     g_tensor *xs[2] = {a, b};
     expect_error(g, g_concat(g, xs, 2, 1), "concat: input 1 [3, 3] does not match input 0 [2, 3] outside axis 1");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(3, 2));
-    expect_error(g, g_expand(a, 2, SH(4, 2)), "expand: cannot broadcast x [3, 2] to [4, 2]");
+    a = g_input(g, "a", 2, G_SHAPE(3, 2));
+    expect_error(g, g_expand(a, 2, G_SHAPE(4, 2)), "expand: cannot broadcast x [3, 2] to [4, 2]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(3, 2));
-    expect_error(g, g_sum_to(a, 2, SH(2, 2)), "sum_to: cannot sum x [3, 2] down to [2, 2]");
+    a = g_input(g, "a", 2, G_SHAPE(3, 2));
+    expect_error(g, g_sum_to(a, 2, G_SHAPE(2, 2)), "sum_to: cannot sum x [3, 2] down to [2, 2]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(3, 2));
-    b = g_input(g, "i", 2, SH(3, 1));
+    a = g_input(g, "a", 2, G_SHAPE(3, 2));
+    b = g_input(g, "i", 2, G_SHAPE(3, 1));
     expect_error(g, g_gather_rows(a, b), "gather_rows: needs x with at least 1 dimension and a 1-d idx: x [3, 2], idx [3, 1]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "a", 2, SH(3, 2));
-    b = g_input(g, "i", 1, SH(4));
+    a = g_input(g, "a", 2, G_SHAPE(3, 2));
+    b = g_input(g, "i", 1, G_SHAPE(4));
     expect_error(g, g_scatter_add_rows(a, b, 5), "scatter_add_rows: needs a 1-d idx with one entry per row of x");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "x", 4, SH(2, 3, 8, 8));
-    b = g_input(g, "w", 4, SH(4, 2, 3, 3));
+    a = g_input(g, "x", 4, G_SHAPE(2, 3, 8, 8));
+    b = g_input(g, "w", 4, G_SHAPE(4, 2, 3, 3));
     expect_error(g, g_conv2d(a, b, 1, 0), "conv2d: channels differ: x [2, 3, 8, 8] has 3, w [4, 2, 3, 3] expects 2");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "x", 4, SH(2, 3, 2, 2));
-    b = g_input(g, "w", 4, SH(4, 3, 5, 5));
+    a = g_input(g, "x", 4, G_SHAPE(2, 3, 2, 2));
+    b = g_input(g, "w", 4, G_SHAPE(4, 3, 5, 5));
     expect_error(g, g_conv2d(a, b, 1, 1), "conv2d: kernel larger than the padded input: x [2, 3, 2, 2] pad 1, w [4, 3, 5, 5]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "x", 4, SH(2, 3, 4, 4));
-    b = g_input(g, "w", 4, SH(3, 2, 3, 3));
+    a = g_input(g, "x", 4, G_SHAPE(2, 3, 4, 4));
+    b = g_input(g, "w", 4, G_SHAPE(3, 2, 3, 3));
     expect_error(g, g_conv_transpose2d(a, b, 2, 1, 2), "conv_transpose2d: needs stride >= 1, pad >= 0 and 0 <= output padding < stride; got stride 2 pad 1 output padding 2");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "x", 4, SH(2, 3, 4, 4));
-    b = g_input(g, "w", 4, SH(2, 2, 3, 3));
+    a = g_input(g, "x", 4, G_SHAPE(2, 3, 4, 4));
+    b = g_input(g, "w", 4, G_SHAPE(2, 2, 3, 3));
     expect_error(g, g_conv_transpose2d(a, b, 1, 0, 0), "conv_transpose2d: channels differ: x [2, 3, 4, 4] has 3, w [2, 2, 3, 3] expects 2");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "xr", 4, SH(2, 3, 5, 5));
-    b = g_input(g, "gr", 4, SH(2, 4, 4, 4));
+    a = g_input(g, "xr", 4, G_SHAPE(2, 3, 5, 5));
+    b = g_input(g, "gr", 4, G_SHAPE(2, 4, 4, 4));
     expect_error(g, g_conv2d_wgrad(a, b, 3, 3, 1, 0), "conv2d_wgrad: gr [2, 4, 4, 4] spatial size 4x4 is not the conv2d output 3x3 of xr [2, 3, 5, 5]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "x", 2, SH(4, 3));
-    b = g_input(g, "gamma", 1, SH(4));
+    a = g_input(g, "x", 2, G_SHAPE(4, 3));
+    b = g_input(g, "gamma", 1, G_SHAPE(4));
     expect_error(g, g_batchnorm_train(a, b, b, 1e-5f), "batchnorm_train: needs x [N,C] or [N,C,H,W] and gamma, beta [C]: x [4, 3], gamma [4], beta [4]");
     g_graph_free(g);
 
     FRESH();
-    a = g_input(g, "x", 3, SH(4, 3, 2));
+    a = g_input(g, "x", 3, G_SHAPE(4, 3, 2));
     b = g_rng(g, "rng", 1);
     expect_error(g, g_shuffle(b, a, 0), "shuffle: x must be 2-d [R,C], got [4, 3, 2]");
     g_graph_free(g);
 
     FRESH();
     b = g_rng(g, "rng", 1);
-    expect_error(g, g_rand_int(b, 0, 1, SH(3)), "rand_int: n must be >= 1, got 0");
+    expect_error(g, g_rand_int(b, 0, 1, G_SHAPE(3)), "rand_int: n must be >= 1, got 0");
     g_graph_free(g);
 
     FRESH();
-    expect_error(g, g_input(g, "x", 2, SH(3, 0)), "input: dimension 1 of [3, 0] is not positive");
+    expect_error(g, g_input(g, "x", 2, G_SHAPE(3, 0)), "input: dimension 1 of [3, 0] is not positive");
     g_graph_free(g);
 
     FRESH();
-    expect_error(g, g_const(g, 1.0f, 5, SH(1, 1, 1, 1, 1)), "const: 5 dimensions (0 to 4 allowed)");
+    expect_error(g, g_const(g, 1.0f, 5, G_SHAPE(1, 1, 1, 1, 1)), "const: 5 dimensions (0 to 4 allowed)");
     g_graph_free(g);
 
     FRESH();
-    expect_error(g, g_param(g, "w", 1, SH(3), g_init_torch(0)), "param 'w': torch init needs fan_in >= 1, got 0");
+    expect_error(g, g_param(g, "w", 1, G_SHAPE(3), g_init_torch(0)), "param 'w': torch init needs fan_in >= 1, got 0");
     g_graph_free(g);
 #undef FRESH
 }
@@ -287,18 +288,18 @@ END_TEST
 START_TEST(repeated_leaf_names_are_rejected)
 {
     g_graph *g = g_graph_new();
-    ck_assert_ptr_nonnull(g_input(g, "x", 1, SH(3)));
-    expect_error(g, g_param(g, "x", 1, SH(3), g_init_zeros()), "param: leaf name 'x' is already used");
+    ck_assert_ptr_nonnull(g_input(g, "x", 1, G_SHAPE(3)));
+    expect_error(g, g_param(g, "x", 1, G_SHAPE(3), g_init_zeros()), "param: leaf name 'x' is already used");
     g_graph_free(g);
 
     g = g_graph_new();
     ck_assert_ptr_nonnull(g_rng(g, "r", 5));
-    expect_error(g, g_state(g, "r", 1, SH(1), g_init_zeros()), "state: leaf name 'r' is already used");
+    expect_error(g, g_state(g, "r", 1, G_SHAPE(1), g_init_zeros()), "state: leaf name 'r' is already used");
     g_graph_free(g);
 
     /* a parameter passed twice to one adam is an error */
     g = g_graph_new();
-    g_tensor *p = g_param(g, "p", 1, SH(2), g_init_zeros());
+    g_tensor *p = g_param(g, "p", 1, G_SHAPE(2), g_init_zeros());
     g_tensor *ps[2] = {p, p}, *gs[2] = {p, p};
     g_adam_opts o = {0.1f, 0.9f, 0.999f, 1e-8f};
     expect_error(g, g_adam(g, "opt", ps, gs, 2, o), "adam: parameter 'p' is given twice");
@@ -306,7 +307,7 @@ START_TEST(repeated_leaf_names_are_rejected)
 
     /* a second adam with the same prefix reuses the states of the first */
     g = g_graph_new();
-    p = g_param(g, "p", 1, SH(2), g_init_zeros());
+    p = g_param(g, "p", 1, G_SHAPE(2), g_init_zeros());
     ps[0] = gs[0] = p;
     ck_assert_ptr_nonnull(g_adam(g, "opt", ps, gs, 1, o));
     g_tensor *m1 = g_graph_find(g, "opt.m.p");
@@ -315,14 +316,14 @@ START_TEST(repeated_leaf_names_are_rejected)
     ck_assert_ptr_eq(g_graph_find(g, "opt.m.p"), m1);
     for (int id = n1; id < g_graph_size(g); id++) ck_assert(g_graph_node(g, id)->op != G_OP_STATE);
     /* ... and a state of another shape under its name is an error */
-    g_tensor *q = g_param(g, "q", 1, SH(3), g_init_zeros());
-    ck_assert_ptr_nonnull(g_state(g, "opt2.m.q", 1, SH(4), g_init_zeros()));
+    g_tensor *q = g_param(g, "q", 1, G_SHAPE(3), g_init_zeros());
+    ck_assert_ptr_nonnull(g_state(g, "opt2.m.q", 1, G_SHAPE(4), g_init_zeros()));
     g_tensor *qs[1] = {q};
     expect_error(g, g_adam(g, "opt2", qs, qs, 1, o), "adam: 'opt2.m.q' exists and is not a state of the parameter's shape");
     g_graph_free(g);
 
     g = g_graph_new();
-    expect_error(g, g_input(g, "", 1, SH(3)), "input: a leaf needs a name");
+    expect_error(g, g_input(g, "", 1, G_SHAPE(3)), "input: a leaf needs a name");
     g_graph_free(g);
 }
 END_TEST
@@ -330,20 +331,20 @@ END_TEST
 START_TEST(assign_needs_a_leaf_target_of_the_same_shape)
 {
     g_graph *g = g_graph_new();
-    g_tensor *p = g_param(g, "p", 2, SH(2, 3), g_init_zeros());
-    g_tensor *v = g_input(g, "v", 2, SH(3, 2));
+    g_tensor *p = g_param(g, "p", 2, G_SHAPE(2, 3), g_init_zeros());
+    g_tensor *v = g_input(g, "v", 2, G_SHAPE(3, 2));
     expect_error(g, g_assign(g_exp(p), p), "assign: target must be a leaf (input, param or state), got exp [2, 3]");
     g_graph_free(g);
 
     g = g_graph_new();
-    p = g_param(g, "p", 2, SH(2, 3), g_init_zeros());
-    v = g_input(g, "v", 2, SH(3, 2));
+    p = g_param(g, "p", 2, G_SHAPE(2, 3), g_init_zeros());
+    v = g_input(g, "v", 2, G_SHAPE(3, 2));
     expect_error(g, g_assign(p, v), "assign: shapes differ: target 'p' [2, 3] vs value [3, 2]");
     g_graph_free(g);
 
     g = g_graph_new();
-    p = g_param(g, "p", 2, SH(2, 3), g_init_zeros());
-    v = g_input(g, "v", 1, SH(3));
+    p = g_param(g, "p", 2, G_SHAPE(2, 3), g_init_zeros());
+    v = g_input(g, "v", 1, G_SHAPE(3));
     expect_error(g, g_assign(p, v), "assign: shapes differ");   /* no broadcasting */
     g_graph_free(g);
 }
@@ -352,17 +353,17 @@ END_TEST
 START_TEST(rng_ops_reject_a_tensor_that_is_not_a_generator)
 {
     g_graph *g = g_graph_new();
-    g_tensor *s = g_state(g, "s", 1, SH(1), g_init_zeros());
-    expect_error(g, g_rand_uniform(s, 1, SH(4)), "rand_uniform: rng argument is not a generator made by g_rng: state 's' [1]");
+    g_tensor *s = g_state(g, "s", 1, G_SHAPE(1), g_init_zeros());
+    expect_error(g, g_rand_uniform(s, 1, G_SHAPE(4)), "rand_uniform: rng argument is not a generator made by g_rng: state 's' [1]");
     g_graph_free(g);
 
     g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 2, SH(4, 3));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(4, 3));
     expect_error(g, g_shuffle(x, x, 0), "shuffle: rng argument is not a generator made by g_rng: input 'x' [4, 3]");
     g_graph_free(g);
 
     g = g_graph_new();
-    s = g_state(g, "s", 1, SH(1), g_init_zeros());
+    s = g_state(g, "s", 1, G_SHAPE(1), g_init_zeros());
     expect_error(g, g_rng_advance(s), "rng_advance: rng argument is not a generator");
     g_graph_free(g);
 }
@@ -371,7 +372,7 @@ END_TEST
 START_TEST(tensors_from_two_graphs_cannot_be_combined)
 {
     g_graph *g1 = g_graph_new(), *g2 = g_graph_new();
-    g_tensor *a = g_input(g1, "a", 1, SH(3)), *b = g_input(g2, "b", 1, SH(3));
+    g_tensor *a = g_input(g1, "a", 1, G_SHAPE(3)), *b = g_input(g2, "b", 1, G_SHAPE(3));
     expect_error(g1, g_add(a, b), "add: operands belong to different graphs");
     ck_assert_ptr_null(g_graph_error(g2));
     g_tensor *xs[1] = {b};
@@ -386,7 +387,7 @@ END_TEST
 START_TEST(gradient_of_a_non_scalar_is_an_error)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 2, SH(2, 3)), *out;
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(2, 3)), *out;
     ck_assert_int_eq(g_grad(g, g_exp(x), &x, 1, &out), -1);
     ck_assert_ptr_null(out);
     const char *e = g_graph_error(g);
@@ -396,7 +397,7 @@ START_TEST(gradient_of_a_non_scalar_is_an_error)
 
     /* one element in any number of dimensions is a scalar */
     g = g_graph_new();
-    x = g_input(g, "x", 2, SH(1, 1));
+    x = g_input(g, "x", 2, G_SHAPE(1, 1));
     ck_assert_int_eq(g_grad(g, g_exp(x), &x, 1, &out), 0);
     ck_assert_ptr_nonnull(out);
     g_graph_free(g);
@@ -406,7 +407,7 @@ END_TEST
 START_TEST(first_error_sticks_and_null_propagates_silently)
 {
     g_graph *g = g_graph_new();
-    g_tensor *a = g_input(g, "a", 1, SH(3)), *b = g_input(g, "b", 1, SH(4));
+    g_tensor *a = g_input(g, "a", 1, G_SHAPE(3)), *b = g_input(g, "b", 1, G_SHAPE(4));
     /* NULL in, NULL out, no message */
     ck_assert_ptr_null(g_exp(NULL));
     ck_assert_ptr_null(g_add(a, NULL));
@@ -430,7 +431,7 @@ END_TEST
 START_TEST(reference_unary_ops_match_hand_values)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 1, SH(4));
+    g_tensor *x = g_input(g, "x", 1, G_SHAPE(4));
     static const double xv[4] = {-2.0, -0.5, 0.25, 3.0};
     g_tensor *ts[14] = {
         g_neg(x), g_scale(x, 3.0f), g_add_scalar(x, -1.5f), g_exp(x), g_square(x), g_abs(x),
@@ -464,7 +465,7 @@ START_TEST(reference_unary_ops_match_hand_values)
                           g_op_name(ts[k]->op), j, v[j], want[k][j]);
     }
     /* softplus and log_sigmoid stay finite far out */
-    g_tensor *big = g_input(g, "big", 1, SH(2));
+    g_tensor *big = g_input(g, "big", 1, G_SHAPE(2));
     g_tensor *sp = g_softplus(big), *ls = g_log_sigmoid(big);
     ck_assert_int_eq(g_ref_write(r, big, (double[]){800.0, -800.0}), 0);
     g_tensor *roots[2] = {sp, ls};
@@ -482,8 +483,8 @@ START_TEST(reference_binary_ops_broadcast_like_numpy)
 {
     g_graph *g = g_graph_new();
     g_ref *r = NULL;
-    g_tensor *a = g_input(g, "a", 3, SH(2, 1, 3));   /* a[i,0,k] = 10 i + k */
-    g_tensor *b = g_input(g, "b", 2, SH(2, 1));      /* b[j,0] = j + 1 */
+    g_tensor *a = g_input(g, "a", 3, G_SHAPE(2, 1, 3));   /* a[i,0,k] = 10 i + k */
+    g_tensor *b = g_input(g, "b", 2, G_SHAPE(2, 1));      /* b[j,0] = j + 1 */
     g_tensor *ops[9] = {g_add(a, b), g_sub(a, b), g_mul(a, b), g_div(a, b), g_gt(a, b),
                         g_ge(a, b), g_lt(a, b), g_le(a, b), g_eq(a, b)};
     for (int k = 0; k < 9; k++) {
@@ -520,8 +521,8 @@ START_TEST(reference_select_broadcasts_three_ways)
 {
     g_graph *g = g_graph_new();
     g_ref *r = NULL;
-    g_tensor *c = g_input(g, "c", 2, SH(2, 1));
-    g_tensor *a = g_input(g, "a", 1, SH(3));
+    g_tensor *c = g_input(g, "c", 2, G_SHAPE(2, 1));
+    g_tensor *a = g_input(g, "a", 1, G_SHAPE(3));
     g_tensor *s = g_select(c, a, g_scalar(g, -1.0f));
     ck_assert_int_eq(s->ndim, 2);
     ck_assert_int_eq(s->shape[0], 2);
@@ -539,17 +540,17 @@ START_TEST(reference_reductions_and_broadcasts)
 {
     g_graph *g = g_graph_new();
     g_ref *r = NULL;
-    g_tensor *x = g_input(g, "x", 2, SH(2, 3));   /* 1 2 3 / 4 5 6 */
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(2, 3));   /* 1 2 3 / 4 5 6 */
     g_tensor *t[10];
     t[0] = g_sum(x, 0, 0);         /* [5 7 9] */
     t[1] = g_sum(x, -1, 1);        /* [[6],[15]] */
     t[2] = g_mean(x, 1, 0);        /* [2 5] */
     t[3] = g_sum_all(x);           /* 21 */
     t[4] = g_mean_all(x);          /* 3.5 */
-    t[5] = g_sum_to(x, 1, SH(3));  /* fewer dims: [5 7 9] */
-    t[6] = g_sum_to(x, 2, SH(2, 1));
-    t[7] = g_expand(g_input(g, "c", 2, SH(2, 1)), 3, SH(2, 2, 3));
-    t[8] = g_sum_to(x, 1, SH(1));  /* 21 in a [1] */
+    t[5] = g_sum_to(x, 1, G_SHAPE(3));  /* fewer dims: [5 7 9] */
+    t[6] = g_sum_to(x, 2, G_SHAPE(2, 1));
+    t[7] = g_expand(g_input(g, "c", 2, G_SHAPE(2, 1)), 3, G_SHAPE(2, 2, 3));
+    t[8] = g_sum_to(x, 1, G_SHAPE(1));  /* 21 in a [1] */
     t[9] = g_mean(x, 0, 1);        /* [[2.5 3.5 4.5]] */
     ck_assert_int_eq(t[0]->ndim, 1);
     ck_assert_int_eq(t[1]->ndim, 2);
@@ -578,18 +579,18 @@ START_TEST(reference_layout_ops)
 {
     g_graph *g = g_graph_new();
     g_ref *r = NULL;
-    g_tensor *x = g_input(g, "x", 3, SH(2, 3, 4));   /* x = 0..23 */
-    g_tensor *a = g_input(g, "a", 2, SH(2, 1));      /* 100 101 */
+    g_tensor *x = g_input(g, "x", 3, G_SHAPE(2, 3, 4));   /* x = 0..23 */
+    g_tensor *a = g_input(g, "a", 2, G_SHAPE(2, 1));      /* 100 101 */
     g_tensor *t[8];
-    t[0] = g_permute(x, SH(2, 0, 1));   /* [4,2,3]: out[k,i,j] = x[i,j,k] */
-    t[1] = g_transpose(g_reshape(x, 2, SH(6, 4)));
+    t[0] = g_permute(x, G_SHAPE(2, 0, 1));   /* [4,2,3]: out[k,i,j] = x[i,j,k] */
+    t[1] = g_transpose(g_reshape(x, 2, G_SHAPE(6, 4)));
     t[2] = g_slice(x, 1, 1, 2);          /* [2,2,4] */
     t[3] = g_pad(a, 1, 1, 3);            /* [2,3]: 0 100 0 / 0 101 0 */
-    g_tensor *cs[3] = {a, g_reshape(g_slice(g_slice(x, 2, 0, 1), 1, 0, 1), 2, SH(2, 1)), a};
+    g_tensor *cs[3] = {a, g_reshape(g_slice(g_slice(x, 2, 0, 1), 1, 0, 1), 2, G_SHAPE(2, 1)), a};
     t[4] = g_concat(g, cs, 3, 1);        /* [2,3]: 100 0 100 / 101 12 101 */
-    t[5] = g_reshape(x, 1, SH(24));
+    t[5] = g_reshape(x, 1, G_SHAPE(24));
     t[6] = g_concat(g, cs, 3, 0);        /* [6,1] */
-    t[7] = g_permute(x, SH(0, 1, 2));
+    t[7] = g_permute(x, G_SHAPE(0, 1, 2));
     ck_assert_int_eq(t[0]->shape[0], 4);
     ck_assert_int_eq(t[0]->shape[1], 2);
     ck_assert_int_eq(t[0]->shape[2], 3);
@@ -623,10 +624,10 @@ START_TEST(reference_gather_clamps_and_scatter_adds_duplicates)
 {
     g_graph *g = g_graph_new();
     g_ref *r = NULL;
-    g_tensor *x = g_input(g, "x", 2, SH(3, 2));        /* rows (1,2) (3,4) (5,6) */
-    g_tensor *idx = g_input(g, "idx", 1, SH(5));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(3, 2));        /* rows (1,2) (3,4) (5,6) */
+    g_tensor *idx = g_input(g, "idx", 1, G_SHAPE(5));
     g_tensor *ga = g_gather_rows(x, idx);
-    g_tensor *sv = g_input(g, "sv", 2, SH(5, 2));
+    g_tensor *sv = g_input(g, "sv", 2, G_SHAPE(5, 2));
     g_tensor *sc = g_scatter_add_rows(sv, idx, 4);
     ck_assert_int_eq(ga->shape[0], 5);
     ck_assert_int_eq(sc->shape[0], 4);
@@ -650,9 +651,9 @@ START_TEST(reference_matmul_all_transpose_cases)
 {
     g_graph *g = g_graph_new();
     g_ref *r = NULL;
-    g_tensor *a = g_input(g, "a", 2, SH(2, 3));   /* 1 2 3 / 4 5 6 */
-    g_tensor *b = g_input(g, "b", 2, SH(3, 2));   /* 1 2 / 3 4 / 5 6 */
-    g_tensor *c = g_input(g, "c", 2, SH(2, 3));   /* = b^T layout: 1 3 5 / 2 4 6 */
+    g_tensor *a = g_input(g, "a", 2, G_SHAPE(2, 3));   /* 1 2 3 / 4 5 6 */
+    g_tensor *b = g_input(g, "b", 2, G_SHAPE(3, 2));   /* 1 2 / 3 4 / 5 6 */
+    g_tensor *c = g_input(g, "c", 2, G_SHAPE(2, 3));   /* = b^T layout: 1 3 5 / 2 4 6 */
     g_tensor *t[4] = {g_matmul(a, b, 0, 0), g_matmul(b, a, 1, 1), g_matmul(a, c, 0, 1),
                       g_matmul(a, a, 1, 0)};
     r = g_ref_new(g, 0);
@@ -675,11 +676,11 @@ START_TEST(reference_conv2d_hand_cases)
 {
     g_graph *g = g_graph_new();
     g_ref *r = NULL;
-    g_tensor *x = g_input(g, "x", 4, SH(1, 1, 3, 3));   /* 1..9 */
-    g_tensor *w = g_input(g, "w", 4, SH(1, 1, 2, 2));   /* 1 2 / 3 4 */
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(1, 1, 3, 3));   /* 1..9 */
+    g_tensor *w = g_input(g, "w", 4, G_SHAPE(1, 1, 2, 2));   /* 1 2 / 3 4 */
     g_tensor *c1 = g_conv2d(x, w, 1, 0), *c2 = g_conv2d(x, w, 2, 1);
     /* with a 2x2 cotangent equal to w, the weight gradient is the same correlation */
-    g_tensor *gr = g_reshape(w, 4, SH(1, 1, 2, 2));
+    g_tensor *gr = g_reshape(w, 4, G_SHAPE(1, 1, 2, 2));
     g_tensor *wg = g_conv2d_wgrad(x, gr, 2, 2, 1, 0);
     ck_assert_int_eq(wg->shape[0], 1);
     ck_assert_int_eq(wg->shape[2], 2);
@@ -703,8 +704,8 @@ START_TEST(reference_conv_transpose2d_hand_cases)
 {
     g_graph *g = g_graph_new();
     g_ref *r = NULL;
-    g_tensor *x = g_input(g, "x", 4, SH(1, 1, 2, 2));   /* 1 2 / 3 4 */
-    g_tensor *w = g_input(g, "w", 4, SH(1, 1, 2, 2));   /* ones */
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(1, 1, 2, 2));   /* 1 2 / 3 4 */
+    g_tensor *w = g_input(g, "w", 4, G_SHAPE(1, 1, 2, 2));   /* ones */
     g_tensor *t1 = g_conv_transpose2d(x, w, 2, 0, 0);   /* 4x4 blocks */
     g_tensor *t2 = g_conv_transpose2d(x, w, 1, 0, 0);   /* 3x3 */
     g_tensor *t3 = g_conv_transpose2d(x, w, 2, 1, 1);   /* (2-1)2-2+2+1 = 3 */
@@ -748,7 +749,7 @@ START_TEST(reference_conv_ops_are_adjoint)
     for (int c = 0; c < 3; c++) {
         int H = cfg[c][0], W = cfg[c][1], s = cfg[c][2], p = cfg[c][3];
         g_graph *g = g_graph_new();
-        g_tensor *x = g_input(g, "x", 4, SH(2, 3, H, W)), *w = g_input(g, "w", 4, SH(4, 3, 3, 3));
+        g_tensor *x = g_input(g, "x", 4, G_SHAPE(2, 3, H, W)), *w = g_input(g, "w", 4, G_SHAPE(4, 3, 3, 3));
         g_tensor *cv = g_conv2d(x, w, s, p);
         g_tensor *y = g_input(g, "y", 4, cv->shape);
         int op = H - ((cv->shape[2] - 1) * s - 2 * p + 3);
@@ -791,8 +792,8 @@ END_TEST
 START_TEST(reference_batchnorm_normalises_per_channel)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 4, SH(3, 2, 2, 2));
-    g_tensor *gam = g_input(g, "gamma", 1, SH(2)), *bet = g_input(g, "beta", 1, SH(2));
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(3, 2, 2, 2));
+    g_tensor *gam = g_input(g, "gamma", 1, G_SHAPE(2)), *bet = g_input(g, "beta", 1, G_SHAPE(2));
     g_tensor *y = g_batchnorm_train(x, gam, bet, 1e-5f);
     ck_assert_ptr_nonnull(y);
     ck_assert(g_same_shape(x, y));
@@ -834,13 +835,13 @@ END_TEST
 START_TEST(init_values_are_deterministic_in_seed_and_name)
 {
     g_graph *g = g_graph_new();
-    g_tensor *a = g_param(g, "layer.w", 1, SH(4000), g_init_normal(0.5f));
-    g_tensor *b = g_param(g, "layer.v", 1, SH(4000), g_init_normal(0.5f));
-    g_tensor *u = g_param(g, "u", 1, SH(4000), g_init_uniform(2.0f));
-    g_tensor *t = g_param(g, "t", 2, SH(50, 80), g_init_torch(16));
-    g_tensor *c = g_state(g, "c", 1, SH(3), g_init_const(1.5f));
-    g_tensor *z = g_state(g, "z", 1, SH(3), g_init_zeros());
-    g_tensor *in = g_input(g, "in", 1, SH(3));
+    g_tensor *a = g_param(g, "layer.w", 1, G_SHAPE(4000), g_init_normal(0.5f));
+    g_tensor *b = g_param(g, "layer.v", 1, G_SHAPE(4000), g_init_normal(0.5f));
+    g_tensor *u = g_param(g, "u", 1, G_SHAPE(4000), g_init_uniform(2.0f));
+    g_tensor *t = g_param(g, "t", 2, G_SHAPE(50, 80), g_init_torch(16));
+    g_tensor *c = g_state(g, "c", 1, G_SHAPE(3), g_init_const(1.5f));
+    g_tensor *z = g_state(g, "z", 1, G_SHAPE(3), g_init_zeros());
+    g_tensor *in = g_input(g, "in", 1, G_SHAPE(3));
     static float v1[4000], v2[4000], v3[4000];
     ck_assert_int_eq(g_init_values(a, 7, v1), 0);
     ck_assert_int_eq(g_init_values(a, 7, v2), 0);
@@ -888,11 +889,11 @@ END_TEST
 START_TEST(assign_is_seen_by_nodes_created_after_it_only)
 {
     g_graph *g = g_graph_new();
-    g_tensor *p = g_state(g, "p", 1, SH(2), g_init_const(1.0f));
+    g_tensor *p = g_state(g, "p", 1, G_SHAPE(2), g_init_const(1.0f));
     g_tensor *before = g_scale(p, 2.0f);
     g_tensor *asg = g_assign(p, g_add_scalar(p, 10.0f));
     g_tensor *after = g_scale(p, 2.0f);
-    g_tensor *unrelated = g_assign(p, g_const(g, 0.0f, 1, SH(2)));
+    g_tensor *unrelated = g_assign(p, g_const(g, 0.0f, 1, G_SHAPE(2)));
     ck_assert_ptr_null(g_ref_value(NULL, p));
     g_ref *r = g_ref_new(g, 0);
     g_tensor *roots[3] = {before, asg, after};
@@ -918,8 +919,8 @@ END_TEST
 START_TEST(unwritten_input_read_fails_naming_the_input)
 {
     g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "batch_x", 2, SH(2, 2));
-    g_tensor *p = g_state(g, "p", 2, SH(2, 2), g_init_zeros());
+    g_tensor *x = g_input(g, "batch_x", 2, G_SHAPE(2, 2));
+    g_tensor *p = g_state(g, "p", 2, G_SHAPE(2, 2), g_init_zeros());
     g_tensor *asg = g_assign(p, g_add_scalar(p, 1.0f));
     g_tensor *y = g_add(x, p);
     g_ref *r = g_ref_new(g, 0);
@@ -941,8 +942,8 @@ START_TEST(unwritten_input_read_fails_naming_the_input)
 
     /* an input written by an assign earlier in the same run is valid */
     g = g_graph_new();
-    x = g_input(g, "x", 1, SH(2));
-    asg = g_assign(x, g_const(g, 3.0f, 1, SH(2)));
+    x = g_input(g, "x", 1, G_SHAPE(2));
+    asg = g_assign(x, g_const(g, 3.0f, 1, G_SHAPE(2)));
     y = g_scale(x, 2.0f);
     r = g_ref_new(g, 0);
     g_tensor *rs[2] = {asg, y};
@@ -956,9 +957,9 @@ END_TEST
 START_TEST(adam_one_and_two_steps_match_hand_computation)
 {
     g_graph *g = g_graph_new();
-    g_tensor *w = g_param(g, "w", 1, SH(3), g_init_zeros());
+    g_tensor *w = g_param(g, "w", 1, G_SHAPE(3), g_init_zeros());
     g_tensor *b = g_param(g, "b", 0, NULL, g_init_const(0.5f));
-    g_tensor *gw = g_input(g, "gw", 1, SH(3)), *gb = g_input(g, "gb", 0, NULL);
+    g_tensor *gw = g_input(g, "gw", 1, G_SHAPE(3)), *gb = g_input(g, "gb", 0, NULL);
     g_tensor *ps[2] = {w, b}, *gs[2] = {gw, gb};
     g_adam_opts o = {0.1f, 0.9f, 0.999f, 1e-8f};
     g_tensor *step = g_adam(g, "opt", ps, gs, 2, o);
@@ -1015,7 +1016,7 @@ END_TEST
 START_TEST(sgd_step_matches_hand_computation)
 {
     g_graph *g = g_graph_new();
-    g_tensor *w = g_param(g, "w", 1, SH(2), g_init_const(1.0f));
+    g_tensor *w = g_param(g, "w", 1, G_SHAPE(2), g_init_const(1.0f));
     g_tensor *loss = g_sum_all(g_square(w));
     g_tensor *gw;
     ck_assert_int_eq(g_grad(g, loss, &w, 1, &gw), 0);
@@ -1030,7 +1031,7 @@ START_TEST(sgd_step_matches_hand_computation)
     g_graph_free(g);
 
     g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 1, SH(2));
+    g_tensor *x = g_input(g, "x", 1, G_SHAPE(2));
     expect_error(g, g_sgd(g, &x, &x, 1, 0.1f), "sgd: entry 0 is not a param leaf but input [2]");
     g_graph_free(g);
 }
@@ -1066,13 +1067,13 @@ START_TEST(rng_leaf_and_rand_ops_carry_seed_and_stream)
     ck_assert_int_eq(rng->shape[0], 1);
     ck_assert_int_eq(rng->init.kind, G_INIT_ZEROS);
     ck_assert(rng->attr.rand.seed == 0x123456789abcull);
-    g_tensor *u = g_rand_uniform(rng, 1, SH(3));
-    g_tensor *n = g_rand_normal(rng, 2, SH(2, 2));
+    g_tensor *u = g_rand_uniform(rng, 1, G_SHAPE(3));
+    g_tensor *n = g_rand_normal(rng, 2, G_SHAPE(2, 2));
     ck_assert(u->attr.rand.seed == rng->attr.rand.seed && n->attr.rand.seed == rng->attr.rand.seed);
     ck_assert_int_eq(u->attr.rand.stream, u->id);
     ck_assert_int_eq(n->attr.rand.stream, n->id);
     ck_assert_ptr_eq(u->src[0], rng);
-    g_tensor *k = g_rand_int(rng, 5, 1, SH(4));
+    g_tensor *k = g_rand_int(rng, 5, 1, G_SHAPE(4));
     g_tensor *adv = g_rng_advance(rng);
     ck_assert_int_eq(adv->op, G_OP_ASSIGN);
     ck_assert_ptr_eq(adv->src[0], rng);
@@ -1089,7 +1090,7 @@ START_TEST(rng_leaf_and_rand_ops_carry_seed_and_stream)
         uint32_t cn[4] = {3, (uint32_t)n->attr.rand.stream, (uint32_t)run, 0x4d454721u};
         g_philox(0x56789abcu, 0x1234u, cn, w);
         double u1 = ((w[0] >> 8) + 0.5) / 16777216.0, u2 = (w[1] >> 8) / 16777216.0;
-        ck_assert_double_eq_tol(g_ref_value(r, n)[3], sqrt(-2 * log(u1)) * cos(2 * 3.14159265358979323846 * u2), 1e-12);
+        ck_assert_double_eq_tol(g_ref_value(r, n)[3], sqrt(-2 * log(u1)) * cos(2 * M_PI * u2), 1e-12);
         /* element 2 of rand_int(5): floor(u * 5) */
         uint32_t ci[4] = {2, (uint32_t)k->attr.rand.stream, (uint32_t)run, 0x4d454721u};
         g_philox(0x56789abcu, 0x1234u, ci, w);
@@ -1105,8 +1106,8 @@ START_TEST(rand_uniform_and_normal_have_the_right_moments)
 {
     g_graph *g = g_graph_new();
     g_tensor *rng = g_rng(g, "gen", 42);
-    g_tensor *u = g_rand_uniform(rng, 2, SH(100, 200)), *n = g_rand_normal(rng, 1, SH(20000));
-    g_tensor *u2 = g_rand_uniform(rng, 2, SH(100, 200));
+    g_tensor *u = g_rand_uniform(rng, 2, G_SHAPE(100, 200)), *n = g_rand_normal(rng, 1, G_SHAPE(20000));
+    g_tensor *u2 = g_rand_uniform(rng, 2, G_SHAPE(100, 200));
     g_tensor *adv = g_rng_advance(rng);
     g_ref *r = g_ref_new(g, 0);
     g_tensor *roots[4] = {u, n, u2, adv};
@@ -1144,7 +1145,7 @@ START_TEST(rand_int_stays_in_range_with_a_flat_histogram)
 {
     g_graph *g = g_graph_new();
     g_tensor *rng = g_rng(g, "gen", 9);
-    g_tensor *k = g_rand_int(rng, 7, 1, SH(14000));
+    g_tensor *k = g_rand_int(rng, 7, 1, G_SHAPE(14000));
     ck_assert_int_eq(k->attr.rand.n, 7);
     g_ref *r = g_ref_new(g, 0);
     const double *v = eval1(r, k);
@@ -1157,7 +1158,7 @@ START_TEST(rand_int_stays_in_range_with_a_flat_histogram)
     for (int b = 0; b < 7; b++) chi2 += (hist[b] - 2000.0) * (hist[b] - 2000.0) / 2000.0;
     ck_assert_msg(chi2 < 22.5, "chi2 %g (6 dof, p = 0.001)", chi2);
     /* n = 1 gives only zeros */
-    g_tensor *z = g_rand_int(rng, 1, 1, SH(50));
+    g_tensor *z = g_rand_int(rng, 1, 1, G_SHAPE(50));
     v = eval1(r, z);
     for (int j = 0; j < 50; j++) ck_assert(v[j] == 0);
     g_ref_free(r);
@@ -1176,13 +1177,13 @@ START_TEST(shuffle_permutes_each_column_and_its_adjoint_inverts_it)
     enum { R = 40, C = 3 };
     g_graph *g = g_graph_new();
     g_tensor *rng = g_rng(g, "gen", 5);
-    g_tensor *x = g_input(g, "x", 2, SH(R, C));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(R, C));
     g_tensor *s = g_shuffle(rng, x, 0);
     ck_assert_int_eq(s->attr.rand.whole_rows, 0);
     ck_assert_int_eq(s->attr.rand.inverse, 0);
     ck_assert_int_eq(s->attr.rand.stream, s->id);
     /* the adjoint comes from autodiff: d/dx sum(shuffle(x) * w) = inverse shuffle of w */
-    g_tensor *w = g_input(g, "w", 2, SH(R, C)), *inv;
+    g_tensor *w = g_input(g, "w", 2, G_SHAPE(R, C)), *inv;
     ck_assert_int_eq(g_grad(g, g_sum_all(g_mul(s, w)), &x, 1, &inv), 0);
     ck_assert_int_eq(inv->op, G_OP_SHUFFLE);
     ck_assert_int_eq(inv->attr.rand.inverse, 1);
@@ -1221,10 +1222,10 @@ START_TEST(shuffle_rows_mode_moves_whole_rows)
     enum { R = 30, C = 4 };
     g_graph *g = g_graph_new();
     g_tensor *rng = g_rng(g, "gen", 77);
-    g_tensor *x = g_input(g, "x", 2, SH(R, C));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(R, C));
     g_tensor *s = g_shuffle(rng, x, 1);
     ck_assert_int_eq(s->attr.rand.whole_rows, 1);
-    g_tensor *w = g_input(g, "w", 2, SH(R, C)), *inv;
+    g_tensor *w = g_input(g, "w", 2, G_SHAPE(R, C)), *inv;
     ck_assert_int_eq(g_grad(g, g_sum_all(g_mul(s, w)), &x, 1, &inv), 0);
     g_ref *r = g_ref_new(g, 0);
     double xv[R * C], rows[R];
@@ -1257,7 +1258,7 @@ START_TEST(shuffle_orders_rows_by_key_then_row)
     enum { R = 9 };
     g_graph *g = g_graph_new();
     g_tensor *rng = g_rng(g, "gen", 0xfeedbeef00000001ull);
-    g_tensor *x = g_input(g, "x", 2, SH(R, 1));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(R, 1));
     g_tensor *s = g_shuffle(rng, x, 1);
     g_ref *r = g_ref_new(g, 0);
     double xv[R];
@@ -1324,10 +1325,5 @@ static Suite *graph_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(graph_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return th_run(graph_suite());
 }

@@ -1,6 +1,8 @@
 /* test_schedule.c: planning and GLSL emission with no device: the units a
  * graph runs as, the source of each, and that the source compiles. Suite
  * "schedule"; it never creates a Vulkan context. */
+#include "harness.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,10 +216,5 @@ int main(void)
     tcase_add_test(tc, convolutions_run_embedded_kernels_and_have_no_glsl);
     tcase_add_test(tc, bad_roots_and_broken_graphs_are_refused);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return th_run(su);
 }

@@ -1,5 +1,6 @@
 /* test_util.c: the Vulkan-free helpers of runtime/util.h (errors, mkdir -p,
  * the cache folder, atomic writes). No device needed. */
+#include "filetest.h"
 #include "util.h"
 
 #include <check.h>
@@ -9,37 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256];
-
-static const char *tpath(const char *name)
-{
-    static char bufs[8][512];
-    static int k;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmpdir, name);
-    return b;
-}
-
+/* The first bytes of a file, as a string. */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
     static char buf[256];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
+    size_t n;
+    char *p = read_bytes(path, &n);
+    snprintf(buf, sizeof buf, "%.*s", (int)n, p);
+    free(p);
     return buf;
-}
-
-static int leftover_temps(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d))) n += strstr(e->d_name, ".tmp.") != NULL;
-    closedir(d);
-    return n;
 }
 
 START_TEST(error_prefix_prepends_context)
@@ -141,8 +120,6 @@ END_TEST
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/meg_test_util_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("util");
     tcase_add_test(tc, error_prefix_prepends_context);
@@ -152,13 +129,5 @@ int main(void)
     tcase_add_test(tc, atomic_open_never_follows_a_planted_link);
     tcase_add_test(tc, atomic_abort_removes_the_temporary_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd)) {}
-    return failed ? 1 : 0;
+    return tf_run(s);
 }

@@ -6,7 +6,7 @@
 void tc_random(float *x, size_t n, uint64_t seed)
 {
     /* xorshift64 from a seed spread by the golden ratio */
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+    uint64_t s = seed * G_GOLDEN64 + 0x632BE59BD9B4E019ull;
     for (size_t i = 0; i < n; i++) {
         s ^= s << 13;
         s ^= s >> 7;

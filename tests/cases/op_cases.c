@@ -272,7 +272,7 @@ const tc_case *tc_nth(int use, int k)
 
 void tc_fill(const tc_input *in, double *v, size_t n, uint64_t seed)
 {
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    uint64_t s = seed * G_GOLDEN64 + 0x2545F4914F6CDD1Dull;
     for (size_t j = 0; j < n; j++) {
         s ^= s << 13;
         s ^= s >> 7;
