@@ -116,7 +116,7 @@ static int create_instance(int validation, VkInstance *out)
 
     const char *layers[1];
     uint32_t nlayers = 0;
-    const char *exts[3];
+    const char *exts[4];
     uint32_t nexts = 0;
     VkInstanceCreateFlags flags = 0;
 
@@ -151,10 +151,17 @@ static int create_instance(int validation, VkInstance *out)
         }
         layers[nlayers++] = VALIDATION_LAYER;
         exts[nexts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+        exts[nexts++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
     }
+    /* with validation, synchronization validation too: a missing barrier
+     * between dependent dispatches is reported like any other error */
+    VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+    VkValidationFeaturesEXT vf = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+                                  .enabledValidationFeatureCount = 1, .pEnabledValidationFeatures = enables};
 
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = validation ? &vf : NULL,
         .flags = flags,
         .pApplicationInfo = &app,
         .enabledLayerCount = nlayers,

@@ -31,6 +31,7 @@ struct rt_cmd {
     range *reads, *writes;
     int nreads, nwrites, capreads, capwrites;
     int ndispatch, nbarrier;
+    int no_barriers;          /* RT_CMD_NO_BARRIERS (tests) */
     int ended, pending;
     /* timestamps */
     int timestamps;
@@ -80,6 +81,7 @@ int rt_cmd_begin(rt_ctx *ctx, int flags, rt_cmd **out)
     rt_cmd *c = calloc(1, sizeof *c);
     if (!c) { rt_set_error("out of host memory"); return -1; }
     c->ctx = ctx;
+    c->no_barriers = (flags & RT_CMD_NO_BARRIERS) != 0;
     VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                       .commandPool = ctx->pool, .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                       .commandBufferCount = 1};
@@ -147,7 +149,7 @@ static int track(rt_cmd *c, const range *rd, int nrd, const range *wr, int nwr)
     for (int i = 0; i < nrd && !need; i++) need = overlaps(c->writes, c->nwrites, &rd[i]);
     for (int i = 0; i < nwr && !need; i++)
         need = overlaps(c->writes, c->nwrites, &wr[i]) || overlaps(c->reads, c->nreads, &wr[i]);
-    if (need) barrier(c);
+    if (need && !c->no_barriers) barrier(c);
     if (grow((void **)&c->reads, &c->capreads, c->nreads + nrd, sizeof *c->reads) ||
         grow((void **)&c->writes, &c->capwrites, c->nwrites + nwr, sizeof *c->writes))
         return -1;

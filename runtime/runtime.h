@@ -124,7 +124,9 @@ typedef struct rt_binding {
     int vec4;                /* texel bindings: 1 for an RGBA32F view, 0 for R32F */
 } rt_binding;
 
-enum { RT_CMD_TIMESTAMPS = 1 };
+/* RT_CMD_NO_BARRIERS, for tests only: records no barriers at all, so that a
+ * test can check that synchronization validation sees the hazard. */
+enum { RT_CMD_TIMESTAMPS = 1, RT_CMD_NO_BARRIERS = 2 };
 
 typedef struct rt_cmd rt_cmd;
 

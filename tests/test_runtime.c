@@ -353,6 +353,38 @@ START_TEST(barriers_only_between_dependent_dispatches)
 }
 END_TEST
 
+/* Synchronization validation is on with validation: a fill and a copy that
+ * reads what it wrote, recorded without the barrier between them, must be
+ * reported (so the setting is known to be active); with the barrier, not. */
+START_TEST(synchronization_validation_reports_a_missing_barrier)
+{
+    rt_ctx *ctx;
+    rt_options o = {.validation = 1, .quiet_validation = 1};
+    ck_assert_msg(rt_ctx_create(&o, &ctx) == 0, "%s", rt_error());
+    int counts[2];
+    for (int planted = 0; planted < 2; planted++) {
+        rt_buffer *a, *b;
+        ck_assert_int_eq(rt_buffer_create(ctx, 4096 * 4, &a), 0);
+        ck_assert_int_eq(rt_buffer_create(ctx, 4096 * 4, &b), 0);
+        int before = rt_validation_count(ctx);
+        rt_cmd *c;
+        ck_assert_int_eq(rt_cmd_begin(ctx, planted ? RT_CMD_NO_BARRIERS : 0, &c), 0);
+        ck_assert_int_eq(rt_fill(c, a, 0, 4096, 1.0f), 0);
+        ck_assert_int_eq(rt_copy_kernel(c, a, 0, b, 0, 4096), 0);
+        ck_assert_int_eq(rt_cmd_end(c), 0);
+        ck_assert_int_eq(rt_cmd_barrier_count(c), planted ? 0 : 1);
+        ck_assert_int_eq(rt_cmd_submit(c, 1), 0);
+        rt_cmd_free(c);
+        counts[planted] = rt_validation_count(ctx) - before;
+        rt_buffer_destroy(a);
+        rt_buffer_destroy(b);
+    }
+    ck_assert_int_eq(counts[0], 0);
+    ck_assert_msg(counts[1] > 0, "no validation message for a read-after-write with no barrier");
+    rt_ctx_destroy(ctx);
+}
+END_TEST
+
 START_TEST(resubmitting_replays_the_recorded_work)
 {
     rt_buffer *x = upload(NULL, 100), *y = upload(NULL, 100);
@@ -415,6 +447,9 @@ int main(void)
     tcase_add_test(tc, matmul_ones_row_gives_the_column_sums_of_b);
     tcase_add_test(tc, matmul_variant_from_the_environment_is_checked);
     tcase_add_test(tc, matmul_rejects_bad_shapes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("synchronization");
+    tcase_add_test(tc, synchronization_validation_reports_a_missing_barrier);
     suite_add_tcase(s, tc);
     tc = tcase_create("recording");
     th_validated(tc);
