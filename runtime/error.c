@@ -17,6 +17,20 @@ void rt_set_error(const char *fmt, ...)
     va_end(ap);
 }
 
+char *rt_escape(const char *s, size_t max, char *buf, size_t n)
+{
+    size_t k = 0, i = 0;
+    if (!n) return buf;
+    for (; s && s[i] && i < max && k + 5 < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') buf[k++] = (char)c;
+        else k += (size_t)snprintf(buf + k, n - k, c == '\\' ? "\\\\" : "\\x%02x", c);
+    }
+    if (s && s[i] && k + 4 <= n) k += (size_t)snprintf(buf + k, n - k, "...");
+    buf[k < n ? k : n - 1] = 0;
+    return buf;
+}
+
 void rt_error_prefix(const char *fmt, ...)
 {
     char pre[512];

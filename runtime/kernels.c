@@ -218,7 +218,7 @@ static int kernel_lookup(rt_ctx *ctx, const char *key, const uint32_t *words, si
     if (nspec > MAX_SPEC) { rt_set_error("kernel %s: %d specialization constants (at most %d)", key, nspec, MAX_SPEC); return -1; }
     for (int i = 0; i < ctx->nkernels; i++) {
         rt_cached_kernel *c = ctx->kernels[i];
-        if (c->nspec == nspec && !strcmp(c->key, key) && !memcmp(c->spec, spec, (size_t)nspec * 4)) {
+        if (c->nspec == nspec && !strcmp(c->key, key) && (nspec == 0 || !memcmp(c->spec, spec, (size_t)nspec * 4))) {
             *out = c->k;
             return 0;
         }

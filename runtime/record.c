@@ -153,9 +153,9 @@ static int track(rt_cmd *c, const range *rd, int nrd, const range *wr, int nwr)
     if (grow((void **)&c->reads, &c->capreads, c->nreads + nrd, sizeof *c->reads) ||
         grow((void **)&c->writes, &c->capwrites, c->nwrites + nwr, sizeof *c->writes))
         return -1;
-    memcpy(c->reads + c->nreads, rd, (size_t)nrd * sizeof *rd);
+    if (nrd) memcpy(c->reads + c->nreads, rd, (size_t)nrd * sizeof *rd);
     c->nreads += nrd;
-    memcpy(c->writes + c->nwrites, wr, (size_t)nwr * sizeof *wr);
+    if (nwr) memcpy(c->writes + c->nwrites, wr, (size_t)nwr * sizeof *wr);
     c->nwrites += nwr;
     return 0;
 }

@@ -19,6 +19,10 @@ const char *rt_error(void);
 void rt_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prepends "context: " to the current message (for callers adding where). */
 void rt_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Bytes from outside (a file, a flag) made safe to show in a message: at
+ * most max of them, printable ASCII as it is, anything else (terminal
+ * escapes, UTF-8, NUL) as \xNN, "..." after a cut. Returns buf. */
+char *rt_escape(const char *s, size_t max, char *buf, size_t n);
 
 /* ---- files ------------------------------------------------------------ */
 

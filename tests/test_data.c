@@ -247,6 +247,38 @@ START_TEST(csv_errors)
 }
 END_TEST
 
+/* A line with no end (--data /dev/zero) was read until memory ran out and
+ * then reported as "no data rows"; lines are capped, and the message says
+ * which line is too long. Bytes of the file in messages are escaped. */
+START_TEST(csv_lines_are_capped_and_bytes_in_messages_are_escaped)
+{
+    size_t n = (1u << 20) + 10;
+    char *big = malloc(n);
+    memset(big, '1', n);
+    big[n - 1] = '\n';
+    const char *p = tpath("long_line.csv");
+    write_bytes(p, "1,2\n", 4);
+    FILE *f = fopen(p, "ab");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(big, 1, n, f), n);
+    fclose(f);
+    free(big);
+    meg_dataset ds;
+    ck_assert_int_eq(meg_dataset_csv(&ds, p, 0, -1), -1);
+    assert_error_has(":2:");
+    assert_error_has("longer than");
+    ck_assert_int_eq(meg_dataset_csv(&ds, "/dev/zero", 0, -1), -1);
+    assert_error_has("/dev/zero:1:");
+    assert_error_has("longer than");
+    /* a terminal escape sequence from the file is shown escaped */
+    const char *esc = tpath("escape.csv");
+    write_text(esc, "1,2\n3,\033[2Jx\n");
+    ck_assert_int_eq(meg_dataset_csv(&ds, esc, 0, -1), -1);
+    assert_error_has("\\x1b[2Jx");
+    ck_assert_ptr_null(strchr(rt_error(), '\033'));
+}
+END_TEST
+
 /* ---- the data-set type --------------------------------------------------------------- */
 
 START_TEST(dataset_from_toy)
@@ -331,6 +363,7 @@ int main(void)
     TCase *csv = tcase_create("csv");
     tcase_add_test(csv, csv_happy_paths);
     tcase_add_test(csv, csv_errors);
+    tcase_add_test(csv, csv_lines_are_capped_and_bytes_in_messages_are_escaped);
     suite_add_tcase(s, csv);
     TCase *ds = tcase_create("dataset");
     tcase_add_test(ds, dataset_from_toy);

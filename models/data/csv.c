@@ -11,6 +11,10 @@
 #include <string.h>
 #include <sys/types.h>
 
+/* Lines longer than this are refused, so a file with no line ends
+ * (/dev/zero, a binary) is not read until memory runs out. */
+#define CSV_MAX_LINE (1u << 20)
+
 typedef struct reader {
     const char *path;
     FILE *f;
@@ -21,6 +25,30 @@ typedef struct reader {
     float *vals;
     size_t nvals, vals_cap;
 } reader;
+
+/* One line (with its '\n', if any) into r->line: its length, 0 at the end
+ * of the file, -1 when it is longer than CSV_MAX_LINE, -2 out of memory,
+ * -3 on a read error. NUL bytes are kept (the caller refuses them). */
+static long read_line(reader *r)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(r->f)) != EOF) {
+        if (n >= CSV_MAX_LINE) return -1;
+        if (n + 2 > r->line_cap) {
+            size_t cap = r->line_cap ? 2 * r->line_cap : 256;
+            char *nl = realloc(r->line, cap);
+            if (!nl) return -2;
+            r->line = nl;
+            r->line_cap = cap;
+        }
+        r->line[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (ferror(r->f)) return -3;
+    if (r->line) r->line[n] = 0;
+    return (long)n;
+}
 
 static void reader_free(reader *r)
 {
@@ -101,15 +129,21 @@ int meg_csv_read(const char *path, size_t *cols, float **data, size_t *rows)
     char msg[256];
     size_t want = *cols, nrows = 0, lineno = 0;
     int first = 1;
-    ssize_t len;
+    long len;
 
     r.f = fopen(path, "r");
     if (!r.f) {
         rt_set_error("%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    while ((len = getline(&r.line, &r.line_cap, r.f)) != -1) {
+    while ((len = read_line(&r)) != 0) {
         lineno++;
+        if (len == -1) {
+            snprintf(msg, sizeof msg, "line longer than %u bytes (not a CSV file?)", CSV_MAX_LINE);
+            return fail(&r, lineno, msg);
+        }
+        if (len == -2) return fail(&r, lineno, "out of memory");
+        if (len == -3) break;
         if (strlen(r.line) != (size_t)len)
             return fail(&r, lineno, "NUL byte in line (not a text file?)");
         char *s = trim(r.line);
@@ -136,14 +170,16 @@ int meg_csv_read(const char *path, size_t *cols, float **data, size_t *rows)
         for (size_t i = 0; i < nf; i++) {
             double v;
             const char *fs = r.fields[i];
+            char shown[176];
+            rt_escape(fs, 40, shown, sizeof shown);
             if (!*fs)
                 snprintf(msg, sizeof msg, "column %zu is empty", i + 1);
             else if (!is_number(fs, &v))
-                snprintf(msg, sizeof msg, "column %zu: '%.40s' is not a number", i + 1, fs);
+                snprintf(msg, sizeof msg, "column %zu: '%s' is not a number", i + 1, shown);
             else if (!isfinite(v))
-                snprintf(msg, sizeof msg, "column %zu: '%.40s' is not finite", i + 1, fs);
+                snprintf(msg, sizeof msg, "column %zu: '%s' is not finite", i + 1, shown);
             else if (fabs(v) > FLT_MAX)
-                snprintf(msg, sizeof msg, "column %zu: %.40s is out of float range", i + 1, fs);
+                snprintf(msg, sizeof msg, "column %zu: %s is out of float range", i + 1, shown);
             else if (push(&r, (float)v))
                 snprintf(msg, sizeof msg, "out of memory");
             else
