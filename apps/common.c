@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,21 @@ rt_ctx *app_open_device(const char *prog, const char *device)
     return ctx;
 }
 
+int app_prepare_out(const char *dir)
+{
+    if (rt_mkdirs(dir)) return -1;
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.meg-write-test.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        rt_set_error("cannot write into the output folder %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 double app_now(void)
 {
     struct timespec ts;
@@ -33,10 +49,16 @@ void app_json_string(FILE *f, const char *s)
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 32) fprintf(f, "\\u%04x", c);
+        else if (c < 32 || c >= 127) fprintf(f, "\\u%04x", c);   /* valid JSON whatever the bytes */
         else fputc(c, f);
     }
     fputc('"', f);
+}
+
+void app_json_num(FILE *f, double v, int digits)
+{
+    if (isfinite(v)) fprintf(f, "%.*g", digits, v);
+    else fputs("null", f);
 }
 
 int app_parse_int(const char *prog, const char *flag, const char *s, long lo, long hi, long *out)

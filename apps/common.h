@@ -12,7 +12,13 @@
  * prints the error itself on failure. */
 rt_ctx *app_open_device(const char *prog, const char *device);
 double app_now(void);                     /* seconds, monotonic */
+/* Makes the output folder and checks that a file can be created in it,
+ * before any work; 0, or -1 with a message naming it. */
+int app_prepare_out(const char *dir);
 void app_json_string(FILE *f, const char *s);
+/* v with `digits` significant digits, or null when it is not finite (JSON
+ * has no NaN or infinity). */
+void app_json_num(FILE *f, double v, int digits);
 int app_parse_int(const char *prog, const char *flag, const char *s, long lo, long hi, long *out);
 int app_parse_float(const char *prog, const char *flag, const char *s, double *out);
 /* "X0,X1,Y0,Y1" with X0 < X1 and Y0 < Y1 (the --box option); prints the error. */

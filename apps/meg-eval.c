@@ -29,6 +29,9 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --checkpoint FILE  checkpoint.safetensors written by meg-train\n"
+            "  --data D           the data set for e_data: by default the checkpoint's toy set; a\n"
+            "                     model trained on a CSV file needs its path here (a checkpoint's\n"
+            "                     metadata is never opened as a path)\n"
             "  --samples N        generator samples (default 10000)\n"
             "  --grid N           density grid N x N over the box (default 500)\n"
             "  --box X0,X1,Y0,Y1  box (default -2,2,-2,2)\n"
@@ -39,7 +42,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    const char *ckpath = NULL, *device = NULL, *cmd = NULL;
+    const char *ckpath = NULL, *device = NULL, *cmd = NULL, *data = NULL;
     long samples = 10000, grid = 500, seed = 99;
     meg_box box = {-2, 2, -2, 2};
     for (int i = 1; i < argc; i++) {
@@ -47,6 +50,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--checkpoint") && v) { ckpath = v; i++; }
         else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--data") && v) { data = v; i++; }
         else if (!strcmp(a, "--samples")) { if (app_parse_int(PROG, a, v, 1, 10000000, &samples)) return 2; i++; }
         else if (!strcmp(a, "--grid")) { if (app_parse_int(PROG, a, v, 8, 4096, &grid)) return 2; i++; }
         else if (!strcmp(a, "--seed")) { if (app_parse_int(PROG, a, v, 0, 1L << 40, &seed)) return 2; i++; }
@@ -72,7 +76,8 @@ int main(int argc, char **argv)
     float *z = NULL, *xs = NULL, *e = NULL, *d = NULL, *noise = NULL, *en = NULL;
     int rc = 1;
     if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
-    if (megrun_load_data(&r, r.data, r.cfg.seed)) goto fail;
+    const char *use = megrun_checkpoint_data(&r, data, ckpath);
+    if (!use || megrun_load_data(&r, use, r.cfg.seed)) goto fail;
     if (megrun_open(&r, device) || meg_checkpoint_load(ck, r.s, r.m.g) || megrun_eval_plans(&r)) goto fail;
     size_t ns = (size_t)samples, nn = (size_t)grid * (size_t)grid;
     z = malloc(ns * (size_t)r.cfg.zdim * sizeof *z);
@@ -103,19 +108,29 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nd; i++) sd += ed[i];
     for (size_t i = 0; i < ns; i++) sn += en[i];
     free(ed);
+    if (!isfinite(sd) || !isfinite(sn)) {
+        rt_set_error("%s: the model's energies are not finite (NaN or infinite weights?)", ckpath);
+        goto fail;
+    }
+    /* everything measured first: the one JSON object is printed only when
+     * the whole evaluation succeeded */
+    char js[512] = "";
+    int have_q = 0;
+    if (meg_toy_is_known(r.data)) {
+        if (megrun_energy_grid(&r, box, (int)grid, &e) || meg_energy_to_density(e, nn, d)) goto fail;
+        int qr = viz_quality(r.data, xs, ns, d, (int)grid, box, js, sizeof js);
+        if (qr < 0) goto fail;
+        have_q = qr == 0;   /* swissroll has no modes */
+    }
     printf("{\"checkpoint\": ");
     app_json_string(stdout, ckpath);
     printf(", \"data\": ");
     app_json_string(stdout, r.data);
-    printf(", \"iteration\": %ld, \"samples\": %zu, \"e_data\": %.6g, \"e_noise\": %.6g", r.iteration, ns, sd / (double)nd,
-           sn / (double)ns);
-    if (meg_toy_is_known(r.data)) {
-        char js[512];
-        if (megrun_energy_grid(&r, box, (int)grid, &e) || meg_energy_to_density(e, nn, d)) goto fail;
-        int qr = viz_quality(r.data, xs, ns, d, (int)grid, box, js, sizeof js);
-        if (qr < 0) goto fail;
-        if (qr == 0) printf(", %s", js); /* swissroll has no modes */
-    }
+    printf(", \"iteration\": %ld, \"samples\": %zu, \"e_data\": ", r.iteration, ns);
+    app_json_num(stdout, sd / (double)nd, 6);
+    printf(", \"e_noise\": ");
+    app_json_num(stdout, sn / (double)ns, 6);
+    if (have_q) printf(", %s", js);
     printf("}\n");
     rc = 0;
 fail:

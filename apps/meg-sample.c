@@ -117,8 +117,8 @@ int main(int argc, char **argv)
     meg_mala mala = {0};
     int have_mala = 0, rc = 1;
     float *z0 = NULL, *x0 = NULL, *st = NULL, *xend = NULL, *e = NULL, *dens = NULL, *traj = NULL, *trajx = NULL;
-    if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
-    if (r.cfg.dim != 2) { rt_set_error("%s: the model's data has %d dimensions; meg-sample draws 2-D models", ckpath, r.cfg.dim); goto fail; }
+    /* an output folder that cannot be written is refused before any work */
+    if (app_prepare_out(out) || meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
     if (megrun_open(&r, device) || meg_checkpoint_load(ck, r.s, r.m.g)) goto fail;
     meg_st_free(ck);
     ck = NULL;
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         memcpy(trajx, traj, np * 2 * sizeof *trajx);
     }
     /* pictures over the learned density */
-    if (rt_mkdirs(out) || megrun_energy_grid(&r, box, (int)grid, &e)) goto fail;
+    if (megrun_energy_grid(&r, box, (int)grid, &e)) goto fail;
     size_t nn = (size_t)grid * grid;
     dens = malloc(nn * sizeof *dens);
     if (!dens || meg_energy_to_density(e, nn, dens)) { if (!dens) rt_set_error("out of host memory"); goto fail; }
@@ -209,9 +209,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: generator samples: %s\n", PROG, qg);
         fprintf(stderr, "%s: after %s MALA:    %s\n", PROG, space, qm);
     }
-    printf("{\"space\": \"%s\", \"chains\": %ld, \"steps\": %ld, \"burn_in\": %ld, \"step_size\": %.6g, "
-           "\"acceptance\": %.6f, \"steps_per_s\": %.4f, \"prior\": %s",
-           space, chains, steps, burn, (double)a, acc, sps, prior ? "true" : "false");
+    printf("{\"space\": \"%s\", \"chains\": %ld, \"steps\": %ld, \"burn_in\": %ld, \"step_size\": ", space, chains,
+           steps, burn);
+    app_json_num(stdout, a, 6);
+    printf(", \"acceptance\": ");
+    app_json_num(stdout, acc, 6);   /* null with no step taken */
+    printf(", \"steps_per_s\": ");
+    app_json_num(stdout, sps, 6);
+    printf(", \"prior\": %s", prior ? "true" : "false");
     if (hq) printf(", \"generator\": {%s}, \"mala\": {%s}", qg, qm);
     printf("}\n");
     rc = rt_validation_count(r.ctx) ? 1 : 0;

@@ -59,11 +59,100 @@ static void usage(FILE *f)
             "  -h, --help       this text\n"
             "\n"
             "Progress goes to stderr (a bar on a terminal, one line per log otherwise); the last\n"
-            "line on stdout is a JSON summary. Ctrl-C stops at the next submit and saves.\n");
+            "line on stdout is a JSON summary. Ctrl-C (SIGINT) or SIGTERM stops at the next submit\n"
+            "and saves. A run started over (--force) logs to log.jsonl.new until its first\n"
+            "checkpoint replaces the old one; each checkpoint records how many log rows belong to it,\n"
+            "and --resume keeps exactly those. A model trained on a CSV file resumes with the same\n"
+            "--data PATH (a checkpoint's metadata is never opened as a path).\n");
 }
 
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+static void on_signal(int sig) { (void)sig; interrupted = 1; }
+
+/* The log of a run: rows go to log.jsonl, or, for a run started over, to
+ * log.jsonl.new until the run's first checkpoint replaces the old one; a
+ * resumed run keeps the rows its checkpoint counts (log_rows). */
+typedef struct runlog {
+    FILE *f;
+    char path[4200], pending[4216];   /* pending: the .new file until the first checkpoint */
+    int is_pending;
+} runlog;
+
+/* Keeps the first `rows` lines of path (all when rows < 0), atomically;
+ * *kept: how many. */
+static int keep_rows(const char *path, long rows, long *kept)
+{
+    *kept = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT && rows <= 0) return 0;
+        rt_set_error("cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    long lines = 0;
+    int c;
+    while ((rows < 0 || lines < rows) && (c = getc(f)) != EOF) {
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap = cap ? 2 * cap : 4096);
+            if (!nb) { free(buf); fclose(f); rt_set_error("out of host memory"); return -1; }
+            buf = nb;
+        }
+        buf[n++] = (char)c;
+        lines += c == '\n';
+    }
+    fclose(f);
+    int rc = 0;
+    if (rows >= 0 && lines < rows) {
+        rt_set_error("%s has %ld rows but the checkpoint counts %ld", path, lines, rows);
+        rc = -1;
+    } else {
+        rc = rt_write_file_atomic(path, buf ? buf : "", n, 0);
+        *kept = lines;
+    }
+    free(buf);
+    return rc;
+}
+
+static int log_open(runlog *lg, const char *out, int resume, long *rows)
+{
+    long kept;
+    snprintf(lg->path, sizeof lg->path, "%s/log.jsonl", out);
+    snprintf(lg->pending, sizeof lg->pending, "%s.new", lg->path);
+    if (resume) {
+        /* a crash between a checkpoint and its log's rename left the rows in .new */
+        struct stat st;
+        if (stat(lg->pending, &st) == 0 && *rows >= 0 && keep_rows(lg->path, *rows, &kept) != 0) {
+            if (rename(lg->pending, lg->path)) { rt_set_error("cannot rename %s: %s", lg->pending, strerror(errno)); return -1; }
+        }
+        remove(lg->pending);
+        if (keep_rows(lg->path, *rows, &kept)) return -1;
+        *rows = kept;   /* an older checkpoint counts none: its whole log is kept */
+        lg->f = fopen(lg->path, "a");
+    } else {
+        lg->is_pending = 1;
+        lg->f = fopen(lg->pending, "w");
+    }
+    if (!lg->f) {
+        rt_set_error("cannot write %s: %s", lg->is_pending ? lg->pending : lg->path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* After a checkpoint: the pending log becomes the log (the rows it holds are
+ * the ones the new checkpoint counts). */
+static int log_commit(runlog *lg)
+{
+    if (!lg->is_pending) return 0;
+    if (fflush(lg->f) || rename(lg->pending, lg->path)) {
+        rt_set_error("cannot rename %s to %s: %s", lg->pending, lg->path, strerror(errno));
+        return -1;
+    }
+    lg->is_pending = 0;
+    return 0;
+}
 
 typedef struct opts {
     const char *data, *out, *device;
@@ -195,6 +284,8 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
                          meg_st_path(f), chk[i].name);
             return -1;
         }
+    /* the data: the checkpoint's toy set, or the CSV path the user passes again */
+    if (!(o->set & SET_DATA) && !megrun_checkpoint_data(r, NULL, meg_st_path(f))) return -1;
     return 0;
 }
 
@@ -254,12 +345,11 @@ int main(int argc, char **argv)
     if (parse(argc, argv, &o)) return 2;
     megrun r = {0};
     meg_st_file *ck = NULL;
-    FILE *log = NULL;
+    runlog lg = {0};
     int rc = 1;
-    char ckpath[4200], logpath[4200];
-    if (rt_mkdirs(o.out)) { fprintf(stderr, "%s: %s\n", PROG, rt_error()); return 1; }
+    char ckpath[4200];
+    if (app_prepare_out(o.out)) { fprintf(stderr, "%s: %s\n", PROG, rt_error()); return 1; }
     snprintf(ckpath, sizeof ckpath, "%s/checkpoint.safetensors", o.out);
-    snprintf(logpath, sizeof logpath, "%s/log.jsonl", o.out);
     struct stat st;
     int have_ck = stat(ckpath, &st) == 0;
     if (o.resume && !have_ck) {
@@ -275,7 +365,8 @@ int main(int argc, char **argv)
     if (o.resume) {
         if (meg_st_read(ckpath, &ck) || resume_config(&o, &r, ck)) goto fail;
     }
-    if (megrun_load_data(&r, o.resume ? r.data : o.data, r.cfg.seed)) goto fail;
+    if (!o.resume) r.log_rows = 0;
+    if (megrun_load_data(&r, o.resume && !(o.set & SET_DATA) ? r.data : o.data, r.cfg.seed)) goto fail;
     if (megrun_open(&r, o.device)) goto fail;
     if (ck) {
         if (meg_checkpoint_load(ck, r.s, r.m.g)) goto fail;
@@ -292,9 +383,9 @@ int main(int argc, char **argv)
     g_plan_stats_get(r.train, &ps);
     fprintf(stderr, "%s: planned in %.1f s: %d dispatches per iteration (%d fused), arena %.1f MiB, params %.2f MiB\n",
             PROG, app_now() - tp, ps.dispatches, ps.fused_groups, ps.arena_bytes / 1048576.0, ps.param_bytes / 1048576.0);
-    log = fopen(logpath, o.resume ? "a" : "w");
-    if (!log) { rt_set_error("cannot write %s: %s", logpath, strerror(errno)); goto fail; }
-    signal(SIGINT, on_sigint);
+    if (log_open(&lg, o.out, o.resume, &r.log_rows)) goto fail;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     app_progress_init(&pr, stderr, r.iteration, o.iters);
     long start_it = r.iteration;
     double t0 = app_now(), rate = 0;
@@ -316,22 +407,30 @@ int main(int argc, char **argv)
                 if (g_session_read(r.s, lt[i], &losses[i])) goto fail;
             int finite = 1;
             for (int i = 0; i < 6; i++) finite &= isfinite(losses[i]);
-            fprintf(log, "{\"iter\": %ld, \"loss_e\": %.7g, \"loss_g\": %.7g, \"loss_h\": %.7g, \"penalty\": %.7g, "
-                         "\"e_data\": %.7g, \"e_gen\": %.7g, \"its\": %.3f",
-                    r.iteration, losses[0], losses[1], losses[2], losses[3], losses[4], losses[5], rate);
+            static const char *names[6] = {"loss_e", "loss_g", "loss_h", "penalty", "e_data", "e_gen"};
+            fprintf(lg.f, "{\"iter\": %ld", r.iteration);
+            for (int i = 0; i < 6; i++) {
+                fprintf(lg.f, ", \"%s\": ", names[i]);
+                app_json_num(lg.f, losses[i], 7);   /* a diverged loss is null: the log stays JSON */
+            }
+            fprintf(lg.f, ", \"its\": %.3f", rate);
             float macc;
             if (r.m.mcmc_accept) {
                 if (g_session_read(r.s, r.m.mcmc_accept, &macc)) goto fail;
-                fprintf(log, ", \"mcmc_accept\": %.4f", macc);
+                fprintf(lg.f, ", \"mcmc_accept\": ");
+                app_json_num(lg.f, macc, 4);
             }
-            fprintf(log, "}\n");
-            fflush(log);
+            fprintf(lg.f, "}\n");
+            fflush(lg.f);
+            r.log_rows++;
             if (!finite) { diverged = 1; break; }
             char extra[160];
             snprintf(extra, sizeof extra, "L_E %.4f L_G %.4f L_H %.4f pen %.4f", losses[0], losses[1], losses[2],
                      losses[3]);
             app_progress_update(&pr, r.iteration, rate, extra);
-            if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters && save_checkpoint(&r, ckpath)) goto fail;
+            if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters &&
+                (save_checkpoint(&r, ckpath) || log_commit(&lg)))
+                goto fail;
         } else if (pr.tty) {
             app_progress_update(&pr, r.iteration, rate, NULL);
         }
@@ -341,21 +440,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: a loss is not finite at iteration %ld (L_E %g, L_G %g, L_H %g, penalty %g); stopped. "
                         "The last good checkpoint, if any, is %s; try a smaller --lr\n",
                 PROG, r.iteration, losses[0], losses[1], losses[2], losses[3], ckpath);
-        fclose(log);
+        fclose(lg.f);
         megrun_close(&r);
         return 1;
     }
     if (interrupted) fprintf(stderr, "%s: interrupted at iteration %ld; saving\n", PROG, r.iteration);
-    if (save_checkpoint(&r, ckpath)) goto fail;
+    if (save_checkpoint(&r, ckpath) || log_commit(&lg)) goto fail;
     int qok = 0;
     char qjson[512] = "";
     if (write_outputs(&r, &o, &qok, qjson, sizeof qjson)) goto fail;
     fprintf(stderr, "%s: wrote %s/density.png, samples.png, samples.csv, log.jsonl, checkpoint.safetensors\n", PROG,
             o.out);
-    printf("{\"iter\": %ld, \"its_per_s\": %.3f, \"dispatches_per_iter\": %d, \"submits_per_iter\": %.4f, "
-           "\"loss_e\": %.6g, \"loss_g\": %.6g, \"loss_h\": %.6g, \"out\": ",
-           r.iteration, rate, ps.dispatches, r.iteration > start_it ? (double)submits / (double)(r.iteration - start_it) : 0.0,
-           losses[0], losses[1], losses[2]);
+    printf("{\"iter\": %ld, \"its_per_s\": %.3f, \"dispatches_per_iter\": %d, \"submits_per_iter\": %.4f", r.iteration,
+           rate, ps.dispatches, r.iteration > start_it ? (double)submits / (double)(r.iteration - start_it) : 0.0);
+    const char *lnames[3] = {"loss_e", "loss_g", "loss_h"};
+    for (int i = 0; i < 3; i++) {
+        printf(", \"%s\": ", lnames[i]);
+        app_json_num(stdout, losses[i], 6);   /* null when the run stopped before its first log */
+    }
+    printf(", \"out\": ");
     app_json_string(stdout, o.out);
     if (qok) printf(", %s", qjson);
     printf("}\n");
@@ -365,13 +468,13 @@ int main(int argc, char **argv)
     } else {
         rc = interrupted ? 130 : 0;
     }
-    fclose(log);
+    fclose(lg.f);
     megrun_close(&r);
     return rc;
 fail:
     app_progress_end(&pr);
     fprintf(stderr, "%s: %s\n", PROG, rt_error());
-    if (log) fclose(log);
+    if (lg.f) fclose(lg.f);
     meg_st_free(ck);
     megrun_close(&r);
     return 1;

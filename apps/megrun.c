@@ -53,43 +53,98 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
     PUT("mcmc_steps", "%d", c->mcmc_steps);
     PUT("mcmc_step_size", "%.9g", (double)c->mcmc_step_size);
     PUT("iteration", "%ld", r->iteration);
+    PUT("log_rows", "%ld", r->log_rows);
 #undef PUT
     if (off > store_n) { rt_set_error("checkpoint metadata: too long"); return -1; }
     *n = k;
     return 0;
 }
 
-static int meta_num(const meg_st_file *f, const char *key, double lo, double hi, double *out)
+/* A number of the metadata in [lo, hi] (an integer when integer is 1). */
+static int meta_num(const meg_st_file *f, const char *key, double lo, double hi, int integer, double *out)
 {
     const char *v = meg_st_meta(f, key);
     if (!v) { rt_set_error("%s: checkpoint metadata lacks \"%s\"", meg_st_path(f), key); return -1; }
     char *end;
     errno = 0;
     double d = strtod(v, &end);
-    if (errno || *end || end == v || !isfinite(d) || d < lo || d > hi) {
-        rt_set_error("%s: checkpoint metadata \"%s\" = \"%s\" is not a number in [%g, %g]", meg_st_path(f), key, v, lo, hi);
+    if (errno || *end || end == v || !isfinite(d) || d < lo || d > hi || (integer && d != floor(d))) {
+        char shown[200];
+        rt_set_error("%s: checkpoint metadata \"%s\" = \"%s\" is not %s in [%g, %g]", meg_st_path(f), key,
+                     rt_escape(v, 40, shown, sizeof shown), integer ? "an integer" : "a number", lo, hi);
         return -1;
     }
     *out = d;
     return 0;
 }
 
+/* The tensors the configuration implies, with their shapes: the three
+ * networks' weights and biases, and the latent MCMC state. */
+static int check_tensors(const megrun *r, const meg_st_file *f)
+{
+    const meg_config *c = &r->cfg;
+    struct { const char *net; int in, out; } nets[] = {
+        {"E", c->dim, 1}, {"G", c->zdim, c->dim}, {"T", c->dim + c->zdim, 1}};
+    for (int k = 0; k < 3; k++) {
+        int in = nets[k].in;
+        for (int l = 0; l <= c->hidden; l++) {
+            int o = l == c->hidden ? nets[k].out : c->width;
+            char wn[32], bn[32];
+            snprintf(wn, sizeof wn, "%s.w%d", nets[k].net, l);
+            snprintf(bn, sizeof bn, "%s.b%d", nets[k].net, l);
+            const float *d;
+            if (meg_st_get(f, wn, 2, (int64_t[]){in, o}, &d) || meg_st_get(f, bn, 1, (int64_t[]){o}, &d)) {
+                rt_error_prefix("the checkpoint's metadata (dim %d, zdim %d, width %d, hidden %d) does not match "
+                                "its tensors", c->dim, c->zdim, c->width, c->hidden);
+                return -1;
+            }
+            in = o;
+        }
+    }
+    const meg_st_tensor *mz = meg_st_find(f, "mcmc.z");
+    if (c->mcmc_steps > 0) {
+        const float *d;
+        if (meg_st_get(f, "mcmc.z", 2, (int64_t[]){c->batch, c->zdim}, &d)) {
+            rt_error_prefix("metadata mcmc_steps = %d needs the latent MCMC state", c->mcmc_steps);
+            return -1;
+        }
+    } else if (mz) {
+        rt_set_error("%s: holds \"mcmc.z\" but its metadata says mcmc_steps = 0", meg_st_path(f));
+        return -1;
+    }
+    return 0;
+}
+
 int megrun_from_meta(megrun *r, const meg_st_file *f)
 {
     const char *fmt = meg_st_meta(f, "format");
+    char shown[200];
     if (!fmt || strcmp(fmt, "meg-checkpoint-1")) {
         rt_set_error("%s: not a MEG checkpoint (metadata \"format\" is %s%s%s)", meg_st_path(f), fmt ? "\"" : "",
-                     fmt ? fmt : "missing", fmt ? "\"" : "");
+                     fmt ? rt_escape(fmt, 40, shown, sizeof shown) : "missing", fmt ? "\"" : "");
         return -1;
     }
     const char *data = meg_st_meta(f, "data"), *sh = meg_st_meta(f, "shuffle");
     if (!data || !sh) { rt_set_error("%s: checkpoint metadata lacks \"data\" or \"shuffle\"", meg_st_path(f)); return -1; }
-    double v[14];
+    if (strcmp(sh, "row") && strcmp(sh, "dim")) {
+        rt_set_error("%s: checkpoint metadata \"shuffle\" = \"%s\" is neither \"dim\" nor \"row\"", meg_st_path(f),
+                     rt_escape(sh, 40, shown, sizeof shown));
+        return -1;
+    }
+    if (strlen(data) >= sizeof r->data) {
+        rt_set_error("%s: checkpoint metadata \"data\" is longer than %zu bytes", meg_st_path(f), sizeof r->data - 1);
+        return -1;
+    }
+    double v[13];
+    /* the programs train and evaluate 2-D data: dim is 2 */
     const char *keys[] = {"dim", "zdim", "width", "hidden", "batch", "n_energy", "lr", "beta1", "beta2", "lambda",
                           "seed", "iteration", "ndata"};
-    const double hi[] = {1 << 20, 1 << 20, 1 << 20, 7, 1 << 24, 1000, 1e6, 1, 1, 1e9, 1.8446744073709552e19, 1e15, 1 << 24};
+    const double lo[] = {2, 1, 1, 1, 2, 1, 0, 0, 0, 0, 0, 0, 1};
+    const double hi[] = {2, 4096, 1 << 16, MEG_MAX_LAYERS - 1, 1 << 20, 100, 1e6, 1, 1, 1e9, 1.8446744073709552e19, 1e15,
+                         1 << 24};
+    const int integer[] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1};
     for (int i = 0; i < 13; i++)
-        if (meta_num(f, keys[i], 0, hi[i], &v[i])) return -1;
+        if (meta_num(f, keys[i], lo[i], hi[i], integer[i], &v[i])) return -1;
     meg_config *c = &r->cfg;
     c->dim = (int)v[0];
     c->zdim = (int)v[1];
@@ -103,19 +158,35 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
     c->lambda = (float)v[9];
     c->seed = strtoull(meg_st_meta(f, "seed"), NULL, 10);
     c->shuffle_rows = !strcmp(sh, "row");
-    /* optional keys (older checkpoints): latent MCMC in training */
+    /* optional keys (older checkpoints): latent MCMC in training, log rows */
     c->mcmc_steps = 0;
     c->mcmc_step_size = 0.01f;
     if (meg_st_meta(f, "mcmc_steps")) {
         double ms, ma;
-        if (meta_num(f, "mcmc_steps", 0, 1000, &ms) || meta_num(f, "mcmc_step_size", 0, 1e6, &ma)) return -1;
+        if (meta_num(f, "mcmc_steps", 0, 1000, 1, &ms) || meta_num(f, "mcmc_step_size", 0, 1e6, 0, &ma)) return -1;
         c->mcmc_steps = (int)ms;
         c->mcmc_step_size = (float)ma;
+    }
+    r->log_rows = -1;
+    if (meg_st_meta(f, "log_rows")) {
+        double lr;
+        if (meta_num(f, "log_rows", 0, 1e15, 1, &lr)) return -1;
+        r->log_rows = (long)lr;
     }
     r->iteration = (long)v[11];
     snprintf(r->data, sizeof r->data, "%s", data);
     r->n = (size_t)v[12];
-    return 0;
+    return check_tensors(r, f);
+}
+
+const char *megrun_checkpoint_data(const megrun *r, const char *user_data, const char *ckpath)
+{
+    if (user_data) return user_data;
+    if (meg_toy_is_known(r->data)) return r->data;
+    char shown[200];
+    rt_set_error("%s was trained on the file \"%s\": pass --data PATH (a checkpoint's metadata is never opened as "
+                 "a path)", ckpath, rt_escape(r->data, 120, shown, sizeof shown));
+    return NULL;
 }
 
 int megrun_open(megrun *r, const char *device)

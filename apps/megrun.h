@@ -18,6 +18,7 @@ typedef struct megrun {
     meg_dataset set;          /* the training set when loaded (megrun_load_data) */
     size_t n;                 /* training points: the set's, or the checkpoint's "ndata" */
     long iteration;           /* iterations done */
+    long log_rows;            /* rows of log.jsonl that belong to the run so far (-1: unknown) */
     meg_model m;
     rt_ctx *ctx;
     g_session *s;
@@ -30,8 +31,16 @@ int megrun_load_data(megrun *r, const char *data, uint64_t seed);
 /* Checkpoint metadata of the configuration, and back. The strings live in
  * `store` (at least 2048 bytes). */
 int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t store_n, size_t *n);
-/* Fills cfg, data and iteration from a checkpoint's metadata; errors name the file and the key. */
+/* Fills cfg, data, iteration and log_rows from a checkpoint's metadata and
+ * checks them against its tensors (the networks' weight shapes, the latent
+ * MCMC state), before any graph is built: the one check every program
+ * makes. Errors name the file and the key or tensor (escaped). */
 int megrun_from_meta(megrun *r, const meg_st_file *f);
+/* The data set to load for a checkpoint: user_data when the user gave
+ * --data, else the checkpoint's when it names a toy set. A checkpoint that
+ * names a CSV file is never opened from its metadata: the user must pass
+ * the path. NULL with the message set. */
+const char *megrun_checkpoint_data(const megrun *r, const char *user_data, const char *ckpath);
 /* Builds the model, opens the device, creates the session and uploads the data. */
 int megrun_open(megrun *r, const char *device);
 /* Plans (on first use). */

@@ -258,7 +258,9 @@ static int pick_device(rt_ctx *ctx, const char *want)
                 if (icontains(info.name, want) || icontains(info.driver, want)) { best = (int)i; break; }
             }
             if (best < 0) {
-                rt_set_error("no Vulkan device matches \"%s\" (meg-bench --list-devices lists them)", want);
+                char shown[200];
+                rt_set_error("no Vulkan device matches \"%s\" (meg-bench --list-devices lists them)",
+                             rt_escape(want, 100, shown, sizeof shown));
                 goto fail;
             }
         }
@@ -310,6 +312,12 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     }
 
     const char *want = o.device ? o.device : getenv("MEG_DEVICE");
+    if (o.device && !o.device[0]) {
+        /* "" would match every name: say so rather than pick one */
+        rt_set_error("an empty device name matches every device; give an index or a name substring "
+                     "(meg-bench --list-devices lists them)");
+        goto fail_nolabel;
+    }
     if (pick_device(ctx, want)) goto fail_nolabel;
     vkGetPhysicalDeviceProperties(ctx->phys, &ctx->props);
     vkGetPhysicalDeviceMemoryProperties(ctx->phys, &ctx->memprops);

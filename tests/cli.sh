@@ -44,11 +44,13 @@ before=$(sum)
 expect "existing checkpoint needs --resume or --force" nonzero "--resume" -- "$B/apps/meg-train" --data "$T/good.csv" --out "$T/run" "${TINY[@]}" --iters 3
 expect "resume with another width" nonzero "--width differs" -- "$B/apps/meg-train" --resume --out "$T/run" --width 16 --iters 5
 [ "$before" = "$(sum)" ] && ok "refused runs left the outputs alone" || bad "refused runs changed the outputs"
-expect "resume continues" 0 "samples.csv" -- "$B/apps/meg-train" --resume --out "$T/run" --iters 5
+expect "resume of a CSV model needs its --data" nonzero "pass --data PATH" -- "$B/apps/meg-train" --resume --out "$T/run" --iters 5
+[ "$before" = "$(sum)" ] && ok "refused resume left the outputs alone" || bad "refused resume changed the outputs"
+expect "resume continues" 0 "samples.csv" -- "$B/apps/meg-train" --resume --data "$T/good.csv" --out "$T/run" --iters 5
 grep -q '"iter": 5' "$T/run/log.jsonl" && ok "resumed log reaches iteration 5" || bad "resumed log reaches iteration 5"
 cp "$T/run/checkpoint.safetensors" "$T/keep.safetensors"
 head -c 300 "$T/keep.safetensors" > "$T/run/checkpoint.safetensors"
-expect "torn checkpoint" nonzero "checkpoint.safetensors" -- "$B/apps/meg-train" --resume --out "$T/run" --iters 6
+expect "torn checkpoint" nonzero "checkpoint.safetensors" -- "$B/apps/meg-train" --resume --data "$T/good.csv" --out "$T/run" --iters 6
 cmp -s <(head -c 300 "$T/keep.safetensors") "$T/run/checkpoint.safetensors" && ok "torn checkpoint left as it was" || bad "torn checkpoint was changed"
 expect "diverging run stops" nonzero "not finite" -- "$B/apps/meg-train" --data "$T/good.csv" --out "$T/div" "${TINY[@]}" --lr 1e30 --iters 20
 [ ! -e "$T/div/samples.png" ] && ok "diverged run wrote no pictures" || bad "diverged run wrote pictures"
@@ -94,6 +96,104 @@ expect "bench bad number" 2 '--reps expects an integer from 1 to 256, got "0"' -
 expect "bench bad shape" 2 '--shape expects MxKxN with positive integers, got "64x0x64"' -- "$MB" matmul --shape 64x0x64
 expect "bench bad layout" 2 '--transpose expects nn, tn, nt or tt, got "nx"' -- "$MB" matmul --transpose nx
 expect "bench bad device" 1 'no Vulkan device matches "no-such-device"' -- "$MB" dispatch --device no-such-device --json
+
+
+# ---- faults found with bad input (issue 11); each check failed before its fix
+# restamp IN OUT KEY=VALUE...: a copy of a checkpoint with metadata changed (KEY= drops it)
+restamp() {
+  python3 - "$@" <<'PY'
+import json, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+b = open(src, 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+h = json.loads(b[8:8 + n])
+for kv in sys.argv[3:]:
+    k, v = kv.split('=', 1)
+    if v == '': h['__metadata__'].pop(k, None)
+    else: h['__metadata__'][k] = v.encode().decode('unicode_escape')
+nh = json.dumps(h).encode()
+open(dst, 'wb').write(struct.pack('<Q', len(nh)) + nh + b[8 + n:])
+PY
+}
+if [ "$have_python" = 1 ]; then
+  CK="$T/keep.safetensors"   # the run's checkpoint from before the torn-file test
+  restamp "$CK" "$T/passwd.safetensors" data=/etc/passwd
+  expect "a checkpoint's data is never opened as a path" nonzero "pass --data PATH" -- timeout 20 "$B/apps/meg-eval" toy --checkpoint "$T/passwd.safetensors"
+  grep -q "root:" "$T/err" "$T/out" && bad "meg-eval echoed /etc/passwd" || ok "meg-eval did not read /etc/passwd"
+  restamp "$CK" "$T/zero.safetensors" data=/dev/zero
+  expect "a checkpoint naming /dev/zero is refused at once" nonzero "pass --data PATH" -- timeout 10 "$B/apps/meg-eval" toy --checkpoint "$T/zero.safetensors"
+  expect "meg-eval takes the CSV path from the user" 0 '"e_data": ' -- "$B/apps/meg-eval" toy --checkpoint "$CK" --data "$T/good.csv" --samples 50 --grid 16
+  restamp "$CK" "$T/mcmc.safetensors" mcmc_steps=1000 mcmc_step_size=0.01
+  expect "mcmc_steps without mcmc.z is refused before any graph" nonzero 'mcmc.z' -- timeout 10 "$B/apps/meg-eval" toy --checkpoint "$T/mcmc.safetensors" --data "$T/good.csv"
+  for dim in 0 3; do
+    restamp "$CK" "$T/dim$dim.safetensors" dim=$dim
+    expect "dim=$dim is refused by meg-eval" nonzero '"dim" = "'$dim'" is not an integer in \[2, 2\]' -- "$B/apps/meg-eval" toy --checkpoint "$T/dim$dim.safetensors" --data "$T/good.csv"
+    expect "dim=$dim is refused by meg-sample" nonzero '"dim" = "'$dim'"' -- "$B/apps/meg-sample" --checkpoint "$T/dim$dim.safetensors" --out "$T/s$dim"
+  done
+  mkdir -p "$T/dimrun" && cp "$T/dim3.safetensors" "$T/dimrun/checkpoint.safetensors"
+  expect "dim=3 is refused by meg-train --resume" nonzero '"dim" = "3"' -- "$B/apps/meg-train" --resume --data "$T/good.csv" --out "$T/dimrun" --iters 9
+  cmp -s "$T/dim3.safetensors" "$T/dimrun/checkpoint.safetensors" && ok "refused resume left the checkpoint alone" || bad "refused resume rewrote the checkpoint"
+  restamp "$CK" "$T/esc.safetensors" 'format=\x1b[2Jevil'
+  expect "bytes from a file are escaped in messages" nonzero 'x1b\[2Jevil' -- "$B/apps/meg-eval" toy --checkpoint "$T/esc.safetensors"
+  grep -q $'\x1b' "$T/err" && bad "an escape byte reached the terminal" || ok "no escape byte in the message"
+  # NaN weights: no JSON with nan in it, no half object on stdout
+  python3 - "$CK" "$T/nan.safetensors" <<'PY'
+import json, struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+n = struct.unpack('<Q', b[:8])[0]
+h = json.loads(b[8:8 + n])
+s, e = h['E.w0']['data_offsets']
+b[8 + n + s:8 + n + e] = struct.pack('<f', float('nan')) * ((e - s) // 4)
+open(sys.argv[2], 'wb').write(b)
+PY
+  expect "meg-eval on NaN weights fails" nonzero "not finite" -- "$B/apps/meg-eval" toy --checkpoint "$T/nan.safetensors" --data "$T/good.csv" --samples 50 --grid 16
+  [ -s "$T/out" ] && bad "meg-eval printed a half object: $(head -c 100 "$T/out")" || ok "meg-eval printed nothing on failure"
+fi
+expect "meg-sample --steps 0" 0 '"acceptance": null' -- "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --out "$T/s0" --chains 4 --steps 0 --grid 16
+if [ "$have_python" = 1 ]; then
+  tail -n 1 "$T/out" | python3 -m json.tool >/dev/null && ok "meg-sample --steps 0 prints valid JSON" || bad "meg-sample --steps 0 prints invalid JSON"
+fi
+: > "$T/a_file"
+expect "meg-sample refuses an unusable --out before any work" nonzero "a_file exists and is not a folder" -- timeout 10 "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --out "$T/a_file" --chains 4 --steps 100000
+grep -q "MALA" "$T/err" && bad "meg-sample started its chains first" || ok "meg-sample did no work"
+expect "CSV with no line ends" nonzero "/dev/zero:1: line longer than" -- timeout 10 "$B/apps/meg-train" --data /dev/zero --out "$T/z" "${TINY[@]}" --iters 1
+expect "a batch no dispatch can hold fails at planning" nonzero "workgroups, more than this device" -- timeout 20 "$B/apps/meg-train" --batch 1048576 --out "$T/big" --width 8 --hidden 1 --iters 1
+expect "an empty device name" nonzero "empty device name" -- "$B/apps/meg-train" --device "" --out "$T/dev" "${TINY[@]}" --iters 1
+# a diverged run logs null, not nan
+grep -q "nan" "$T/div/log.jsonl.new" && bad "a diverged run wrote nan into log.jsonl" || ok "a diverged run's log has no nan"
+if [ "$have_python" = 1 ]; then
+  python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/div/log.jsonl.new" 2>/dev/null \
+    && ok "a diverged run's log is JSON" || bad "a diverged run's log is not JSON"
+fi
+# SIGTERM stops at the next submit and saves; the log holds exactly the checkpoint's rows
+"$B/apps/meg-train" --data 8gaussians --out "$T/term" "${TINY[@]}" --iters 100000 --checkpoint-every 5 --max-submit 1 >/dev/null 2>"$T/term.err" &
+tp=$!
+for _ in $(seq 100); do [ -s "$T/term/checkpoint.safetensors" ] && break; sleep 0.2; done
+sleep 1
+kill -TERM $tp; wait $tp; st=$?
+[ $st -eq 130 ] && ok "SIGTERM stops the run (exit 130)" || bad "SIGTERM: exit status $st"
+grep -q "interrupted at iteration" "$T/term.err" && ok "SIGTERM saved the run" || bad "SIGTERM did not save the run"
+if [ "$have_python" = 1 ]; then
+  python3 - "$T/term" <<'PY' && ok "the log holds the checkpoint's rows" || bad "the log and the checkpoint disagree"
+import json, struct, sys
+b = open(sys.argv[1] + '/checkpoint.safetensors', 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+m = json.loads(b[8:8 + n])['__metadata__']
+rows = open(sys.argv[1] + '/log.jsonl').read().splitlines()
+assert len(rows) == int(m['log_rows']), (len(rows), m['log_rows'])
+assert json.loads(rows[-1])['iter'] == int(m['iteration']), (rows[-1], m['iteration'])
+PY
+fi
+# --force over a finished run: until the new run's first checkpoint the old files stay as they were
+tsum() { (cd "$T/term" && sha256sum checkpoint.safetensors log.jsonl); }
+tbefore=$(tsum)
+"$B/apps/meg-train" --data 8gaussians --out "$T/term" "${TINY[@]}" --iters 100000 --force --checkpoint-every 100000 --max-submit 1 >/dev/null 2>&1 &
+tp=$!
+sleep 4
+kill -KILL $tp; wait $tp 2>/dev/null
+[ "$tbefore" = "$(tsum)" ] && ok "a killed --force run left the old checkpoint and log together" || bad "a killed --force run broke the old log"
+expect "resume after the killed run" 0 "samples.csv" -- "$B/apps/meg-train" --resume --out "$T/term" --iters $(( $(grep -c . "$T/term/log.jsonl") + 2 ))
+[ -e "$T/term/log.jsonl.new" ] && bad "resume left log.jsonl.new" || ok "resume removed the stale log.jsonl.new"
 
 [ $fails -eq 0 ] && echo "cli: all passed" || echo "cli: $fails failed"
 exit $((fails > 0))

@@ -29,6 +29,25 @@ int x_binding_of(g_plan *p, int id, rt_binding *b)
     return -1;
 }
 
+/* The unit's workgroups within the device's maxComputeWorkGroupCount: a
+ * shape too large for one dispatch fails the plan here, before any run. */
+static int check_groups(g_plan *p, int ui, const uint32_t *groups)
+{
+    const VkPhysicalDeviceLimits *l = rt_ctx_limits(p->s->ctx);
+    for (int d = 0; d < 3; d++)
+        if (groups[d] > l->maxComputeWorkGroupCount[d]) {
+            const x_unit *u = &p->sch->units[ui];
+            char sh[64];
+            rt_set_error("%s on %s needs %u x %u x %u workgroups, more than this device's %u x %u x %u in one "
+                         "dispatch (a smaller shape fits)",
+                         u->label, g_shape_str(g_graph_node(p->sch->g, u->members[0]), sh, sizeof sh), groups[0],
+                         groups[1], groups[2], l->maxComputeWorkGroupCount[0], l->maxComputeWorkGroupCount[1],
+                         l->maxComputeWorkGroupCount[2]);
+            return -1;
+        }
+    return 0;
+}
+
 /* Bindings of a generated kernel: `pre` fixed ones, then the outputs (a
  * matmul's first is its C, already in pre), then the inputs. */
 static int generated_bindings(g_plan *p, x_dispatch *dp, const x_source *src, const rt_binding *pre, int npre)
@@ -61,7 +80,6 @@ static int compile_unit(g_plan *p, int ui, const char *glsl, int template, const
 static int generated_kernel(g_plan *p, int ui, const x_source *src)
 {
     x_dispatch *dp = &p->disp[ui];
-    if (generated_bindings(p, dp, src, NULL, 0) || compile_unit(p, ui, src->glsl, X_TEMPLATE_NONE, NULL, 0)) return -1;
     if (src->group_per_output) {
         size_t n = src->invocations;
         dp->groups[0] = n > 65535 ? 65535 : (uint32_t)n;
@@ -70,7 +88,8 @@ static int generated_kernel(g_plan *p, int ui, const x_source *src)
     } else {
         rt_groups_1d(src->invocations, 64, dp->groups);
     }
-    return 0;
+    if (check_groups(p, ui, dp->groups)) return -1;
+    return generated_bindings(p, dp, src, NULL, 0) || compile_unit(p, ui, src->glsl, X_TEMPLATE_NONE, NULL, 0) ? -1 : 0;
 }
 
 /* A matmul unit: the variant chosen for the device, with the generated
@@ -91,6 +110,7 @@ static int matmul_kernel(g_plan *p, int ui, const x_source *src)
     ba.vec4 = mp.vec4_a;
     bb.vec4 = mp.vec4_b;
     memcpy(dp->groups, mp.groups, sizeof dp->groups);
+    if (check_groups(p, ui, dp->groups)) return -1;
     if (!src->glsl) {
         if (rt_kernel_get(p->s->ctx, mp.tiled ? "matmul_tiled" : "matmul", mp.spec, mp.nspec, &dp->kernel)) return -1;
         if (x_binding_of(p, h->id, &bc)) return -1;
@@ -209,7 +229,7 @@ static int static_kernel(g_plan *p, int ui)
         dp->groups[2] = dp->groups[1];
         dp->groups[1] = (uint32_t)lanes_y[1];
     }
-    return 0;
+    return check_groups(p, ui, dp->groups);
 }
 
 int x_unit_kernel(g_plan *p, int ui)

@@ -204,7 +204,8 @@ static int tfail(meg_json *p, const char *tensor, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    rt_set_error("%s: tensor '%s': %s", p->path, tensor, msg);
+    char shown[200];
+    rt_set_error("%s: tensor '%s': %s", p->path, rt_escape(tensor, 64, shown, sizeof shown), msg);
     return -1;
 }
 
@@ -399,21 +400,23 @@ static int check_layout(meg_st_file *f)
     for (size_t i = 0; i < f->ntensors; i++) {
         const meg_st_tensor *t = &f->tensors[i];
         uint64_t b = f->offsets[i][0], e = f->offsets[i][1];
+        char tn[200];
+        rt_escape(t->name, 64, tn, sizeof tn);   /* bytes of the file, shown safely */
         int64_t count = shape_count(t->ndim, t->shape);
         format_shape(shp, sizeof shp, t->ndim, t->shape);
         if (count < 0) {
-            rt_set_error("%s: tensor '%s': shape %s is too large", f->path, t->name, shp);
+            rt_set_error("%s: tensor '%s': shape %s is too large", f->path, tn, shp);
             return -1;
         }
         if (e < b || e - b != 4 * (uint64_t)count) {
             rt_set_error("%s: tensor '%s': data_offsets [%llu, %llu] do not match shape %s of F32 "
-                         "(%llu bytes)", f->path, t->name, (unsigned long long)b,
+                         "(%llu bytes)", f->path, tn, (unsigned long long)b,
                          (unsigned long long)e, shp, (unsigned long long)(4 * (uint64_t)count));
             return -1;
         }
         if (e > f->data_size) {
             rt_set_error("%s: tensor '%s': data_offsets [%llu, %llu] reach past the %zu-byte data "
-                         "area (truncated file?)", f->path, t->name, (unsigned long long)b,
+                         "area (truncated file?)", f->path, tn, (unsigned long long)b,
                          (unsigned long long)e, f->data_size);
             return -1;
         }
@@ -429,10 +432,11 @@ static int check_layout(meg_st_file *f)
     uint64_t pos = 0;
     int rc = 0;
     for (size_t k = 0; k < f->ntensors && !rc; k++) {
-        const char *name = f->tensors[s[k].idx].name;
+        char name[200], other[200];
+        rt_escape(f->tensors[s[k].idx].name, 64, name, sizeof name);
         if (s[k].begin < pos) {
             rt_set_error("%s: tensor '%s' overlaps tensor '%s' in the data area", f->path, name,
-                         f->tensors[s[k - 1].idx].name);
+                         rt_escape(f->tensors[s[k - 1].idx].name, 64, other, sizeof other));
             rc = -1;
         } else if (s[k].begin > pos) {
             rt_set_error("%s: %llu unused bytes before tensor '%s' in the data area", f->path,
