@@ -60,8 +60,8 @@ static void usage(FILE *f)
             "\n"
             "Progress goes to stderr (a bar on a terminal, one line per log otherwise); the last\n"
             "line on stdout is a JSON summary. Ctrl-C (SIGINT) or SIGTERM stops at the next submit\n"
-            "and saves. A run started over (--force) logs to log.jsonl.new until its first\n"
-            "checkpoint replaces the old one; each checkpoint records how many log rows belong to it,\n"
+            "and saves. A run started over an old one (--force) logs to log.jsonl.new until its\n"
+            "first checkpoint replaces the old one; each checkpoint records how many log rows belong to it,\n"
             "and --resume keeps exactly those. A model trained on a CSV file resumes with the same\n"
             "--data PATH (a checkpoint's metadata is never opened as a path).\n");
 }
@@ -115,7 +115,7 @@ static int keep_rows(const char *path, long rows, long *kept)
     return rc;
 }
 
-static int log_open(runlog *lg, const char *out, int resume, long *rows)
+static int log_open(runlog *lg, const char *out, int resume, int over_old, long *rows)
 {
     long kept;
     snprintf(lg->path, sizeof lg->path, "%s/log.jsonl", out);
@@ -130,9 +130,13 @@ static int log_open(runlog *lg, const char *out, int resume, long *rows)
         if (keep_rows(lg->path, *rows, &kept)) return -1;
         *rows = kept;   /* an older checkpoint counts none: its whole log is kept */
         lg->f = fopen(lg->path, "a");
-    } else {
+    } else if (over_old) {
+        /* an old checkpoint stays with its log until this run's first one */
         lg->is_pending = 1;
         lg->f = fopen(lg->pending, "w");
+    } else {
+        remove(lg->pending);
+        lg->f = fopen(lg->path, "w");
     }
     if (!lg->f) {
         rt_set_error("cannot write %s: %s", lg->is_pending ? lg->pending : lg->path, strerror(errno));
@@ -383,7 +387,7 @@ int main(int argc, char **argv)
     g_plan_stats_get(r.train, &ps);
     fprintf(stderr, "%s: planned in %.1f s: %d dispatches per iteration (%d fused), arena %.1f MiB, params %.2f MiB\n",
             PROG, app_now() - tp, ps.dispatches, ps.fused_groups, ps.arena_bytes / 1048576.0, ps.param_bytes / 1048576.0);
-    if (log_open(&lg, o.out, o.resume, &r.log_rows)) goto fail;
+    if (log_open(&lg, o.out, o.resume, have_ck && !o.resume, &r.log_rows)) goto fail;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     app_progress_init(&pr, stderr, r.iteration, o.iters);

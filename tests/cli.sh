@@ -160,9 +160,9 @@ expect "CSV with no line ends" nonzero "/dev/zero:1: line longer than" -- timeou
 expect "a batch no dispatch can hold fails at planning" nonzero "workgroups, more than this device" -- timeout 20 "$B/apps/meg-train" --batch 1048576 --out "$T/big" --width 8 --hidden 1 --iters 1
 expect "an empty device name" nonzero "empty device name" -- "$B/apps/meg-train" --device "" --out "$T/dev" "${TINY[@]}" --iters 1
 # a diverged run logs null, not nan
-grep -q "nan" "$T/div/log.jsonl.new" && bad "a diverged run wrote nan into log.jsonl" || ok "a diverged run's log has no nan"
+grep -q "nan" "$T/div/log.jsonl" && bad "a diverged run wrote nan into log.jsonl" || ok "a diverged run's log has no nan"
 if [ "$have_python" = 1 ]; then
-  python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/div/log.jsonl.new" 2>/dev/null \
+  python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/div/log.jsonl" 2>/dev/null \
     && ok "a diverged run's log is JSON" || bad "a diverged run's log is not JSON"
 fi
 # SIGTERM stops at the next submit and saves; the log holds exactly the checkpoint's rows
