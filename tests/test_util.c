@@ -86,6 +86,10 @@ START_TEST(atomic_open_never_follows_a_planted_link)
     fputs("precious", f);
     fclose(f);
     char planted[600];
+    /* the name the writer used before (<path>.tmp.<pid>, opened with
+     * fopen("wb"): it followed the link) and the ones it may use now */
+    snprintf(planted, sizeof planted, "%s.tmp.%ld", p, (long)getpid());
+    ck_assert_int_eq(symlink(target, planted), 0);
     for (int k = 0; k < 2; k++) {
         snprintf(planted, sizeof planted, "%s.tmp.%ld.%d", p, (long)getpid(), k);
         ck_assert_int_eq(symlink(target, planted), 0);
@@ -97,8 +101,9 @@ START_TEST(atomic_open_never_follows_a_planted_link)
     ck_assert_int_eq(lstat(p, &st), 0);
     ck_assert(S_ISREG(st.st_mode));
     ck_assert_int_eq(st.st_mode & 0022, 0);   /* 0644 before the umask */
-    for (int k = 0; k < 2; k++) {
-        snprintf(planted, sizeof planted, "%s.tmp.%ld.%d", p, (long)getpid(), k);
+    for (int k = -1; k < 2; k++) {
+        if (k < 0) snprintf(planted, sizeof planted, "%s.tmp.%ld", p, (long)getpid());
+        else snprintf(planted, sizeof planted, "%s.tmp.%ld.%d", p, (long)getpid(), k);
         ck_assert_int_eq(lstat(planted, &st), 0);   /* left alone */
         ck_assert(S_ISLNK(st.st_mode));
         unlink(planted);
