@@ -22,20 +22,29 @@ static void usage(FILE *f)
             "usage: meg-sample --checkpoint FILE [options]\n"
             "\n"
             "Runs Metropolis-adjusted Langevin (MALA) chains of a model trained by meg-train, with no\n"
-            "host round trip between steps: in latent space on U(z) = E(G(z)) (section 2.3.2 of the\n"
-            "seed), or in visible space on U(x) = E(x). Chains start at z ~ N(0, I) (latent) or at\n"
-            "G(z) (visible), so both start from the generator's samples.\n"
+            "host round trip between steps: in latent space on U(z) = E(G(z)) + ||z||^2/2 (the\n"
+            "generator's density times the N(0, I) prior, section 2.3.2 of the seed), or in visible\n"
+            "space on U(x) = E(x). Chains start at z ~ N(0, I) (latent) or at G(z) (visible), so both\n"
+            "start from the generator's samples.\n"
+            "\n"
+            "Defaults: in latent space the prior is on and the step size is adapted during 200 burn-in\n"
+            "steps toward acceptance 0.574 (optimal for MALA), which keeps the chains on the modes; the\n"
+            "paper's exact target, U(z) = E(G(z)) with a fixed step 0.01 and no burn-in, is --paper.\n"
+            "In visible space: a fixed step 0.01, no burn-in, unless --target-accept is given.\n"
             "\n"
             "options:\n"
             "  --checkpoint FILE  checkpoint.safetensors from meg-train\n"
             "  --space S          latent (default) or visible\n"
             "  --chains C         parallel chains (default 1024)\n"
             "  --steps K          MALA steps after burn-in (default 500)\n"
-            "  --step-size A      fixed step size (default 0.01 without --target-accept)\n"
-            "  --target-accept R  adapt the step size during burn-in toward acceptance R (e.g. 0.574),\n"
-            "                     then freeze it\n"
-            "  --burn-in B        adaptation steps before the K steps (default 200 with --target-accept)\n"
-            "  --prior            add ||z||^2/2 to U in latent space (the N(0, I) prior)\n"
+            "  --step-size A      a fixed step size A, no adaptation (the start of the adaptation\n"
+            "                     with --target-accept; default 0.01)\n"
+            "  --target-accept R  adapt the step size during burn-in toward acceptance R, then freeze\n"
+            "                     it (latent default 0.574; visible default: no adaptation)\n"
+            "  --burn-in B        steps before the K steps (default 200 when adapting, else 0)\n"
+            "  --no-prior         latent space: U(z) = E(G(z)) without the N(0, I) prior term\n"
+            "  --paper            the seed's exact sampler: latent U(z) = E(G(z)), no prior, fixed step\n"
+            "                     0.01 (or --step-size), no burn-in\n"
             "  --temperature T    sample exp(-U/T) (default 1)\n"
             "  --max-submit K     at most K steps per device submit, so a desktop GPU's watchdog\n"
             "                     never fires (default 100)\n"
@@ -57,7 +66,7 @@ int main(int argc, char **argv)
     const char *ckpath = NULL, *device = NULL, *out = "meg-sample-out", *space = "latent";
     long chains = 1024, steps = 500, burn = -1, max_submit = 100, grid = 300;
     double step = -1, target = 0, temp = 1;
-    int prior = 0;
+    int prior = -1, paper = 0;
     unsigned long long seed = 1;
     meg_box box = {-2, 2, -2, 2};
     for (int i = 1; i < argc; i++) {
@@ -73,7 +82,9 @@ int main(int argc, char **argv)
             }
             space = v;
             i++;
-        } else if (!strcmp(a, "--prior")) prior = 1;
+        } else if (!strcmp(a, "--prior")) prior = 1;   /* the default in latent space; kept for old scripts */
+        else if (!strcmp(a, "--no-prior")) prior = 0;
+        else if (!strcmp(a, "--paper")) paper = 1;
         else if (!strcmp(a, "--chains")) { if (app_parse_int(PROG, a, v, 1, 1 << 22, &chains)) return 2; i++; }
         else if (!strcmp(a, "--steps")) { if (app_parse_int(PROG, a, v, 0, 1 << 24, &steps)) return 2; i++; }
         else if (!strcmp(a, "--burn-in")) { if (app_parse_int(PROG, a, v, 0, 1 << 24, &burn)) return 2; i++; }
@@ -106,11 +117,18 @@ int main(int argc, char **argv)
         }
     }
     if (!ckpath) { fprintf(stderr, "%s: --checkpoint FILE is required (see --help)\n", PROG); return 2; }
-    if (step > 0 && target > 0) { fprintf(stderr, "%s: give --step-size or --target-accept, not both\n", PROG); return 2; }
-    if (step <= 0) step = target > 0 ? 0.01 : 0.01;
-    if (burn < 0) burn = target > 0 ? 200 : 0;
     int latent = !strcmp(space, "latent");
-    if (prior && !latent) { fprintf(stderr, "%s: --prior applies to --space latent only\n", PROG); return 2; }
+    if (paper && (!latent || prior == 1 || target > 0)) {
+        fprintf(stderr, "%s: --paper is the seed's latent sampler (no prior, fixed step): it goes with neither "
+                        "--space visible, --prior nor --target-accept\n", PROG);
+        return 2;
+    }
+    if (prior == 1 && !latent) { fprintf(stderr, "%s: --prior applies to --space latent only\n", PROG); return 2; }
+    /* latent defaults: the prior, and a step adapted toward 0.574 unless a fixed one is asked for */
+    if (prior < 0) prior = latent && !paper;
+    if (latent && !paper && target <= 0 && step <= 0) target = 0.574;
+    if (step <= 0) step = 0.01;
+    if (burn < 0) burn = target > 0 ? 200 : 0;
 
     megrun r = {0};
     meg_st_file *ck = NULL;
@@ -216,7 +234,8 @@ int main(int argc, char **argv)
     app_json_num(stdout, acc, 6);   /* null with no step taken */
     printf(", \"steps_per_s\": ");
     app_json_num(stdout, sps, 6);
-    printf(", \"prior\": %s", prior ? "true" : "false");
+    printf(", \"prior\": %s, \"target_accept\": ", prior ? "true" : "false");
+    app_json_num(stdout, target > 0 ? target : NAN, 6);   /* null: a fixed step */
     if (hq) printf(", \"generator\": {%s}, \"mala\": {%s}", qg, qm);
     printf("}\n");
     rc = rt_validation_count(r.ctx) ? 1 : 0;

@@ -149,6 +149,9 @@ PY
   expect "meg-eval on NaN weights fails" nonzero "not finite" -- "$B/apps/meg-eval" toy --checkpoint "$T/nan.safetensors" --data "$T/good.csv" --samples 50 --grid 16
   [ -s "$T/out" ] && bad "meg-eval printed a half object: $(head -c 100 "$T/out")" || ok "meg-eval printed nothing on failure"
 fi
+expect "meg-sample's defaults: the prior and an adapted step" 0 '"burn_in": 200, .*"prior": true, "target_accept": 0.574' -- "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --out "$T/sd" --chains 4 --steps 2 --grid 16
+expect "meg-sample --paper: the seed's sampler" 0 '"burn_in": 0, "step_size": 0.01, .*"prior": false, "target_accept": null' -- "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --out "$T/sp" --chains 4 --steps 2 --grid 16 --paper
+expect "meg-sample --paper goes with no prior" 2 "paper" -- "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --paper --prior
 expect "meg-sample --steps 0" 0 '"acceptance": null' -- "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --out "$T/s0" --chains 4 --steps 0 --grid 16
 if [ "$have_python" = 1 ]; then
   tail -n 1 "$T/out" | python3 -m json.tool >/dev/null && ok "meg-sample --steps 0 prints valid JSON" || bad "meg-sample --steps 0 prints invalid JSON"
