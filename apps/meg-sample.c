@@ -220,12 +220,30 @@ int main(int argc, char **argv)
     if (viz_csv(path, xend, C, 2, "x,y")) goto fail;
     fprintf(stderr, "%s: acceptance %.4f, %.2f steps/s (step size %.5g); wrote %s/start.png, end.png, chains.png, end.csv\n",
             PROG, acc, sps, (double)a, out);
-    char qg[512] = "", qm[512] = "";
-    int hq = viz_quality(r.data, x0, C, NULL, 0, box, qg, sizeof qg) == 0 &&
-             viz_quality(r.data, xend, C, NULL, 0, box, qm, sizeof qm) == 0;
-    if (hq) {
-        fprintf(stderr, "%s: generator samples: %s\n", PROG, qg);
-        fprintf(stderr, "%s: after %s MALA:    %s\n", PROG, space, qm);
+    /* quality against the toy set: modes (the mixtures) and the energy
+     * distance to 10,000 of its points (any toy set) */
+    char qg[640] = "", qm[640] = "";
+    int hq = 0;
+    if (meg_toy_is_known(r.data)) {
+        size_t nd = 10000, nc = C < nd ? C : nd;
+        float *pts = malloc(nd * 2 * sizeof *pts);
+        if (!pts || meg_toy_generate(r.data, nd, r.cfg.seed, pts)) {
+            if (!pts) rt_set_error("out of host memory");
+            free(pts);
+            goto fail;
+        }
+        double dg = meg_energy_distance(x0, nc, pts, nd, 2), dm = meg_energy_distance(xend, nc, pts, nd, 2);
+        free(pts);
+        char mg[512] = "", mm[512] = "";
+        int modes = viz_quality(r.data, x0, C, NULL, 0, box, mg, sizeof mg) == 0 &&
+                    viz_quality(r.data, xend, C, NULL, 0, box, mm, sizeof mm) == 0;
+        snprintf(qg, sizeof qg, "%s%s\"energy_distance\": %.6g", modes ? mg : "", modes ? ", " : "", dg);
+        snprintf(qm, sizeof qm, "%s%s\"energy_distance\": %.6g", modes ? mm : "", modes ? ", " : "", dm);
+        hq = isfinite(dg) && isfinite(dm);
+        if (hq) {
+            fprintf(stderr, "%s: generator samples: %s\n", PROG, qg);
+            fprintf(stderr, "%s: after %s MALA:    %s\n", PROG, space, qm);
+        }
     }
     printf("{\"space\": \"%s\", \"chains\": %ld, \"steps\": %ld, \"burn_in\": %ld, \"step_size\": ", space, chains,
            steps, burn);

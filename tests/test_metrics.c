@@ -3,6 +3,7 @@
  * generator's own data and on grid densities. Suite "metrics". */
 #include "data.h"
 #include "filetest.h"
+#include "graph.h"   /* g_splitmix64 */
 #include "metrics.h"
 #include "util.h"
 
@@ -46,6 +47,45 @@ static float *at_modes(const float *c, const size_t *counts, int k, float std, d
     *n = total;
     return xy;
 }
+
+/* Normal draws of mean mu, sd 1 (Box-Muller on the splitmix64 stream). */
+static void normals(float *v, size_t n, double mu, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        double u1 = ((double)(g_splitmix64(seed + 2 * i) >> 11) + 0.5) / 9007199254740992.0;
+        double u2 = (double)(g_splitmix64(seed + 2 * i + 1) >> 11) / 9007199254740992.0;
+        v[i] = (float)(mu + sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+    }
+}
+
+START_TEST(energy_distance_known_answers)
+{
+    /* two point masses d apart: 2 d (the within-sample terms are 0) */
+    float a[40] = {0}, b[40];
+    for (int i = 0; i < 40; i++) b[i] = 1.5f;
+    ck_assert_double_eq_tol(meg_energy_distance(a, 40, b, 40, 1), 3.0, 1e-12);
+    ck_assert_double_eq_tol(meg_energy_distance(a, 20, b, 20, 2), 2 * 1.5 * sqrt(2.0), 1e-12);
+    /* N(0, 1) against N(1, 1): 2 E|Z| - 2 E|X - X'|, Z ~ N(1, 2), E|X - X'| = 2 / sqrt(pi) */
+    enum { N = 3000 };
+    static float x[N], y[N], ys[N];
+    normals(x, N, 0.0, 11);
+    normals(y, N, 1.0, 99);
+    double s = sqrt(2.0), mu = 1.0;
+    double ez = s * sqrt(2 / M_PI) * exp(-mu * mu / (2 * s * s)) + mu * erf(mu / (s * sqrt(2.0)));
+    double want = 2 * ez - 2 * (2 / sqrt(M_PI));
+    double got = meg_energy_distance(x, N, y, N, 1);
+    ck_assert_msg(fabs(got - want) < 0.03, "energy distance %.4f, expected %.4f", got, want);
+    ck_assert_double_eq_tol(meg_energy_distance(y, N, x, N, 1), got, 1e-9);   /* symmetric */
+    /* the same distribution: near 0 (the unbiased form may dip below) */
+    normals(ys, N, 0.0, 12345);
+    ck_assert_msg(fabs(meg_energy_distance(x, N, ys, N, 1)) < 0.01, "same distribution: %.4f",
+                  meg_energy_distance(x, N, ys, N, 1));
+    /* a shift of both samples changes nothing */
+    for (int i = 0; i < N; i++) { x[i] += 7; y[i] += 7; }
+    ck_assert_double_eq_tol(meg_energy_distance(x, N, y, N, 1), got, 1e-3);
+    ck_assert(isnan(meg_energy_distance(x, 1, y, N, 1)));   /* too few points */
+}
+END_TEST
 
 START_TEST(quality_known_answers)
 {
@@ -192,6 +232,7 @@ int main(void)
     Suite *s = suite_create("metrics");
     TCase *q = tcase_create("quality");
     tcase_add_test(q, energy_to_density);
+    tcase_add_test(q, energy_distance_known_answers);
     tcase_add_test(q, quality_known_answers);
     tcase_add_test(q, quality_generated_data);
     tcase_add_test(q, quality_grid_mass);

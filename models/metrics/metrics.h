@@ -21,6 +21,15 @@
  * on a non-finite energy. density may alias energy. */
 int meg_energy_to_density(const float *energy, size_t n, float *density);
 
+/* ---- a distance between two samples, for any data set ------------------------
+ * The energy distance (Szekely and Rizzo) between the distributions of n
+ * points x and m points y of dimension dim (row-major):
+ *   D = 2 E|X - Y| - E|X - X'| - E|Y - Y'|   (Euclidean norms),
+ * the within-sample means over distinct pairs (the unbiased form). D >= 0,
+ * 0 exactly when the distributions agree, so it needs no modes (swissroll).
+ * O((n + m)^2 dim) on the host: about a second for 10,000 points each. */
+double meg_energy_distance(const float *x, size_t n, const float *y, size_t m, int dim);
+
 /* ---- quality of samples from the 2-D Gaussian mixtures ------------------- */
 
 /* With the K centres and std of meg_toy_modes, and r = 3 * std (Euclidean
