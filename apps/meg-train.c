@@ -115,6 +115,18 @@ static int keep_rows(const char *path, long rows, long *kept)
     return rc;
 }
 
+/* Lines of a file; -1 when it cannot be read. */
+static long count_rows(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    long lines = 0;
+    int c;
+    while ((c = getc(f)) != EOF) lines += c == '\n';
+    fclose(f);
+    return lines;
+}
+
 static int log_open(runlog *lg, const char *out, int resume, int over_old, long *rows)
 {
     long kept;
@@ -122,9 +134,10 @@ static int log_open(runlog *lg, const char *out, int resume, int over_old, long 
     snprintf(lg->pending, sizeof lg->pending, "%s.new", lg->path);
     if (resume) {
         /* a crash between a checkpoint and its log's rename left the rows in .new */
-        struct stat st;
-        if (stat(lg->pending, &st) == 0 && *rows >= 0 && keep_rows(lg->path, *rows, &kept) != 0) {
-            if (rename(lg->pending, lg->path)) { rt_set_error("cannot rename %s: %s", lg->pending, strerror(errno)); return -1; }
+        if (*rows >= 0 && count_rows(lg->path) < *rows && count_rows(lg->pending) >= *rows &&
+            rename(lg->pending, lg->path)) {
+            rt_set_error("cannot rename %s: %s", lg->pending, strerror(errno));
+            return -1;
         }
         remove(lg->pending);
         if (keep_rows(lg->path, *rows, &kept)) return -1;

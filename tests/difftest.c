@@ -40,13 +40,7 @@ typedef struct gen {
     g_tensor *rng;
 } gen;
 
-static uint64_t next(gen *q)
-{
-    q->s ^= q->s << 13;
-    q->s ^= q->s >> 7;
-    q->s ^= q->s << 17;
-    return q->s;
-}
+static uint64_t next(gen *q) { return tc_next(&q->s); }
 static int below(gen *q, int n) { return (int)(next(q) % (uint64_t)n); }
 static int chance(gen *q, int percent) { return below(q, 100) < percent; }
 

@@ -184,10 +184,7 @@ static void json_value(const bench_field *f)
     switch (f->type) {
     case BENCH_STR: app_json_string(stdout, f->s); break;
     case BENCH_INT: printf("%lld", f->i); break;
-    case BENCH_NUM:
-        if (isfinite(f->d)) printf("%.10g", f->d);
-        else printf("null");
-        break;
+    case BENCH_NUM: app_json_num(stdout, f->d, 10); break;
     case BENCH_BOOL: printf("%s", f->i ? "true" : "false"); break;
     case BENCH_DIMS:
         printf("[");

@@ -189,16 +189,11 @@ static void fetch(cg *c, sb *b, const g_tensor *x, char cs[G_MAX_DIMS][160])
     sb_printf(b, ")");
 }
 
-/* x at the index expression fmt (with up to two size_t arguments), as text. */
-static void value_at(cg *c, const g_tensor *x, const char *fmt, size_t a0, size_t a1, char *out, size_t n)
+/* x at the index expression idx, as text. */
+static void value_at(cg *c, const g_tensor *x, const char *idx, char *out, size_t n)
 {
-    if (is_const(c, x)) {
-        lit(out, n, const_value(x));
-        return;
-    }
-    char idx[64];
-    snprintf(idx, sizeof idx, fmt, a0, a1);
-    snprintf(out, n, "LOAD1(in%d, %s)", in_slot(c, x_storage_of(c->p, x->id)), idx);
+    if (is_const(c, x)) lit(out, n, const_value(x));
+    else snprintf(out, n, "LOAD1(in%d, %s)", in_slot(c, x_storage_of(c->p, x->id)), idx);
 }
 
 static void emit_member(cg *c, const g_tensor *t)
@@ -372,9 +367,11 @@ static void emit_member(cg *c, const g_tensor *t)
     case G_OP_GATHER_ROWS: {
         const g_tensor *x = t->src[0], *ix = t->src[1];
         size_t row = g_numel(x) / (size_t)x->shape[0];
-        char xs[96], is[96];
-        value_at(c, x, "uint(r_) * %zuu + i %% %zuu", row, row, xs, sizeof xs);
-        value_at(c, ix, "i / %zuu", row, 0, is, sizeof is);
+        char xs[128], is[128], xi[64], ii[64];
+        snprintf(xi, sizeof xi, "uint(r_) * %zuu + i %% %zuu", row, row);
+        snprintf(ii, sizeof ii, "i / %zuu", row);
+        value_at(c, x, xi, xs, sizeof xs);
+        value_at(c, ix, ii, is, sizeof is);
         sb_printf(b, "    float v%d;\n    { int r_ = clamp(int(%s), 0, %d);\n      v%d = %s; }\n", id, is,
                   x->shape[0] - 1, id, xs);
         return;
@@ -382,9 +379,10 @@ static void emit_member(cg *c, const g_tensor *t)
     case G_OP_SCATTER_ADD_ROWS: {
         const g_tensor *x = t->src[0], *ix = t->src[1];
         size_t row = g_numel(t) / (size_t)t->shape[0];
-        char xs[96], is[96];
-        value_at(c, x, "r_ * %zuu + j_", row, 0, xs, sizeof xs);
-        value_at(c, ix, "r_", 0, 0, is, sizeof is);
+        char xs[128], is[128], xi[64];
+        snprintf(xi, sizeof xi, "r_ * %zuu + j_", row);
+        value_at(c, x, xi, xs, sizeof xs);
+        value_at(c, ix, "r_", is, sizeof is);
         sb_printf(b, "    float v%d = 0.0;\n    { uint k_ = i / %zuu, j_ = i %% %zuu;\n"
                      "      for (uint r_ = 0u; r_ < %zuu; r_++)\n"
                      "        if (uint(clamp(int(%s), 0, %d)) == k_) v%d += %s; }\n",

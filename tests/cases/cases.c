@@ -3,16 +3,20 @@
 
 #include <stdio.h>
 
+uint64_t tc_next(uint64_t *state)
+{
+    uint64_t s = *state;
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return *state = s;
+}
+
 void tc_random(float *x, size_t n, uint64_t seed)
 {
     /* xorshift64 from a seed spread by the golden ratio */
     uint64_t s = seed * G_GOLDEN64 + 0x632BE59BD9B4E019ull;
-    for (size_t i = 0; i < n; i++) {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-    }
+    for (size_t i = 0; i < n; i++) x[i] = (float)((double)(tc_next(&s) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
 double tc_median(double *v, int n)

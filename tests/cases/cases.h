@@ -61,6 +61,8 @@ void tc_fill(const tc_input *in, double *v, size_t n, uint64_t seed);
 
 /* ---- data, timings, networks ------------------------------------------------ */
 
+/* The next state of the xorshift64 stream behind the test data. */
+uint64_t tc_next(uint64_t *state);
 /* n floats in [-1, 1), the same for the same seed on every machine. */
 void tc_random(float *x, size_t n, uint64_t seed);
 /* The median of v[0..n) (v is sorted in place); 0 for n = 0. */

@@ -274,9 +274,7 @@ void tc_fill(const tc_input *in, double *v, size_t n, uint64_t seed)
 {
     uint64_t s = seed * G_GOLDEN64 + 0x2545F4914F6CDD1Dull;
     for (size_t j = 0; j < n; j++) {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
+        tc_next(&s);
         double u = (double)(s >> 11) / 9007199254740992.0, sign = (s & 1) ? -1.0 : 1.0;
         if (in->fill == TC_SIGNED) v[j] = sign * (0.2 + u);          /* away from the kinks at 0 */
         else if (in->fill == TC_POSITIVE) v[j] = 0.5 + 1.5 * u;
