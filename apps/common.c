@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -140,5 +141,44 @@ int app_parse_box(const char *prog, const char *s, meg_box *out)
         return -1;
     }
     *out = b;
+    return 0;
+}
+
+/* A number of the metadata in [lo, hi] (an integer when integer is 1). */
+int app_meta_num(const meg_st_file *f, const char *key, double lo, double hi, int integer, double *out)
+{
+    const char *v = meg_st_meta(f, key);
+    if (!v) { rt_set_error("%s: checkpoint metadata lacks \"%s\"", meg_st_path(f), key); return -1; }
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || *end || end == v || !isfinite(d) || d < lo || d > hi || (integer && d != floor(d))) {
+        char shown[200];
+        rt_set_error("%s: checkpoint metadata \"%s\" = \"%s\" is not %s in [%g, %g]", meg_st_path(f), key,
+                     rt_escape(v, 40, shown, sizeof shown), integer ? "an integer" : "a number", lo, hi);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+void app_kv_put(app_kv *b, const char *key, const char *fmt, ...)
+{
+    if (b->n >= b->cap || b->off >= b->store_n) { b->overflow = 1; return; }
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(b->store + b->off, b->store_n - b->off, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= b->store_n - b->off) { b->overflow = 1; return; }
+    b->kv[b->n].key = key;
+    b->kv[b->n].value = b->store + b->off;
+    b->off += (size_t)w + 1;
+    b->n++;
+}
+
+int app_kv_done(const app_kv *b, size_t *n)
+{
+    if (b->overflow) { rt_set_error("checkpoint metadata: more keys or text than the %zu keys and %zu bytes kept", b->cap, b->store_n); return -1; }
+    *n = b->n;
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "data.h"   /* meg_box */
+#include "io.h"     /* meg_st_file, meg_st_kv */
 #include "runtime.h"
 
 /* Creates the context for --device (NULL: $MEG_DEVICE or the best) and
@@ -38,4 +39,18 @@ void app_progress_init(app_progress *p, FILE *f, long start, long total);
 void app_progress_update(app_progress *p, long done, double rate, const char *extra);
 void app_progress_end(app_progress *p);
 
+/* Checkpoint metadata. A number of f's metadata in [lo, hi] (an integer when
+ * integer is 1); errors name the file and the key (escaped). */
+int app_meta_num(const meg_st_file *f, const char *key, double lo, double hi, int integer, double *out);
+/* Metadata being written: key = printf(fmt, ...), the strings kept in store. */
+typedef struct app_kv {
+    meg_st_kv *kv;
+    size_t cap, n;
+    char *store;
+    size_t store_n, off;
+    int overflow;
+} app_kv;
+void app_kv_put(app_kv *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The count of keys put into *n; -1 when kv or store overflowed. */
+int app_kv_done(const app_kv *b, size_t *n);
 #endif

@@ -10,6 +10,8 @@
 
 #include "common.h"
 #include "megrun.h"
+#include "runlog.h"
+#include "train_classifier.h"
 #include "metrics.h"
 #include "toyviz.h"
 
@@ -24,6 +26,9 @@ static void usage(FILE *f)
             "Algorithm 1 of Kumar et al.) on a 2-D data set, entirely on the Vulkan device: one\n"
             "graph per iteration (n-energy energy updates with the gradient penalty, then one\n"
             "generator and statistics update), minibatches, noise and shuffles drawn on the device.\n"
+            "\n"
+            "  --model M        meg (default) or classifier (the image classifier that evaluates\n"
+            "                   generated images; meg-train --model classifier --help for its options)\n"
             "\n"
             "data and model:\n"
             "  --data D         8gaussians, 25gaussians, swissroll (generated from --seed), or a CSV\n"
@@ -68,108 +73,6 @@ static void usage(FILE *f)
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
-
-/* The log of a run: rows go to log.jsonl, or, for a run started over, to
- * log.jsonl.new until the run's first checkpoint replaces the old one; a
- * resumed run keeps the rows its checkpoint counts (log_rows). */
-typedef struct runlog {
-    FILE *f;
-    char path[4200], pending[4216];   /* pending: the .new file until the first checkpoint */
-    int is_pending;
-} runlog;
-
-/* Keeps the first `rows` lines of path (all when rows < 0), atomically;
- * *kept: how many. */
-static int keep_rows(const char *path, long rows, long *kept)
-{
-    *kept = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT && rows <= 0) return 0;
-        rt_set_error("cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    long lines = 0;
-    int c;
-    while ((rows < 0 || lines < rows) && (c = getc(f)) != EOF) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap = cap ? 2 * cap : 4096);
-            if (!nb) { free(buf); fclose(f); rt_set_error("out of host memory"); return -1; }
-            buf = nb;
-        }
-        buf[n++] = (char)c;
-        lines += c == '\n';
-    }
-    fclose(f);
-    int rc = 0;
-    if (rows >= 0 && lines < rows) {
-        rt_set_error("%s has %ld rows but the checkpoint counts %ld", path, lines, rows);
-        rc = -1;
-    } else {
-        rc = rt_write_file_atomic(path, buf ? buf : "", n, 0);
-        *kept = lines;
-    }
-    free(buf);
-    return rc;
-}
-
-/* Lines of a file; -1 when it cannot be read. */
-static long count_rows(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    long lines = 0;
-    int c;
-    while ((c = getc(f)) != EOF) lines += c == '\n';
-    fclose(f);
-    return lines;
-}
-
-static int log_open(runlog *lg, const char *out, int resume, int over_old, long *rows)
-{
-    long kept;
-    snprintf(lg->path, sizeof lg->path, "%s/log.jsonl", out);
-    snprintf(lg->pending, sizeof lg->pending, "%s.new", lg->path);
-    if (resume) {
-        /* a crash between a checkpoint and its log's rename left the rows in .new */
-        if (*rows >= 0 && count_rows(lg->path) < *rows && count_rows(lg->pending) >= *rows &&
-            rename(lg->pending, lg->path)) {
-            rt_set_error("cannot rename %s: %s", lg->pending, strerror(errno));
-            return -1;
-        }
-        remove(lg->pending);
-        if (keep_rows(lg->path, *rows, &kept)) return -1;
-        *rows = kept;   /* an older checkpoint counts none: its whole log is kept */
-        lg->f = fopen(lg->path, "a");
-    } else if (over_old) {
-        /* an old checkpoint stays with its log until this run's first one */
-        lg->is_pending = 1;
-        lg->f = fopen(lg->pending, "w");
-    } else {
-        remove(lg->pending);
-        lg->f = fopen(lg->path, "w");
-    }
-    if (!lg->f) {
-        rt_set_error("cannot write %s: %s", lg->is_pending ? lg->pending : lg->path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* After a checkpoint: the pending log becomes the log (the rows it holds are
- * the ones the new checkpoint counts). */
-static int log_commit(runlog *lg)
-{
-    if (!lg->is_pending) return 0;
-    if (fflush(lg->f) || rename(lg->pending, lg->path)) {
-        rt_set_error("cannot rename %s to %s: %s", lg->pending, lg->path, strerror(errno));
-        return -1;
-    }
-    lg->is_pending = 0;
-    return 0;
-}
 
 typedef struct opts {
     const char *data, *out, *device;
@@ -217,6 +120,7 @@ static int parse(int argc, char **argv, opts *o)
         continue;                                                               \
     }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
+        if (!strcmp(a, "--model") && v) { i++; continue; }   /* "meg": checked by model_of */
         if (!strcmp(a, "--resume")) { o->resume = 1; continue; }
         if (!strcmp(a, "--force")) { o->force = 1; continue; }
         if (!strcmp(a, "--data") && v) { o->data = v; o->set |= SET_DATA; i++; continue; }
@@ -354,8 +258,27 @@ done:
     return rc;
 }
 
+/* The model named by --model: "meg" (this file) or "classifier". */
+static int model_of(int argc, char **argv, const char **model)
+{
+    *model = "meg";
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--model")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "meg") && strcmp(argv[i + 1], "classifier"))) {
+                fprintf(stderr, "%s: --model expects meg or classifier, got \"%s\"\n", PROG,
+                        i + 1 < argc ? argv[i + 1] : "");
+                return -1;
+            }
+            *model = argv[i + 1];
+        }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *model;
+    if (model_of(argc, argv, &model)) return 2;
+    if (!strcmp(model, "classifier")) return train_classifier_main(argc, argv);
     opts o = {0};
     app_progress pr = {.f = stderr};
     long submits = 0;
@@ -400,7 +323,7 @@ int main(int argc, char **argv)
     g_plan_stats_get(r.train, &ps);
     fprintf(stderr, "%s: planned in %.1f s: %d dispatches per iteration (%d fused), arena %.1f MiB, params %.2f MiB\n",
             PROG, app_now() - tp, ps.dispatches, ps.fused_groups, ps.arena_bytes / 1048576.0, ps.param_bytes / 1048576.0);
-    if (log_open(&lg, o.out, o.resume, have_ck && !o.resume, &r.log_rows)) goto fail;
+    if (runlog_open(&lg, o.out, o.resume, have_ck && !o.resume, &r.log_rows)) goto fail;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     app_progress_init(&pr, stderr, r.iteration, o.iters);
@@ -446,7 +369,7 @@ int main(int argc, char **argv)
                      losses[3]);
             app_progress_update(&pr, r.iteration, rate, extra);
             if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters &&
-                (save_checkpoint(&r, ckpath) || log_commit(&lg)))
+                (save_checkpoint(&r, ckpath) || runlog_commit(&lg)))
                 goto fail;
         } else if (pr.tty) {
             app_progress_update(&pr, r.iteration, rate, NULL);
@@ -462,7 +385,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (interrupted) fprintf(stderr, "%s: interrupted at iteration %ld; saving\n", PROG, r.iteration);
-    if (save_checkpoint(&r, ckpath) || log_commit(&lg)) goto fail;
+    if (save_checkpoint(&r, ckpath) || runlog_commit(&lg)) goto fail;
     int qok = 0;
     char qjson[512] = "";
     if (write_outputs(&r, &o, &qok, qjson, sizeof qjson)) goto fail;

@@ -25,57 +25,28 @@ int megrun_load_data(megrun *r, const char *data, uint64_t seed)
 int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t store_n, size_t *n)
 {
     const meg_config *c = &r->cfg;
-    size_t k = 0, off = 0;
-#define PUT(name_, ...)                                                                           \
-    do {                                                                                        \
-        if (k >= cap || off >= store_n) { rt_set_error("checkpoint metadata: too many keys"); return -1; } \
-        kv[k].key = name_;                                                                      \
-        kv[k].value = store + off;                                                              \
-        off += (size_t)snprintf(store + off, store_n - off, __VA_ARGS__) + 1;                   \
-        k++;                                                                                    \
-    } while (0)
-    PUT("format", "meg-checkpoint-1");
-    PUT("model", "meg-mlp");
-    PUT("data", "%s", r->data);
-    PUT("ndata", "%zu", r->n);
-    PUT("dim", "%d", c->dim);
-    PUT("zdim", "%d", c->zdim);
-    PUT("width", "%d", c->width);
-    PUT("hidden", "%d", c->hidden);
-    PUT("batch", "%d", c->batch);
-    PUT("n_energy", "%d", c->n_energy);
-    PUT("lr", "%.9g", (double)c->lr);
-    PUT("beta1", "%.9g", (double)c->beta1);
-    PUT("beta2", "%.9g", (double)c->beta2);
-    PUT("lambda", "%.9g", (double)c->lambda);
-    PUT("shuffle", "%s", c->shuffle_rows ? "row" : "dim");
-    PUT("seed", "%llu", (unsigned long long)c->seed);
-    PUT("mcmc_steps", "%d", c->mcmc_steps);
-    PUT("mcmc_step_size", "%.9g", (double)c->mcmc_step_size);
-    PUT("iteration", "%ld", r->iteration);
-    PUT("log_rows", "%ld", r->log_rows);
-#undef PUT
-    if (off > store_n) { rt_set_error("checkpoint metadata: too long"); return -1; }
-    *n = k;
-    return 0;
-}
-
-/* A number of the metadata in [lo, hi] (an integer when integer is 1). */
-static int meta_num(const meg_st_file *f, const char *key, double lo, double hi, int integer, double *out)
-{
-    const char *v = meg_st_meta(f, key);
-    if (!v) { rt_set_error("%s: checkpoint metadata lacks \"%s\"", meg_st_path(f), key); return -1; }
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || *end || end == v || !isfinite(d) || d < lo || d > hi || (integer && d != floor(d))) {
-        char shown[200];
-        rt_set_error("%s: checkpoint metadata \"%s\" = \"%s\" is not %s in [%g, %g]", meg_st_path(f), key,
-                     rt_escape(v, 40, shown, sizeof shown), integer ? "an integer" : "a number", lo, hi);
-        return -1;
-    }
-    *out = d;
-    return 0;
+    app_kv b = {kv, cap, 0, store, store_n, 0};
+    app_kv_put(&b, "format", "meg-checkpoint-1");
+    app_kv_put(&b, "model", "meg-mlp");
+    app_kv_put(&b, "data", "%s", r->data);
+    app_kv_put(&b, "ndata", "%zu", r->n);
+    app_kv_put(&b, "dim", "%d", c->dim);
+    app_kv_put(&b, "zdim", "%d", c->zdim);
+    app_kv_put(&b, "width", "%d", c->width);
+    app_kv_put(&b, "hidden", "%d", c->hidden);
+    app_kv_put(&b, "batch", "%d", c->batch);
+    app_kv_put(&b, "n_energy", "%d", c->n_energy);
+    app_kv_put(&b, "lr", "%.9g", (double)c->lr);
+    app_kv_put(&b, "beta1", "%.9g", (double)c->beta1);
+    app_kv_put(&b, "beta2", "%.9g", (double)c->beta2);
+    app_kv_put(&b, "lambda", "%.9g", (double)c->lambda);
+    app_kv_put(&b, "shuffle", "%s", c->shuffle_rows ? "row" : "dim");
+    app_kv_put(&b, "seed", "%llu", (unsigned long long)c->seed);
+    app_kv_put(&b, "mcmc_steps", "%d", c->mcmc_steps);
+    app_kv_put(&b, "mcmc_step_size", "%.9g", (double)c->mcmc_step_size);
+    app_kv_put(&b, "iteration", "%ld", r->iteration);
+    app_kv_put(&b, "log_rows", "%ld", r->log_rows);
+    return app_kv_done(&b, n);
 }
 
 /* The tensors the configuration implies, with their shapes: the three
@@ -144,7 +115,7 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
                          1 << 24};
     const int integer[] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1};
     for (int i = 0; i < 13; i++)
-        if (meta_num(f, keys[i], lo[i], hi[i], integer[i], &v[i])) return -1;
+        if (app_meta_num(f, keys[i], lo[i], hi[i], integer[i], &v[i])) return -1;
     meg_config *c = &r->cfg;
     c->dim = (int)v[0];
     c->zdim = (int)v[1];
@@ -163,14 +134,14 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
     c->mcmc_step_size = 0.01f;
     if (meg_st_meta(f, "mcmc_steps")) {
         double ms, ma;
-        if (meta_num(f, "mcmc_steps", 0, 1000, 1, &ms) || meta_num(f, "mcmc_step_size", 0, 1e6, 0, &ma)) return -1;
+        if (app_meta_num(f, "mcmc_steps", 0, 1000, 1, &ms) || app_meta_num(f, "mcmc_step_size", 0, 1e6, 0, &ma)) return -1;
         c->mcmc_steps = (int)ms;
         c->mcmc_step_size = (float)ma;
     }
     r->log_rows = -1;
     if (meg_st_meta(f, "log_rows")) {
         double lr;
-        if (meta_num(f, "log_rows", 0, 1e15, 1, &lr)) return -1;
+        if (app_meta_num(f, "log_rows", 0, 1e15, 1, &lr)) return -1;
         r->log_rows = (long)lr;
     }
     r->iteration = (long)v[11];

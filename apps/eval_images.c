@@ -1,0 +1,250 @@
+/* eval_images.c: meg-eval images: how good a set of images is, by the
+ * project's own classifier (meg-train --model classifier): StackedMNIST
+ * modes and their KL to the training pool and to uniform (table 2.1 of the
+ * seed), the Fréchet distance between the classifier's features of the
+ * images and of the real test set, and the Inception-like score. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clfrun.h"
+#include "common.h"
+#include "eval_images.h"
+#include "metrics.h"
+
+static const char *PROG = "meg-eval images";
+
+#define FD_MAX_IMAGES 50000
+#define CHUNK_SAMPLES 2000
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: meg-eval images --samples S --classifier FILE [options]\n"
+            "\n"
+            "Scores images with a classifier trained by meg-train --model classifier. S is a\n"
+            "samples.safetensors file (tensor \"images\" [N, C, H, W] in [-1, 1], as meg-train and\n"
+            "meg-sample write them), or a real set by name: mnist or fashion (N random training\n"
+            "images), stackedmnist3 or stackedmnist4 (N random entries of the StackedMNIST pool).\n"
+            "Images of one channel are scored as they are; images of k = 3 or 4 channels are\n"
+            "StackedMNIST: each channel is classified as a digit, and the k digits name the mode.\n"
+            "Prints one JSON object:\n"
+            "  modes, modes_total   modes with at least one sample, of 10^k (StackedMNIST)\n"
+            "  kl_train, kl_uniform KL of the samples' mode histogram to the training pool's and to\n"
+            "                       uniform (no smoothing: a mode absent from the pool makes kl_train\n"
+            "                       infinite, printed null, and ref_unsupported_samples says how many)\n"
+            "  fd                   Frechet distance between the classifier's features (its hidden\n"
+            "                       layer) of the images (every channel, for StackedMNIST; at most the\n"
+            "                       first %d) and of the classifier's real test set\n"
+            "  score                exp(E KL(p(y|x) || p(y))) over every image (channel)\n"
+            "\n"
+            "options:\n"
+            "  --samples S        the images (see above)\n"
+            "  --classifier FILE  classifier.safetensors of meg-train --model classifier\n"
+            "  --n N              images drawn from a named set (default 10000 for mnist and fashion,\n"
+            "                     26000 for stackedmnist3, 260000 for stackedmnist4, the seed's counts);\n"
+            "                     for a file: use its first N\n"
+            "  --data-dir DIR     where tools/data put the data sets (default: $MEG_DATA_DIR or the cache)\n"
+            "  --seed S           which images a named set gives (default 99)\n"
+            "  --device D         Vulkan device index or name substring\n"
+            "  -h, --help         this text\n", FD_MAX_IMAGES);
+}
+
+/* What is scored: images, or StackedMNIST entries made into images chunk by chunk. */
+typedef struct source {
+    const float *x;           /* [n, c, h, w] when the images are at hand */
+    size_t n;
+    int c, h, w;
+    const meg_stacked *pool;  /* or: pool entries entry[0..n) of these digits */
+    const meg_dataset *digits;
+    size_t *entry;
+} source;
+
+/* The images of samples [i, i + k) into buf (k * c * h * w floats), or a
+ * pointer to them. */
+static const float *source_chunk(const source *s, size_t i, size_t k, float *buf)
+{
+    size_t D = (size_t)s->c * s->h * s->w;
+    if (s->x) return s->x + i * D;
+    if (meg_stacked_images(s->pool, s->digits, s->entry + i, k, buf)) return NULL;
+    return buf;
+}
+
+int eval_images_main(int argc, char **argv)
+{
+    const char *samples = NULL, *clf_path = NULL, *data_dir = NULL, *device = NULL;
+    long n_opt = -1, seed = 99;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "images") && i == 1) continue;
+        else if (!strcmp(a, "--samples") && v) { samples = v; i++; }
+        else if (!strcmp(a, "--classifier") && v) { clf_path = v; i++; }
+        else if (!strcmp(a, "--data-dir") && v) { data_dir = v; i++; }
+        else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--n")) { if (app_parse_int(PROG, a, v, 2, 100000000L, &n_opt)) return 2; i++; }
+        else if (!strcmp(a, "--seed")) { if (app_parse_int(PROG, a, v, 0, 1L << 40, &seed)) return 2; i++; }
+        else {
+            fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
+            return 2;
+        }
+    }
+    if (!samples || !clf_path) {
+        fprintf(stderr, "%s: --samples S and --classifier FILE are required (see --help)\n", PROG);
+        return 2;
+    }
+    clfrun r = {0};
+    meg_samples file = {0};
+    meg_dataset real = {0}, test = {0};
+    meg_stacked pool = {0};
+    size_t *ref_counts = NULL;
+    float *buf = NULL, *logp = NULL, *fchunk = NULL, *feat = NULL, *ref_feat = NULL, *probs = NULL;
+    int *digits = NULL, *ids = NULL;
+    source src = {0};
+    int rc = 1, k = 0;
+    char dir[4096];
+    if (clfrun_load(&r, clf_path, NULL, device) || clfrun_eval_plan(&r)) goto fail;
+    const meg_clf_config *c = &r.cfg;
+    if (meg_data_dir(dir, sizeof dir, data_dir)) goto fail;
+    /* the images */
+    int stacked_k = meg_stacked_name_k(samples);
+    if (stacked_k > 0 || !strcmp(samples, "mnist") || !strcmp(samples, "fashion")) {
+        const char *set = stacked_k > 0 ? "mnist" : samples;
+        if (meg_dataset_named(&real, set, "train", dir)) goto fail;
+        size_t n = n_opt > 0 ? (size_t)n_opt : stacked_k == 3 ? 26000 : stacked_k == 4 ? 260000 : 10000;
+        size_t range = stacked_k > 0 ? 0 : real.n;
+        if (stacked_k > 0) {
+            if (meg_stacked_new(&pool, &real, stacked_k, MEG_STACKED_SEED)) goto fail;
+            range = pool.n;
+        }
+        src.entry = malloc(n * sizeof *src.entry);
+        if (!src.entry) { rt_set_error("out of host memory"); goto fail; }
+        uint64_t st = (uint64_t)seed * G_GOLDEN64 + 5;
+        for (size_t i = 0; i < n; i++, st += G_GOLDEN64) src.entry[i] = (size_t)(g_splitmix64(st) % range);
+        src.n = n;
+        src.h = real.shape[1];
+        src.w = real.shape[2];
+        if (stacked_k > 0) {
+            src.c = stacked_k;
+            src.pool = &pool;
+            src.digits = &real;
+        } else {
+            /* a random subset of the training images, gathered once */
+            size_t D = meg_dataset_dim(&real);
+            float *x = malloc(n * D * sizeof *x);
+            if (!x) { rt_set_error("out of host memory"); goto fail; }
+            for (size_t i = 0; i < n; i++) memcpy(x + i * D, real.x + src.entry[i] * D, D * sizeof *x);
+            buf = x;   /* freed at the end */
+            src.x = x;
+            src.c = real.shape[0];
+        }
+    } else {
+        if (meg_samples_read(samples, 0, 0, 0, &file)) goto fail;
+        src.x = file.images;
+        src.n = (size_t)file.n;
+        if (n_opt > 0 && (size_t)n_opt < src.n) src.n = (size_t)n_opt;
+        src.c = file.c;
+        src.h = file.h;
+        src.w = file.w;
+    }
+    if (src.h != c->height || src.w != c->width) {
+        rt_set_error("%s: images of %d x %d, the classifier %s takes %d x %d", samples, src.h, src.w, clf_path,
+                     c->height, c->width);
+        goto fail;
+    }
+    /* a StackedMNIST sample stacks one-channel digits */
+    k = src.c == c->channels ? 1 : src.c;
+    if (k > 1 && (c->channels != 1 || c->classes != 10 || (k != 3 && k != 4))) {
+        rt_set_error("%s: %d-channel images, but the classifier %s takes %d: only 3 or 4 stacked MNIST digits "
+                     "are scored channel by channel, with a 10-class one-channel classifier", samples, src.c,
+                     clf_path, c->channels);
+        goto fail;
+    }
+    size_t K = (size_t)c->classes, F = (size_t)c->hidden;
+    size_t nimg = src.n * (size_t)k, nfd = nimg < FD_MAX_IMAGES ? nimg : FD_MAX_IMAGES;
+    float *chunk = malloc(CHUNK_SAMPLES * (size_t)src.c * src.h * src.w * sizeof *chunk);
+    logp = malloc(CHUNK_SAMPLES * (size_t)k * K * sizeof *logp);
+    fchunk = malloc(CHUNK_SAMPLES * (size_t)k * F * sizeof *fchunk);
+    feat = malloc(nfd * F * sizeof *feat);
+    probs = malloc(nimg * K * sizeof *probs);
+    digits = malloc(nimg * sizeof *digits);
+    if (!chunk || !logp || !fchunk || !feat || !probs || !digits) { free(chunk); rt_set_error("out of host memory"); goto fail; }
+    double t0 = app_now();
+    for (size_t i = 0; i < src.n; i += CHUNK_SAMPLES) {
+        size_t m = src.n - i < CHUNK_SAMPLES ? src.n - i : CHUNK_SAMPLES, mi = m * (size_t)k, first = i * (size_t)k;
+        const float *x = source_chunk(&src, i, m, chunk);
+        /* [m, k, h, w] is [m k, 1, h, w]: the channels become images */
+        if (!x || meg_classifier_eval(r.s, r.eval, &r.m, x, mi, logp, fchunk)) { free(chunk); goto fail; }
+        if (first < nfd) {
+            size_t nf = nfd - first < mi ? nfd - first : mi;
+            memcpy(feat + first * F, fchunk, nf * F * sizeof *feat);
+        }
+        for (size_t j = 0; j < mi * K; j++) probs[first * K + j] = expf(logp[j]);
+        int32_t *am = (int32_t *)malloc(mi * sizeof *am);
+        if (!am) { free(chunk); rt_set_error("out of host memory"); goto fail; }
+        meg_classifier_argmax(logp, mi, c->classes, am);
+        for (size_t j = 0; j < mi; j++) digits[first + j] = am[j];
+        free(am);
+        if (src.n > 20000)
+            fprintf(stderr, "\r%s: %zu / %zu samples classified (%.0f s)", PROG, i + m, src.n, app_now() - t0);
+    }
+    if (src.n > 20000) fprintf(stderr, "\n");
+    free(chunk);
+    /* the reference features: the classifier's own test set */
+    if (meg_dataset_named(&test, r.data, "test", dir) || clfrun_check_shape(&r, &test)) goto fail;
+    ref_feat = malloc(test.n * F * sizeof *ref_feat);
+    if (!ref_feat) { rt_set_error("out of host memory"); goto fail; }
+    double fd, score;
+    if (meg_classifier_eval(r.s, r.eval, &r.m, test.x, test.n, NULL, ref_feat) ||
+        meg_frechet_distance(feat, nfd, ref_feat, test.n, (int)F, &fd) ||
+        meg_inception_score(probs, nimg, (int)K, &score))
+        goto fail;
+    /* StackedMNIST modes, against the training pool (built from MNIST's training digits) */
+    meg_mode_stats ms = {0};
+    if (k > 1) {
+        if (!pool.n) {
+            if (!real.n && meg_dataset_named(&real, "mnist", "train", dir)) goto fail;
+            if (meg_stacked_new(&pool, &real, k, MEG_STACKED_SEED)) goto fail;
+        }
+        size_t M = meg_stacked_modes(k);
+        ids = malloc(src.n * sizeof *ids);
+        ref_counts = malloc(M * sizeof *ref_counts);
+        if (!ids || !ref_counts) { rt_set_error("out of host memory"); goto fail; }
+        if (meg_stacked_histogram(&pool, ref_counts) || meg_stacked_mode_ids(digits, src.n, k, ids) ||
+            meg_mode_coverage(ids, src.n, M, ref_counts, &ms, NULL))
+            goto fail;
+    }
+    printf("{\"samples\": ");
+    app_json_string(stdout, samples);
+    printf(", \"classifier\": ");
+    app_json_string(stdout, clf_path);
+    printf(", \"n\": %zu, \"channels\": %d, \"images_scored\": %zu", src.n, src.c, nimg);
+    if (k > 1) {
+        printf(", \"modes\": %zu, \"modes_total\": %zu, \"kl_train\": ", ms.modes_covered, ms.modes);
+        app_json_num(stdout, ms.kl_ref, 6);
+        printf(", \"kl_uniform\": ");
+        app_json_num(stdout, ms.kl_uniform, 6);
+        printf(", \"ref_unsupported_samples\": %zu", ms.ref_unsupported_samples);
+    }
+    printf(", \"fd\": ");
+    app_json_num(stdout, fd, 6);
+    printf(", \"fd_images\": %zu, \"fd_reference\": ", nfd);
+    app_json_string(stdout, test.name);
+    printf(", \"score\": ");
+    app_json_num(stdout, score, 6);
+    printf(", \"classifier_test_accuracy\": ");
+    app_json_num(stdout, r.test_accuracy, 6);
+    printf("}\n");
+    rc = 0;
+fail:
+    if (rc) fprintf(stderr, "%s: %s\n", PROG, rt_error());
+    free(buf); free(logp); free(fchunk); free(feat); free(ref_feat); free(probs); free(digits); free(ids); free(ref_counts);
+    free(src.entry);
+    meg_samples_free(&file);
+    meg_dataset_free(&real);
+    meg_dataset_free(&test);
+    meg_stacked_free(&pool);
+    clfrun_close(&r);
+    return rc;
+}
