@@ -198,5 +198,49 @@ kill -KILL $tp; wait $tp 2>/dev/null
 expect "resume after the killed run" 0 "samples.csv" -- "$B/apps/meg-train" --resume --out "$T/term" --iters $(( $(grep -c . "$T/term/log.jsonl") + 2 ))
 [ -e "$T/term/log.jsonl.new" ] && bad "resume left log.jsonl.new" || ok "resume removed the stale log.jsonl.new"
 
+# ---- meg-eval fd: feature sets from safetensors files (no device)
+expect "meg-eval help covers fd" 0 "meg-eval fd --a FILE --b FILE" -- "$B/apps/meg-eval" --help
+for opt in --a --b '"features"' '"fd"' '"n_a"' '"n_b"' '"dim"' toy --checkpoint; do
+  grep -q -- "$opt" "$T/out" || bad "meg-eval help mentions $opt"
+done
+if [ "$have_python" = 1 ]; then
+  # feats FILE NAME N D V...: an F32 tensor NAME [N, D] (D = 0: 1-D [N]) holding V... (cycled)
+  feats() {
+    python3 - "$@" <<'PY'
+import json, struct, sys
+path, name, n, d = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+vals = [float(v) for v in sys.argv[5:]]
+count = n * max(d, 1)
+data = struct.pack('<%df' % count, *[vals[i % len(vals)] for i in range(count)])
+h = json.dumps({name: {"dtype": "F32", "shape": [n, d] if d else [n], "data_offsets": [0, len(data)]}}).encode()
+open(path, 'wb').write(struct.pack('<Q', len(h)) + h + data)
+PY
+  }
+  feats "$T/fa.st" features 2 1 -1 1
+  feats "$T/fb.st" features 2 1 2 4
+  # means 0 and 3, variances 2 and 2: FD = 9 + 2 + 2 - 2 * 2
+  bench_json "meg-eval fd of two 1-D sets (known answer 9)" '^\{"fd": (9|8\.99999999999[0-9]*|9\.00000000000[0-9]*), "n_a": 2, "n_b": 2, "dim": 1, ' \
+    -- "$B/apps/meg-eval" fd --a "$T/fa.st" --b "$T/fb.st"
+  expect "meg-eval fd: a missing file" 1 "$T/none.st: cannot open" -- "$B/apps/meg-eval" fd --a "$T/fa.st" --b "$T/none.st"
+  [ -s "$T/out" ] && bad "meg-eval fd printed to stdout on failure" || ok "meg-eval fd printed nothing on failure"
+  feats "$T/img.st" images 2 1 0 1
+  expect "meg-eval fd: no tensor 'features'" 1 "img.st: no tensor 'features' \[N, D\] \(the file has 'images'\)" \
+    -- "$B/apps/meg-eval" fd --a "$T/img.st" --b "$T/fb.st"
+  feats "$T/f3.st" features 4 3 0.5 1 -2
+  expect "meg-eval fd: mismatched D" 1 "differ in D: .*fa.st has 'features' \[2, 1\], .*f3.st has \[4, 3\]" \
+    -- "$B/apps/meg-eval" fd --a "$T/fa.st" --b "$T/f3.st"
+  feats "$T/flat.st" features 4 0 1 2
+  expect "meg-eval fd: features that are not [N, D]" 1 "flat.st: tensor 'features' has shape \[4\], expected \[N, D\]" \
+    -- "$B/apps/meg-eval" fd --a "$T/flat.st" --b "$T/fb.st"
+  feats "$T/one.st" features 1 1 5
+  expect "meg-eval fd: one row has no covariance" 1 "one.st: .*N >= 2" -- "$B/apps/meg-eval" fd --a "$T/fa.st" --b "$T/one.st"
+  feats "$T/nan.st" features 2 1 1 nan
+  expect "meg-eval fd: a NaN feature names its file and row" 1 "nan.st: feature moments: row 1, feature 0 is not finite" \
+    -- "$B/apps/meg-eval" fd --a "$T/fa.st" --b "$T/nan.st"
+fi
+expect "meg-eval fd needs both files" 2 "fd needs --a FILE and --b FILE" -- "$B/apps/meg-eval" fd --a "$T/fa.st"
+expect "meg-eval fd takes no toy options" 2 'unknown or incomplete option "--checkpoint" for fd' -- "$B/apps/meg-eval" fd --checkpoint x
+expect "meg-eval: an unknown command" 2 'unknown command "frobnicate"' -- "$B/apps/meg-eval" frobnicate
+
 [ $fails -eq 0 ] && echo "cli: all passed" || echo "cli: $fails failed"
 exit $((fails > 0))

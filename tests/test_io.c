@@ -1,7 +1,8 @@
 /* test_io.c: models/io/ without a device: PNG plots (canvas, heat maps,
- * points, lines, axes, the font), PNG files and image grids written
- * atomically, and safetensors files (round trips, bad arguments, torn and
- * corrupt files). Suite "io". */
+ * points, lines, axes, the font), PNG files, image grids and sample grids
+ * (gray, RGB, 2 x 2 blocks, titles) written atomically, and safetensors
+ * files (round trips, bad arguments, torn and corrupt files, samples). Suite
+ * "io". */
 #include "filetest.h"
 #include "io.h"
 #include "util.h"
@@ -213,6 +214,258 @@ START_TEST(png_image_grid)
     ck_assert_int_eq(meg_png_image_grid(p, imgs, 3, 4, 5, 2, 1, 1, 1), -1);
     assert_error_has(p);
     ck_assert_int_eq(leftover_temps(), 0);
+}
+END_TEST
+
+/* ---- sample grids ---------------------------------------------------------------------- */
+
+/* Pixel (x, y) of an RGB PNG read back. */
+static meg_rgb png_px(const uint8_t *img, int w, int x, int y)
+{
+    const uint8_t *p = img + 3 * ((size_t)y * w + x);
+    return MEG_RGB(p[0], p[1], p[2]);
+}
+
+static uint8_t *load_rgb(const char *p, int *w, int *h)
+{
+    int ch;
+    uint8_t *img = stbi_load(p, w, h, &ch, 3);
+    ck_assert_msg(img != NULL, "%s: not a PNG stb_image reads", p);
+    return img;
+}
+
+START_TEST(sample_grid_gray_rgb)
+{
+    const char *p = tpath("samples1.png");
+    /* 3 gray samples 4 x 5, 2 per row, zoom 2: gaps of 4 pixels */
+    float g[3 * 4 * 5];
+    for (int i = 0; i < 60; i++)
+        g[i] = -1;
+    g[20] = 1;              /* sample 1, pixel (0, 0) */
+    g[40 + 7] = 0;          /* sample 2, row 1, column 2 */
+    g[40 + 8] = 3;          /* clamped to white */
+    g[40 + 9] = NAN;        /* black */
+    meg_sample_grid o = {.cols = 2, .zoom = 2};
+    ck_assert_msg(meg_png_sample_grid(p, g, 3, 1, 4, 5, &o) == 0, "%s", rt_error());
+    int w, h;
+    uint8_t *img = load_rgb(p, &w, &h);
+    ck_assert_int_eq(w, 2 * (5 * 2 + 4) + 4);
+    ck_assert_int_eq(h, 2 * (4 * 2 + 4) + 4);
+    ck_assert_rgb(png_px(img, w, 0, 0), MEG_RGB(128, 128, 128));       /* gap */
+    ck_assert_rgb(png_px(img, w, 4, 4), MEG_RGB(0, 0, 0));             /* sample 0: -1 */
+    ck_assert_rgb(png_px(img, w, 13, 11), MEG_RGB(0, 0, 0));           /* its last pixel */
+    ck_assert_rgb(png_px(img, w, 14, 4), MEG_RGB(128, 128, 128));      /* gap after it */
+    ck_assert_rgb(png_px(img, w, 18, 4), MEG_RGB(255, 255, 255));      /* sample 1 at x = 4 + 14 */
+    ck_assert_rgb(png_px(img, w, 19, 5), MEG_RGB(255, 255, 255));      /* zoom 2 */
+    ck_assert_rgb(png_px(img, w, 20, 4), MEG_RGB(0, 0, 0));
+    int y2 = 4 + 12 + 2;                                               /* sample 2, its row 1 */
+    ck_assert_rgb(png_px(img, w, 4 + 4, y2), MEG_RGB(128, 128, 128));  /* 0 -> mid grey */
+    ck_assert_rgb(png_px(img, w, 4 + 6, y2), MEG_RGB(255, 255, 255));
+    ck_assert_rgb(png_px(img, w, 4 + 8, y2), MEG_RGB(0, 0, 0));
+    ck_assert_rgb(png_px(img, w, 30, 20), MEG_RGB(128, 128, 128));     /* the empty fourth cell */
+    stbi_image_free(img);
+
+    /* RGB: channel j is colour j; one 2 x 2 sample at zoom 1, gaps of 2 */
+    float c[3 * 4] = {1, 1, 1, 1, -1, -1, -1, -1, 0, 0, 0, 0.5f};
+    o = (meg_sample_grid){.zoom = 1};
+    ck_assert_msg(meg_png_sample_grid(p, c, 1, 3, 2, 2, &o) == 0, "%s", rt_error());
+    img = load_rgb(p, &w, &h);
+    ck_assert_int_eq(w, 6);
+    ck_assert_int_eq(h, 6);
+    ck_assert_rgb(png_px(img, w, 2, 2), MEG_RGB(255, 0, 128));
+    ck_assert_rgb(png_px(img, w, 3, 3), MEG_RGB(255, 0, 191));        /* 0.5 -> 255 * 0.75 */
+    ck_assert_rgb(png_px(img, w, 4, 4), MEG_RGB(128, 128, 128));
+    stbi_image_free(img);
+    ck_assert_int_eq(leftover_temps(), 0);
+}
+END_TEST
+
+START_TEST(sample_grid_blocks_and_title)
+{
+    const char *p = tpath("samples4.png");
+    /* 2 samples of 4 channels 2 x 3, zoom 2: each a 2 x 2 block of 6 x 4
+     * images 1 pixel apart, so a cell is 13 x 9, with gaps of 4 */
+    const float level[4] = {-1, -0.5f, 0.5f, 1};
+    const uint8_t want[4] = {0, 64, 191, 255};
+    float x[2 * 4 * 6];
+    for (int k = 0; k < 2; k++)
+        for (int q = 0; q < 4; q++)
+            for (int i = 0; i < 6; i++)
+                x[(k * 4 + q) * 6 + i] = k ? level[q] : -1;
+    meg_sample_grid o = {.cols = 2, .zoom = 2};
+    ck_assert_msg(meg_png_sample_grid(p, x, 2, 4, 2, 3, &o) == 0, "%s", rt_error());
+    int w, h;
+    uint8_t *img = load_rgb(p, &w, &h);
+    ck_assert_int_eq(w, 2 * (13 + 4) + 4);
+    ck_assert_int_eq(h, 9 + 8);
+    int ox = 4 + 17, oy = 4;                                   /* sample 1 */
+    for (int q = 0; q < 4; q++) {
+        int qx = ox + (q % 2) * 7, qy = oy + (q / 2) * 5;
+        uint8_t v = want[q];
+        ck_assert_rgb(png_px(img, w, qx, qy), MEG_RGB(v, v, v));
+        ck_assert_rgb(png_px(img, w, qx + 5, qy + 3), MEG_RGB(v, v, v));
+    }
+    ck_assert_rgb(png_px(img, w, ox + 6, oy), MEG_RGB(128, 128, 128));   /* between channels 0 and 1 */
+    ck_assert_rgb(png_px(img, w, ox, oy + 4), MEG_RGB(128, 128, 128));   /* between channels 0 and 2 */
+    stbi_image_free(img);
+
+    /* Defaults: 28 x 28 digits at 2x, ceil(sqrt(5)) = 3 per row; the title
+     * and caption widen the picture past the grid, which stays centred with
+     * its last gap at the bottom. */
+    enum { N = 5, S = 28 };
+    static float d[N * S * S];
+    for (int i = 0; i < N * S * S; i++)
+        d[i] = -1;
+    d[4 * S * S] = 1;                                          /* sample 4 (row 1, column 1), pixel (0, 0) */
+    o = (meg_sample_grid){.title = "StackedMNIST samples, MEG width 128", .caption = "iteration 1200"};
+    ck_assert_msg(meg_png_sample_grid(p, d, N, 1, S, S, &o) == 0, "%s", rt_error());
+    img = load_rgb(p, &w, &h);
+    int gw = 3 * (56 + 4) + 4, gh = 2 * (56 + 4) + 4;        /* 184 < 384: the font at scale 1 */
+    ck_assert_int_eq(w, meg_text_width(o.title, 1) + 8);
+    ck_assert(w > gw);
+    ck_assert(h > gh);
+    int gx = (w - gw) / 2, gy = h - gh;
+    ck_assert_rgb(png_px(img, w, gx, gy), MEG_RGB(128, 128, 128));
+    ck_assert_rgb(png_px(img, w, gx - 1, gy), MEG_RGB(255, 255, 255));  /* beside the grid: white */
+    ck_assert_rgb(png_px(img, w, gx + 4, gy + 4), MEG_RGB(0, 0, 0));    /* sample 0 */
+    ck_assert_rgb(png_px(img, w, gx + 4 + 60, gy + 4 + 60), MEG_RGB(255, 255, 255));
+    ck_assert_rgb(png_px(img, w, gx + 4 + 61, gy + 4 + 61), MEG_RGB(255, 255, 255));
+    ck_assert_rgb(png_px(img, w, gx + 4 + 62, gy + 4 + 60), MEG_RGB(0, 0, 0));
+    /* two lines of black text in the white band, none of it over the grid */
+    int dark = 0, dark_rows = 0;
+    for (int y = 0; y < gy; y++) {
+        int row = 0;
+        for (int xx = 0; xx < w; xx++)
+            row += png_px(img, w, xx, y).r == 0;
+        dark += row;
+        dark_rows += row > 0;
+    }
+    ck_assert(dark > 100);
+    ck_assert_int_ge(dark_rows, 14);
+    stbi_image_free(img);
+
+    /* The grid is as wide as its text needs, and no wider. */
+    o = (meg_sample_grid){.title = "x", .zoom = 1};
+    ck_assert_int_eq(meg_png_sample_grid(p, d, 1, 1, S, S, &o), 0);
+    img = load_rgb(p, &w, &h);
+    ck_assert_int_eq(w, 28 + 4);
+    stbi_image_free(img);
+    ck_assert_int_eq(leftover_temps(), 0);
+}
+END_TEST
+
+START_TEST(sample_grid_errors)
+{
+    const char *p = tpath("bad_grid.png");
+    float x[4 * 4] = {0};
+    ck_assert_int_eq(meg_png_sample_grid(p, x, 2, 2, 2, 2, NULL), -1);
+    assert_error_has(p);
+    assert_error_has("[2, 2, 2, 2]");
+    ck_assert_int_eq(meg_png_sample_grid(p, x, 0, 1, 2, 2, NULL), -1);
+    ck_assert_int_eq(meg_png_sample_grid(p, x, 1, 1, 2, 2, &(meg_sample_grid){.zoom = 17}), -1);
+    assert_error_has("zoom 17");
+    static float big[4];
+    /* 10,000 samples of 28 x 28 at zoom 16 would be 47,000 pixels a side */
+    ck_assert_int_eq(meg_png_sample_grid(p, big, 10000, 1, 28, 28, &(meg_sample_grid){.zoom = 16}), -1);
+    assert_error_has("more than 16384 a side");
+    struct stat st;
+    ck_assert_int_ne(stat(p, &st), 0);                       /* nothing written */
+    ck_assert_int_eq(leftover_temps(), 0);
+}
+END_TEST
+
+/* ---- samples.safetensors ----------------------------------------------------------------- */
+
+START_TEST(samples_roundtrip)
+{
+    const char *p = tpath("samples.safetensors");
+    float x[2 * 3 * 2 * 2];
+    for (int i = 0; i < 24; i++)
+        x[i] = (float)(i - 12) / 10;     /* -1.2 .. 1.1: the ends clamp */
+    meg_st_kv meta[2] = {{"source", "meg-train"}, {"iteration", "1200"}};
+    ck_assert_msg(meg_samples_write(p, x, 2, 3, 2, 2, meta, 2) == 0, "%s", rt_error());
+    ck_assert_int_eq(leftover_temps(), 0);
+
+    /* plain safetensors: the header a reader elsewhere would parse */
+    size_t size;
+    uint8_t *raw = read_bytes(p, &size);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | raw[i];
+    ck_assert_uint_eq(size, 8 + n + 24 * 4);
+    char *hdr = strndup((const char *)raw + 8, n);
+    ck_assert_ptr_nonnull(strstr(hdr, "\"images\":{\"dtype\":\"F32\",\"shape\":[2,3,2,2],\"data_offsets\":[0,96]}"));
+    ck_assert_ptr_nonnull(strstr(hdr, "\"iteration\":\"1200\""));
+    ck_assert_ptr_nonnull(strstr(hdr, "\"layout\":\"NCHW\""));
+    float first;
+    memcpy(&first, raw + 8 + n, 4);
+    ck_assert_float_eq(first, -1);                           /* -1.2 clamped */
+    free(hdr);
+    free(raw);
+
+    meg_samples s;
+    ck_assert_msg(meg_samples_read(p, 3, 2, 2, &s) == 0, "%s", rt_error());
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_int_eq(s.c, 3);
+    ck_assert_int_eq(s.h, 2);
+    ck_assert_int_eq(s.w, 2);
+    ck_assert_float_eq(s.images[0], -1);
+    ck_assert_float_eq(s.images[1], -1);                     /* -1.1 */
+    ck_assert_float_eq_tol(s.images[5], -0.7, 1e-7);
+    ck_assert_float_eq(s.images[23], 1);                     /* 1.1 */
+    ck_assert_float_eq_tol(s.images[21], 0.9, 1e-7);
+    ck_assert_str_eq(meg_st_meta(s.file, "source"), "meg-train");
+    ck_assert_str_eq(meg_st_meta(s.file, "range"), "[-1, 1]");
+    meg_samples_free(&s);
+    ck_assert_ptr_null(s.file);
+    ck_assert_int_eq(meg_samples_read(p, 0, 0, 0, &s), 0);   /* any shape */
+    ck_assert_int_eq(s.c, 3);
+    meg_samples_free(&s);
+}
+END_TEST
+
+START_TEST(samples_errors)
+{
+    const char *p = tpath("samples_bad.safetensors");
+    float x[8] = {0, 0, 0, 0, 0, 0, NAN, 0};
+    ck_assert_int_eq(meg_samples_write(p, x, 2, 1, 2, 2, NULL, 0), -1);
+    assert_error_has(p);
+    assert_error_has("sample 1 has a non-finite value");
+    assert_error_has("row 1, column 0");
+    x[6] = 0;
+    meg_st_kv clash[1] = {{"range", "0..1"}};
+    ck_assert_int_eq(meg_samples_write(p, x, 2, 1, 2, 2, clash, 1), -1);
+    assert_error_has("'range'");
+    ck_assert_int_eq(meg_samples_write(p, x, 0, 1, 2, 2, NULL, 0), -1);
+    assert_error_has("[0, 1, 2, 2]");
+    struct stat st;
+    ck_assert_int_ne(stat(p, &st), 0);
+
+    meg_samples s;
+    ck_assert_int_eq(meg_samples_write(p, x, 2, 1, 2, 2, NULL, 0), 0);
+    ck_assert_int_eq(meg_samples_read(p, 3, 2, 2, &s), -1);
+    assert_error_has(p);
+    assert_error_has("shape [2, 1, 2, 2], expected [N, 3, 2, 2]");
+    ck_assert_ptr_null(s.file);
+    ck_assert_int_eq(meg_samples_read(p, 1, 0, 4, &s), -1);
+    assert_error_has("expected [N, 1, any, 4]");
+    ck_assert_int_eq(meg_samples_read(tpath("none.safetensors"), 1, 2, 2, &s), -1);
+    assert_error_has("none.safetensors");
+    /* a file without "images", and one where it is not 4-D */
+    meg_st_tensor t = {.name = "features", .ndim = 2, .shape = {2, 4}, .data = x};
+    ck_assert_int_eq(meg_st_write(p, &t, 1, NULL, 0), 0);
+    ck_assert_int_eq(meg_samples_read(p, 0, 0, 0, &s), -1);
+    assert_error_has("no tensor 'images'");
+    t.name = "images";
+    ck_assert_int_eq(meg_st_write(p, &t, 1, NULL, 0), 0);
+    ck_assert_int_eq(meg_samples_read(p, 0, 0, 0, &s), -1);
+    assert_error_has("shape [2, 4], expected [N, any, any, any]");
+    /* non-finite values written by another tool are refused on reading */
+    t = (meg_st_tensor){.name = "images", .ndim = 4, .shape = {2, 1, 2, 2}, .data = x};
+    x[5] = INFINITY;
+    ck_assert_int_eq(meg_st_write(p, &t, 1, NULL, 0), 0);
+    ck_assert_int_eq(meg_samples_read(p, 0, 0, 0, &s), -1);
+    assert_error_has("sample 1 of 'images' has a non-finite value");
 }
 END_TEST
 
@@ -489,12 +742,17 @@ int main(void)
     TCase *png = tcase_create("png");
     tcase_add_test(png, png_image_grid);
     tcase_add_test(png, png_atomic_failures);
+    tcase_add_test(png, sample_grid_gray_rgb);
+    tcase_add_test(png, sample_grid_blocks_and_title);
+    tcase_add_test(png, sample_grid_errors);
     suite_add_tcase(s, png);
     TCase *safetensors = tcase_create("safetensors");
     tcase_add_test(safetensors, st_roundtrip);
     tcase_add_test(safetensors, st_write_errors);
     tcase_add_test(safetensors, st_torn_files);
     tcase_add_test(safetensors, st_corrupt_headers);
+    tcase_add_test(safetensors, samples_roundtrip);
+    tcase_add_test(safetensors, samples_errors);
     suite_add_tcase(s, safetensors);
     return tf_run(s);
 }

@@ -1,6 +1,8 @@
 /* test_metrics.c: models/metrics/ without a device: energies to grid
- * densities, and the toy mixture quality numbers on known answers, on the
- * generator's own data and on grid densities. Suite "metrics". */
+ * densities, the toy mixture quality numbers on known answers, on the
+ * generator's own data and on grid densities, and the image metrics
+ * (StackedMNIST modes and KL, the Frechet distance against closed forms,
+ * the Inception-like score) on known answers. Suite "metrics". */
 #include "data.h"
 #include "filetest.h"
 #include "graph.h"   /* g_splitmix64 */
@@ -227,6 +229,286 @@ START_TEST(quality_grid_mass)
 }
 END_TEST
 
+/* ---- StackedMNIST modes ------------------------------------------------------------------- */
+
+START_TEST(mode_ids_from_digits)
+{
+    const int digits[9] = {1, 2, 3, 0, 0, 7, 9, 9, 9};
+    int ids[3];
+    ck_assert_int_eq(meg_stacked_mode_ids(digits, 3, 3, ids), 0);
+    ck_assert_int_eq(ids[0], 123);
+    ck_assert_int_eq(ids[1], 7);
+    ck_assert_int_eq(ids[2], 999);
+    int ones[9];
+    ck_assert_int_eq(meg_stacked_mode_ids(digits, 9, 1, ones), 0);    /* one stack: the digit itself */
+    ck_assert_int_eq(ones[5], 7);
+    const int bad[6] = {1, 2, 3, 4, 5, 10};
+    ck_assert_int_eq(meg_stacked_mode_ids(bad, 2, 3, ids), -1);
+    assert_error_has("sample 1, channel 2 has digit 10");
+    ck_assert_int_eq(meg_stacked_mode_ids(digits, 1, 0, ids), -1);
+    ck_assert_int_eq(meg_stacked_mode_ids(digits, 1, 9, ids), -1);
+}
+END_TEST
+
+START_TEST(mode_coverage_known_answers)
+{
+    meg_mode_stats st;
+    size_t hist[10];
+    char json[256];
+    /* half the samples in mode 0, half in mode 1, of 10 */
+    const int ids[4] = {0, 1, 0, 1};
+    ck_assert_int_eq(meg_mode_coverage(ids, 4, 10, NULL, &st, hist), 0);
+    ck_assert_uint_eq(st.modes, 10);
+    ck_assert_uint_eq(st.samples, 4);
+    ck_assert_uint_eq(st.modes_covered, 2);
+    ck_assert_double_eq_tol(st.kl_uniform, log(5.0), 1e-12);   /* sum 0.5 log(0.5 * 10) */
+    ck_assert(isnan(st.kl_ref));                                /* no reference */
+    ck_assert_uint_eq(hist[0], 2);
+    ck_assert_uint_eq(hist[1], 2);
+    ck_assert_uint_eq(hist[2], 0);
+    /* against a uniform reference, KL is the same as against uniform */
+    size_t flat[10] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
+    ck_assert_int_eq(meg_mode_coverage(ids, 4, 10, flat, &st, NULL), 0);
+    ck_assert_double_eq_tol(st.kl_ref, log(5.0), 1e-12);
+    ck_assert_uint_eq(st.ref_unsupported_modes, 0);
+    /* reference q = (3/4, 1/4): KL = 1/2 log(2/3) + 1/2 log 2 = 1/2 log(4/3) */
+    size_t ref[10] = {3, 1};
+    ck_assert_int_eq(meg_mode_coverage(ids, 4, 10, ref, &st, NULL), 0);
+    ck_assert_double_eq_tol(st.kl_ref, 0.5 * log(4.0 / 3), 1e-12);
+    /* a sample where the reference has none: KL is infinite, and says so */
+    const int ids3[5] = {0, 1, 0, 1, 7};
+    ck_assert_int_eq(meg_mode_coverage(ids3, 5, 10, ref, &st, NULL), 0);
+    ck_assert_uint_eq(st.modes_covered, 3);
+    ck_assert(isinf(st.kl_ref) && st.kl_ref > 0);
+    ck_assert_uint_eq(st.ref_unsupported_modes, 1);
+    ck_assert_uint_eq(st.ref_unsupported_samples, 1);
+    ck_assert_double_eq_tol(st.kl_uniform, 2 * 0.4 * log(4.0) + 0.2 * log(2.0), 1e-12);
+    ck_assert_int_eq(meg_mode_stats_json(&st, json, sizeof json), 0);
+    ck_assert_str_eq(json, "\"modes\": 10, \"modes_covered\": 3, \"kl_uniform\": 1.24766, \"kl_ref\": null, "
+                           "\"ref_unsupported_modes\": 1, \"ref_unsupported_samples\": 1");
+    ck_assert_int_eq(meg_mode_stats_json(&st, json, 30), -1);
+    /* 3 stacks: every one of 1000 modes twice is perfect; one mode is log 1000 */
+    int *all = malloc(2000 * sizeof *all);
+    for (int i = 0; i < 2000; i++)
+        all[i] = i % 1000;
+    size_t *pool = malloc(1000 * sizeof *pool);
+    for (int m = 0; m < 1000; m++)
+        pool[m] = 60;
+    ck_assert_int_eq(meg_mode_coverage(all, 2000, 1000, pool, &st, NULL), 0);
+    ck_assert_uint_eq(st.modes_covered, 1000);
+    ck_assert_double_eq_tol(st.kl_uniform, 0, 1e-12);
+    ck_assert_double_eq_tol(st.kl_ref, 0, 1e-12);
+    for (int i = 0; i < 2000; i++)
+        all[i] = 123;
+    ck_assert_int_eq(meg_mode_coverage(all, 2000, 1000, pool, &st, NULL), 0);
+    ck_assert_uint_eq(st.modes_covered, 1);
+    ck_assert_double_eq_tol(st.kl_uniform, log(1000.0), 1e-12);
+    ck_assert_double_eq_tol(st.kl_ref, log(1000.0), 1e-12);
+    /* bad input */
+    all[17] = 1000;
+    ck_assert_int_eq(meg_mode_coverage(all, 2000, 1000, pool, &st, NULL), -1);
+    assert_error_has("sample 17 has mode 1000, expected 0..999");
+    ck_assert_int_eq(meg_mode_coverage(all, 0, 1000, pool, &st, NULL), -1);
+    memset(pool, 0, 1000 * sizeof *pool);
+    ck_assert_int_eq(meg_mode_coverage(all, 10, 1000, pool, &st, NULL), -1);
+    assert_error_has("reference histogram of 1000 modes is empty");
+    free(all);
+    free(pool);
+}
+END_TEST
+
+/* ---- Frechet distance -------------------------------------------------------------------- */
+
+/* Q M Q^T in place (n x n), Q the product of Givens rotations of angle
+ * (i + 1) * 0.37 in every coordinate pair (i, j): a dense orthogonal Q. */
+static void rotate_sym(double *m, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            double c = cos((i + 1) * 0.37 + j * 0.11), s = sin((i + 1) * 0.37 + j * 0.11);
+            for (int k = 0; k < n; k++) {          /* rows i, j: G M */
+                double a = m[i * n + k], b = m[j * n + k];
+                m[i * n + k] = c * a - s * b;
+                m[j * n + k] = s * a + c * b;
+            }
+            for (int k = 0; k < n; k++) {          /* columns i, j: M G^T */
+                double a = m[k * n + i], b = m[k * n + j];
+                m[k * n + i] = c * a - s * b;
+                m[k * n + j] = s * a + c * b;
+            }
+        }
+}
+
+/* R diag(e1, e2) R^T for the rotation by t, into the 2 x 2 block at (o, o). */
+static void block2(double *m, int n, int o, double e1, double e2, double t)
+{
+    double c = cos(t), s = sin(t);
+    m[o * n + o] = c * c * e1 + s * s * e2;
+    m[(o + 1) * n + o + 1] = s * s * e1 + c * c * e2;
+    m[o * n + o + 1] = m[(o + 1) * n + o] = c * s * (e1 - e2);
+}
+
+START_TEST(frechet_known_moments)
+{
+    double fd;
+    /* diagonal: |mu_a - mu_b|^2 + sum (sqrt a - sqrt b)^2 = 5 + 1 + 0 + 1 */
+    const double ma[3] = {1, 2, 3}, mb[3] = {0, 2, 5};
+    const double sa[9] = {4, 0, 0, 0, 1, 0, 0, 0, 9}, sb[9] = {1, 0, 0, 0, 1, 0, 0, 0, 4};
+    ck_assert_msg(meg_frechet_from_moments(ma, sa, mb, sb, 3, &fd) == 0, "%s", rt_error());
+    ck_assert_double_eq_tol(fd, 7, 1e-12);
+    ck_assert_int_eq(meg_frechet_from_moments(mb, sb, ma, sa, 3, &fd), 0);
+    ck_assert_double_eq_tol(fd, 7, 1e-12);
+
+    /* Non-diagonal, non-commuting: three 2 x 2 blocks whose eigenbases differ
+     * between A and B, then one dense rotation Q of the whole space (FD is
+     * unchanged by a common rotation). For a 2 x 2 block, tr sqrt(M) =
+     * sqrt(tr M + 2 sqrt(det M)) with M = Sa^1/2 Sb Sa^1/2, tr M = tr(Sa Sb)
+     * and det M = det Sa det Sb: a closed form independent of any eigensolver. */
+    enum { D = 6 };
+    double ca[D * D] = {0}, cb[D * D] = {0}, zero[D] = {0}, mu[D] = {0.5, -1, 0, 2, 0, 0.25};
+    const double ea[3][2] = {{4, 1}, {2, 0.5}, {9, 0.01}}, eb[3][2] = {{1, 3}, {0.2, 5}, {1, 1}};
+    const double ta[3] = {0.3, 1.1, -0.7}, tb[3] = {-0.9, 0.2, 0.4};
+    double want = 0;
+    for (int i = 0; i < D; i++)
+        want += mu[i] * mu[i];
+    for (int k = 0; k < 3; k++) {
+        block2(ca, D, 2 * k, ea[k][0], ea[k][1], ta[k]);
+        block2(cb, D, 2 * k, eb[k][0], eb[k][1], tb[k]);
+        const double *a = ca + 2 * k * D + 2 * k, *b = cb + 2 * k * D + 2 * k;   /* the block, stride D */
+        double tr_ab = a[0] * b[0] + a[1] * b[D] + a[D] * b[1] + a[D + 1] * b[D + 1];
+        double det = (a[0] * a[D + 1] - a[1] * a[D]) * (b[0] * b[D + 1] - b[1] * b[D]);
+        want += a[0] + a[D + 1] + b[0] + b[D + 1] - 2 * sqrt(tr_ab + 2 * sqrt(det));
+    }
+    rotate_sym(ca, D);
+    rotate_sym(cb, D);
+    ck_assert(fabs(ca[1]) > 0.1 && fabs(cb[2 * D + 5]) > 0.01);       /* dense now */
+    ck_assert_msg(meg_frechet_from_moments(mu, ca, zero, cb, D, &fd) == 0, "%s", rt_error());
+    ck_assert_msg(fabs(fd - want) < 1e-10 * want, "FD %.15g, closed form %.15g", fd, want);
+    ck_assert_int_eq(meg_frechet_from_moments(zero, cb, mu, ca, D, &fd), 0);    /* symmetric */
+    ck_assert_msg(fabs(fd - want) < 1e-10 * want, "FD(B, A) %.15g, closed form %.15g", fd, want);
+    /* only the upper triangle is read */
+    for (int i = 0; i < D; i++)
+        for (int j = 0; j < i; j++)
+            ca[i * D + j] = NAN;
+    ck_assert_int_eq(meg_frechet_from_moments(mu, ca, zero, cb, D, &fd), 0);
+    ck_assert_msg(fabs(fd - want) < 1e-10 * want, "FD from upper triangles %.15g", fd);
+    ca[1] = INFINITY;
+    ck_assert_int_eq(meg_frechet_from_moments(mu, ca, zero, cb, D, &fd), -1);
+    assert_error_has("(0, 1) is not finite");
+    ck_assert_int_eq(meg_frechet_from_moments(mu, ca, zero, cb, 0, &fd), -1);
+    assert_error_has("dimension 0");
+}
+END_TEST
+
+START_TEST(frechet_of_samples)
+{
+    /* moments: rows (1, 2), (3, 6), (5, 4) have mean (3, 4), variances 4, 4
+     * and covariance 2 (divided by n - 1) */
+    const float x[6] = {1, 2, 3, 6, 5, 4};
+    double mean[2], cov[4], fd;
+    ck_assert_int_eq(meg_feature_moments(x, 3, 2, mean, cov), 0);
+    ck_assert_double_eq(mean[0], 3);
+    ck_assert_double_eq(mean[1], 4);
+    ck_assert_double_eq_tol(cov[0], 4, 1e-12);
+    ck_assert_double_eq_tol(cov[3], 4, 1e-12);
+    ck_assert_double_eq_tol(cov[1], 2, 1e-12);
+    ck_assert_double_eq_tol(cov[2], 2, 1e-12);
+    /* {-1, 1} against {2, 4}: means 0 and 3, variances 2 and 2: 9 */
+    const float a1[2] = {-1, 1}, b1[2] = {2, 4};
+    ck_assert_int_eq(meg_frechet_distance(a1, 2, b1, 2, 1, &fd), 0);
+    ck_assert_double_eq_tol(fd, 9, 1e-12);
+
+    /* correlated features (each a mix of a few shared normals plus one of
+     * its own, so the covariance has full rank), d = 64, and more rows than
+     * CHUNK so the covariance is summed over several chunks */
+    enum { N = 300, D = 64, L = 8 };
+    float *a = malloc(N * D * sizeof *a), *b = malloc(N * D * sizeof *b), *z = malloc(N * (L + D) * sizeof *z);
+    normals(z, N * (L + D), 0.0, 7);
+    for (int r = 0; r < N; r++)
+        for (int i = 0; i < D; i++) {
+            double v = 100 + 0.5 * z[N * L + r * D + i];    /* a large common offset the two passes absorb */
+            for (int l = 0; l < L; l++)
+                v += z[r * L + l] * cos(0.3 * (i + 1) * (l + 1));
+            a[r * D + i] = (float)v;
+        }
+    normals(b, N * D, 100.0, 8);
+    ck_assert_int_eq(meg_frechet_distance(a, N, a, N, D, &fd), 0);
+    ck_assert_msg(fabs(fd) < 1e-9, "FD(A, A) = %g", fd);
+    double ab, ba;
+    ck_assert_int_eq(meg_frechet_distance(a, N, b, N, D, &ab), 0);
+    ck_assert_int_eq(meg_frechet_distance(b, N, a, N, D, &ba), 0);
+    ck_assert_msg(ab > 10 && fabs(ab - ba) < 1e-9 * ab, "FD(A, B) %.15g, FD(B, A) %.15g", ab, ba);
+    /* rank-deficient covariances (5 rows in 64 dimensions): eigenvalues that
+     * round below 0 count as 0, and FD(A, A) is 0 to the square root of
+     * rounding (about 1e-8 of the trace per missing dimension, metrics.h) */
+    double tr5 = 0, m5[D], c5[D * D];
+    ck_assert_int_eq(meg_feature_moments(a, 5, D, m5, c5), 0);
+    for (int i = 0; i < D; i++)
+        tr5 += c5[i * D + i];
+    ck_assert_int_eq(meg_frechet_distance(a, 5, a, 5, D, &fd), 0);
+    ck_assert_msg(fabs(fd) < 1e-6 * tr5, "rank-deficient FD(A, A) = %g, trace %g", fd, tr5);
+    /* a sample of N(0, 1) against N(mu, 4) in 3 dimensions: FD near
+     * 3 (mu^2 + (1 - 2)^2) = 6 for mu = 1 */
+    enum { M = 20000 };
+    float *p = malloc(M * 3 * sizeof *p), *q = malloc(M * 3 * sizeof *q);
+    normals(p, M * 3, 0.0, 21);
+    normals(q, M * 3, 0.0, 22);
+    for (int i = 0; i < M * 3; i++)
+        q[i] = 1 + 2 * q[i];
+    ck_assert_int_eq(meg_frechet_distance(p, M, q, M, 3, &fd), 0);
+    ck_assert_msg(fabs(fd - 6) < 0.15, "FD of N(0, 1) and N(1, 4) in 3-D: %g, expected 6", fd);
+
+    a[3 * D + 5] = NAN;
+    ck_assert_int_eq(meg_frechet_distance(b, N, a, N, D, &fd), -1);
+    assert_error_has("set B");
+    assert_error_has("row 3, feature 5");
+    ck_assert_int_eq(meg_frechet_distance(b, 1, b, N, D, &fd), -1);
+    assert_error_has("at least 2");
+    free(a);
+    free(b);
+    free(z);
+    free(p);
+    free(q);
+}
+END_TEST
+
+/* ---- Inception-like score ------------------------------------------------------------------ */
+
+START_TEST(inception_score_known_answers)
+{
+    enum { K = 10, N = 30 };
+    float p[N * K];
+    double is;
+    for (int i = 0; i < N * K; i++)
+        p[i] = 1.0f / K;
+    ck_assert_int_eq(meg_inception_score(p, N, K, &is), 0);    /* uniform: no information */
+    ck_assert_double_eq_tol(is, 1, 1e-9);
+    memset(p, 0, sizeof p);
+    for (int i = 0; i < N; i++)
+        p[i * K + i % K] = 1;
+    ck_assert_int_eq(meg_inception_score(p, N, K, &is), 0);    /* confident, spread evenly */
+    ck_assert_double_eq_tol(is, K, 1e-9);
+    for (int i = 0; i < N; i++) {
+        memset(p + i * K, 0, K * sizeof *p);
+        p[i * K + 3] = 1;
+    }
+    ck_assert_int_eq(meg_inception_score(p, N, K, &is), 0);    /* confident, all one class */
+    ck_assert_double_eq_tol(is, 1, 1e-9);
+    /* (0.9, 0.1) and (0.1, 0.9): p(y) = (1/2, 1/2), KL = 0.9 log 1.8 + 0.1 log 0.2 */
+    const float two[4] = {0.9f, 0.1f, 0.1f, 0.9f};
+    ck_assert_int_eq(meg_inception_score(two, 2, 2, &is), 0);
+    ck_assert_double_eq_tol(is, exp(0.9 * log(1.8) + 0.1 * log(0.2)), 1e-6);
+    /* not probabilities */
+    const float logits[4] = {0.9f, 0.1f, 2.0f, -1.0f};
+    ck_assert_int_eq(meg_inception_score(logits, 2, 2, &is), -1);
+    assert_error_has("row 1, class 1 has probability -1");
+    const float sums[4] = {0.9f, 0.1f, 0.5f, 0.6f};
+    ck_assert_int_eq(meg_inception_score(sums, 2, 2, &is), -1);
+    assert_error_has("row 1 sums to 1.1");
+    ck_assert_int_eq(meg_inception_score(sums, 0, 2, &is), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("metrics");
@@ -237,5 +519,12 @@ int main(void)
     tcase_add_test(q, quality_generated_data);
     tcase_add_test(q, quality_grid_mass);
     suite_add_tcase(s, q);
+    TCase *im = tcase_create("images");
+    tcase_add_test(im, mode_ids_from_digits);
+    tcase_add_test(im, mode_coverage_known_answers);
+    tcase_add_test(im, frechet_known_moments);
+    tcase_add_test(im, frechet_of_samples);
+    tcase_add_test(im, inception_score_known_answers);
+    suite_add_tcase(s, im);
     return tf_run(s);
 }

@@ -1,7 +1,8 @@
 /* io.h: what the models write and read besides data sets: safetensors
- * files (checkpoints of a session's leaves included), PNG pictures, and the
- * RGB canvas they are drawn on (heat maps, points, chains, axes, a built-in
- * font). The one public header of models/io/.
+ * files (checkpoints of a session's leaves and generated samples included),
+ * PNG pictures (grids of sample images among them), and the RGB canvas they
+ * are drawn on (heat maps, points, chains, axes, a built-in font). The one
+ * public header of models/io/.
  *
  * Errors: functions returning int give 0 on success and -1 on failure, with
  * a message (naming the file or tensor that was wrong) in rt_error()
@@ -95,6 +96,34 @@ int meg_canvas_write_png(const meg_canvas *c, const char *path);
 int meg_png_image_grid(const char *path, const float *images, int count,
                        int h, int w, int cols, float lo, float hi, int zoom);
 
+/* ---- grids of generated samples ------------------------------------------------
+ * images: n samples [c, h, w] (sample-major, then channel, row, column: the
+ * [N, C, H, W] layout of PyTorch), values in [-1, 1] for black..white
+ * (clamped; NaN shows black). c = 1: grayscale; c = 3: RGB (StackedMNIST
+ * with 3 stacks: channel j is colour j); c = 4: the four channels as four
+ * grayscale images in a 2 x 2 block (channel 0 top left, 1 top right, 2
+ * bottom left, 3 bottom right). Cells sit on a grey (128) background with
+ * gaps of 2 * zoom pixels around every cell; a 2 x 2 block's images are
+ * max(1, zoom / 2) pixels apart. The optional title and caption (e.g.
+ * "iteration 1200") are drawn in black with the built-in font on a white
+ * band above the grid; the picture is as wide as the grid or, when a line
+ * is wider, that line plus a margin, with the grid centred and its bottom
+ * row of gaps the picture's last rows. */
+typedef struct meg_sample_grid {
+    int cols;                 /* cells per row; 0: ceil(sqrt(n)) (at most n) */
+    int zoom;                 /* pixels per image pixel, 1..16; 0: the smallest
+                                 making an image's longer side >= 56 (28 x 28
+                                 digits at 2x), at most 8 */
+    const char *title;        /* NULL or "": no line */
+    const char *caption;      /* NULL or "": no line */
+} meg_sample_grid;
+
+/* Writes an RGB PNG atomically; opt NULL: all defaults. Fails (naming path
+ * and the [N, C, H, W] shape) on c other than 1, 3, 4, a bad size or a
+ * picture over 16384 pixels a side. */
+int meg_png_sample_grid(const char *path, const float *images, int n, int c, int h, int w,
+                        const meg_sample_grid *opt);
+
 /* ---- safetensors files ---------------------------------------------------- */
 
 #define MEG_ST_MAX_DIMS 8
@@ -137,6 +166,32 @@ size_t meg_st_meta_count(const meg_st_file *f);
 const meg_st_kv *meg_st_meta_at(const meg_st_file *f, size_t i);
 /* NULL when absent. */
 const char *meg_st_meta(const meg_st_file *f, const char *key);
+
+/* ---- samples as safetensors ------------------------------------------------------
+ * samples.safetensors: one F32 tensor "images" [N, C, H, W] with values in
+ * [-1, 1] and string metadata (e.g. source, iteration) plus "layout" =
+ * "NCHW" and "range" = "[-1, 1]" added by the writer: a plain safetensors
+ * file, so safetensors.torch.load_file or a hand-written reader opens it. */
+#define MEG_SAMPLES_TENSOR "images"
+
+/* Writes atomically; values are clamped into [-1, 1], and a non-finite value
+ * fails (naming the sample) rather than reach a file promising the range.
+ * meta must not use the keys "layout" and "range". */
+int meg_samples_write(const char *path, const float *images, int64_t n, int c, int h, int w,
+                      const meg_st_kv *meta, size_t nmeta);
+
+typedef struct meg_samples {
+    meg_st_file *file;        /* owns the data; metadata via meg_st_meta(file, key) */
+    const float *images;      /* [n, c, h, w] */
+    int64_t n;
+    int c, h, w;
+} meg_samples;
+
+/* Reads path and checks that "images" is 4-D with every size >= 1 and,
+ * where c, h, w are > 0, those sizes (errors name the file and both
+ * shapes), and that every value is finite. On failure *out is empty. */
+int meg_samples_read(const char *path, int c, int h, int w, meg_samples *out);
+void meg_samples_free(meg_samples *s);
 
 /* ---- checkpoints of a session's leaves ------------------------------------
  * Every param and state leaf of a graph by name (weights, Adam moments, step

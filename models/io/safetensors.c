@@ -600,7 +600,7 @@ int meg_st_get(const meg_st_file *f, const char *name, int ndim, const int64_t *
 {
     const meg_st_tensor *t = meg_st_find(f, name);
     if (!t) {
-        rt_set_error("%s: no tensor '%s' in the checkpoint", f->path, name);
+        rt_set_error("%s: no tensor '%s' in the file", f->path, name);
         return -1;
     }
     if (ndim >= 0) {

@@ -1,7 +1,9 @@
 /* metrics.h: numbers that say how good a model is, computed on the host
- * from what the device produced: densities normalised over a grid, and the
- * quality of 2-D samples and densities against a toy Gaussian mixture. The
- * one public header of models/metrics/.
+ * from what the device produced: densities normalised over a grid, the
+ * quality of 2-D samples and densities against a toy Gaussian mixture, and
+ * for image models the StackedMNIST mode counts, the Frechet distance
+ * between feature sets and the Inception-like score of a classifier's
+ * predictions. The one public header of models/metrics/.
  *
  * Errors: functions returning int give 0 on success and -1 on failure, with
  * a message in rt_error() (util.h). Nothing here touches the device, aborts,
@@ -11,6 +13,7 @@
 #define MEG_MODELS_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "data.h"   /* meg_box, the grid convention, MEG_TOY_MAX_MODES */
 
@@ -69,5 +72,86 @@ int meg_toy_quality_grid(const float *centers, int count, float std,
  * ..., "grid_mass_near": ...` (no braces, NaN as null) into buf. Fails when
  * it does not fit. */
 int meg_toy_quality_json(const meg_toy_quality *q, char *buf, size_t cap);
+
+/* ---- StackedMNIST modes ------------------------------------------------------
+ * A StackedMNIST sample stacks k digits, one per channel; its mode is the
+ * k-digit number they spell, channel 0 the leading digit, so there are 10^k
+ * modes (1000 for 3 stacks). */
+#define MEG_MODES_MAX_DIGITS 8
+
+/* ids[i] = sum_j digits[i * k + j] * 10^(k - 1 - j) from per-channel digit
+ * predictions [n, k] (each 0..9, e.g. a classifier's argmax). Fails naming
+ * the sample and channel of a digit outside 0..9, or on k outside
+ * 1..MEG_MODES_MAX_DIGITS. ids may not alias digits unless k = 1. */
+int meg_stacked_mode_ids(const int *digits, size_t n, int k, int *ids);
+
+/* With p the samples' mode histogram (counts / n) and q the reference's
+ * (ref_counts / their total, e.g. the training pool's modes):
+ * - modes_covered: modes with at least one sample;
+ * - kl_uniform = KL(p || uniform over all modes) = sum_m p_m log(p_m M),
+ *   0 when every mode gets the same share, log(M) when one mode has all;
+ * - kl_ref = KL(p || q) = sum_m p_m log(p_m / q_m), the seed's convention:
+ *   computed from the raw counts, no smoothing; a mode where p_m = 0 adds 0;
+ *   a mode where q_m = 0 but p_m > 0 makes KL infinite, and then kl_ref is
+ *   +INFINITY (printed as null in JSON) while ref_unsupported_modes and
+ *   ref_unsupported_samples say how many modes and samples did that (rather
+ *   than hide them with an epsilon that would decide the number);
+ *   NaN when no reference is given. */
+typedef struct meg_mode_stats {
+    size_t modes;                   /* M, e.g. 10^k */
+    size_t samples;                 /* n */
+    size_t modes_covered;
+    double kl_uniform;
+    double kl_ref;
+    size_t ref_unsupported_modes;   /* modes with samples and no reference count */
+    size_t ref_unsupported_samples; /* the samples in them */
+} meg_mode_stats;
+
+/* From n mode ids in [0, modes) (errors name a sample outside), modes in
+ * 1..10^MEG_MODES_MAX_DIGITS; ref_counts: modes counts with a positive sum,
+ * or NULL. hist, when not NULL, gets the samples' counts (modes entries). */
+int meg_mode_coverage(const int *ids, size_t n, size_t modes, const size_t *ref_counts,
+                      meg_mode_stats *out, size_t *hist);
+/* `"modes": 1000, "modes_covered": ..., "kl_uniform": ..., "kl_ref": ...,
+ * "ref_unsupported_modes": ..., "ref_unsupported_samples": ...` (no braces,
+ * non-finite numbers as null) into buf; fails when it does not fit. */
+int meg_mode_stats_json(const meg_mode_stats *s, char *buf, size_t cap);
+
+/* ---- Frechet distance between feature sets --------------------------------------
+ * The Frechet (2-Wasserstein) distance between Gaussians fitted to two sets
+ * of d-dimensional features (FID, when the features are Inception's):
+ *   FD = |mu_a - mu_b|^2 + tr(Sa) + tr(Sb) - 2 tr((Sa^1/2 Sb Sa^1/2)^1/2),
+ * means and unbiased covariances (divided by n - 1, as numpy.cov), all in
+ * double. The square roots go through symmetric eigendecompositions
+ * (LAPACK dsyevd); eigenvalues below 0 from rounding count as 0. The result
+ * can come out a rounding error below 0 (FD(A, A)). Where a covariance is
+ * singular (n <= d, or features confined to a subspace) the square root at
+ * 0 magnifies rounding: then FD carries an error of about 1e-8 times the
+ * largest eigenvalue per missing dimension (scipy's sqrtm too).
+ * O(n d^2 + d^3): 5000 rows each of d = 128 take 0.15 s on one core, of
+ * d = 1024 about 5 s (3 of them Debian's reference LAPACK; an optimised
+ * liblapack.so.3 is faster). */
+#define MEG_FD_MAX_DIM 4096
+
+/* mean[d] and cov[d * d] (row-major, symmetric) of n >= 2 rows x[n, d];
+ * fails on d outside 1..MEG_FD_MAX_DIM or a non-finite value (naming the
+ * row). */
+int meg_feature_moments(const float *x, size_t n, int d, double *mean, double *cov);
+/* FD from the moments; the covariances must be symmetric (only their upper
+ * triangles are read) and finite. */
+int meg_frechet_from_moments(const double *mu_a, const double *cov_a, const double *mu_b,
+                             const double *cov_b, int d, double *fd);
+/* FD between rows a[na, d] and b[nb, d] (na, nb >= 2). */
+int meg_frechet_distance(const float *a, size_t na, const float *b, size_t nb, int d, double *fd);
+
+/* ---- Inception-like score ---------------------------------------------------------
+ * exp(E_x KL(p(y|x) || p(y))), p(y) the mean of p(y|x) over the samples,
+ * from probs[n, k]: each row a classifier's class probabilities (softmax
+ * outputs, not logits or log-probabilities: what a classifier script saves
+ * and what the formula reads; 0 log 0 counts 0). 1 when every sample gets
+ * the same prediction, k when predictions are confident and spread evenly
+ * over the k classes. Rows must be finite, >= 0 and sum to 1 within 1e-3
+ * (each is renormalised in double); errors name the row. */
+int meg_inception_score(const float *probs, size_t n, int k, double *score);
 
 #endif
