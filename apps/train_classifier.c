@@ -175,7 +175,7 @@ static int write_errors(const char *out, const meg_dataset *test, const int32_t 
     float *img = malloc(64 * D * sizeof *img);
     if (!img) { rt_set_error("out of host memory"); return -1; }
     char caption[160];
-    int off = snprintf(caption, sizeof caption, "test accuracy %.2f%%; wrong (label>said):", 100 * acc);
+    int off = snprintf(caption, sizeof caption, "test accuracy %.2f%%; label>said:", 100 * acc);
     for (size_t i = 0; i < test->n && count < 64; i++) {
         if (pred[i] == test->labels[i]) continue;
         memcpy(img + count * D, test->x + i * D, D * sizeof *img);
@@ -185,9 +185,9 @@ static int write_errors(const char *out, const meg_dataset *test, const int32_t 
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/errors.png", out);
-    int rc = count ? meg_png_image_grid(path, img, (int)count, test->shape[1], test->shape[2], 8, -1, 1, 3) : 0;
+    meg_sample_grid g = {.cols = 8, .title = "test images the classifier gets wrong", .caption = caption};
+    int rc = count ? meg_png_sample_grid(path, img, (int)count, test->shape[0], test->shape[1], test->shape[2], &g) : 0;
     free(img);
-    (void)caption;
     return rc;
 }
 
