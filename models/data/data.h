@@ -1,7 +1,9 @@
 /* data.h: data sets for the models: one data-set type (vectors or images,
- * optional integer labels) with constructors for the generated toy 2-D sets
- * and numeric CSV files; the data-space box and grid that plots and grid
- * metrics share. The one public header of models/data/.
+ * optional integer labels) with constructors for the generated toy 2-D sets,
+ * numeric CSV files and IDX image files (MNIST, Fashion-MNIST, found by name
+ * in the data folder); the StackedMNIST pools over the digits; the
+ * data-space box and grid that plots and grid metrics share. The one public
+ * header of models/data/.
  *
  * Errors: functions returning int give 0 on success and -1 on failure, with
  * a message (naming the file, line or set that was wrong) in rt_error()
@@ -26,6 +28,10 @@ typedef struct meg_dataset {
     int shape[MEG_DATA_MAX_DIMS];
     float *x;                 /* n * meg_dataset_dim() values (owned) */
     int32_t *labels;          /* n labels (owned), or NULL when the set has none */
+    /* Image sets read from IDX files only (else NULL): the n * dim pixels as
+     * the file holds them (owned), x[i] = meg_pixel_value(u8[i]). Kept so
+     * that a set can live on the device as bytes, a quarter of its floats. */
+    uint8_t *u8;
 } meg_dataset;
 
 /* Values per example: the product of the shape. */
@@ -41,6 +47,101 @@ int meg_dataset_toy(meg_dataset *d, const char *name, size_t n, uint64_t seed);
  * (shape [cols]).
  * Errors name the file, and the line and column where there is one. */
 int meg_dataset_csv(meg_dataset *d, const char *path, size_t cols, int label_col);
+/* Images from an IDX images file ([n, rows, cols] unsigned bytes, magic
+ * 0x00000803) as shape [1, rows, cols], values meg_pixel_value() in [-1, 1],
+ * the bytes kept in d->u8; labels from an IDX labels file ([n], magic
+ * 0x00000801), each 0-9, or none when labels_path is NULL. Either file may
+ * be gzipped. name is images_path. Errors name the file: a file of the
+ * other kind, counts that differ, a label above 9, and meg_idx_read's. */
+int meg_dataset_idx(meg_dataset *d, const char *images_path, const char *labels_path);
+/* A pixel byte v as a value: the float nearest v / 255 * 2 - 1 (0 -> -1,
+ * 255 -> 1), the same for every set read from bytes. */
+float meg_pixel_value(uint8_t v);
+
+/* ---- named image sets and the data folder ---------------------------------- */
+
+/* The data folder: override when not NULL, else $MEG_DATA_DIR when set and
+ * not empty, else <rt_cache_dir()>/data ($XDG_CACHE_HOME/meg/data or
+ * ~/.cache/meg/data). Not created. tools/data uses the same default. */
+int meg_data_dir(char *buf, size_t n, const char *override);
+/* 1 for the image sets known by name: "mnist", "fashion", "stackedmnist3",
+ * "stackedmnist4" (so programs tell them from toy names and paths). */
+int meg_dataset_is_image_name(const char *name);
+/* Those names, comma separated, for help texts and messages. */
+const char *meg_dataset_image_names(void);
+/* 3 or 4 for "stackedmnist3" and "stackedmnist4", 0 for any other name. */
+int meg_stacked_name_k(const char *name);
+/* "mnist" or "fashion", split "train" (60,000 images) or "test" (10,000),
+ * from <data dir>/<name>/{train,t10k}-{images-idx3,labels-idx1}-ubyte, each
+ * raw or with .gz (whichever exists; raw first), data_dir as meg_data_dir's
+ * override. name is the set's name. A missing file is an error naming it
+ * and the command that fetches it (tools/data NAME). The StackedMNIST names
+ * are refused: their pools come from meg_stacked_new over mnist train. */
+int meg_dataset_named(meg_dataset *d, const char *name, const char *split, const char *data_dir);
+
+/* ---- IDX files ---------------------------------------------------------------
+ * The format of MNIST: a big-endian magic number 0x0000TTDD (T the type,
+ * 0x08 unsigned byte; D the number of dimensions), D big-endian uint32
+ * sizes, then the values, row-major. */
+
+#define MEG_IDX_MAX_DIMS 4
+
+typedef struct meg_idx {
+    int ndim;                 /* 1 to MEG_IDX_MAX_DIMS */
+    uint32_t dims[MEG_IDX_MAX_DIMS];
+    size_t count;             /* the product of the dims */
+    uint8_t *data;            /* count bytes (owned) */
+} meg_idx;
+
+/* The whole file, raw or gzipped (told by its first bytes, 1f 8b), into
+ * *out. Only type 0x08 (unsigned byte) is read, and at most 4 GiB of data.
+ * Errors name the file: cannot open or read, not IDX (wrong magic), an
+ * unsupported type or dimension count, dimensions too large, truncated
+ * (fewer bytes than the dimensions say), trailing bytes, a corrupt or cut
+ * gzip stream. On failure *out is untouched and nothing stays allocated. */
+int meg_idx_read(const char *path, meg_idx *out);
+void meg_idx_free(meg_idx *m);
+/* "unsigned byte", "float", ... for an IDX type byte; "unknown" otherwise. */
+const char *meg_idx_type_name(int type);
+
+/* ---- StackedMNIST ---------------------------------------------------------------
+ * A fixed pool of MEG_STACKED_POOL_PER_MODE x 10^k samples, each k digits of
+ * a digit set (mnist train) drawn uniformly with replacement, channel j
+ * holding digit j: images [k, H, W]. Its mode is the k-digit number the
+ * labels spell, channel 0's the most significant digit; a generator's
+ * mode histogram is compared with the pool's. The pool holds indices and
+ * modes only; meg_stacked_images makes the pictures of chosen entries. */
+
+#define MEG_STACKED_MAX_K 4
+#define MEG_STACKED_POOL_PER_MODE 128
+/* The seed of the pool programs use, so that every run and checkpoint sees
+ * the same one. */
+#define MEG_STACKED_SEED 2019u
+
+typedef struct meg_stacked {
+    size_t n;                 /* pool entries: MEG_STACKED_POOL_PER_MODE * 10^k */
+    int k;                    /* digits (channels) per entry */
+    int32_t *index;           /* [n, k]: entry i's channel j is digit index[i*k + j] (owned) */
+    int32_t *modes;           /* [n]: entry i's mode, 0 to 10^k - 1 (owned) */
+    size_t digits_n;          /* the digit set drawn from: count and size, checked on use */
+    int height, width;
+} meg_stacked;
+
+/* The pool of k digits (1 to MEG_STACKED_MAX_K; 3 and 4 are the benchmark's)
+ * over digits (images [1, H, W] with labels 0-9). The same (digits, k, seed)
+ * gives the same pool on every machine. */
+int meg_stacked_new(meg_stacked *s, const meg_dataset *digits, int k, uint64_t seed);
+void meg_stacked_free(meg_stacked *s);
+/* 10^k for k in 1..MEG_STACKED_MAX_K, else 0: the number of modes. */
+size_t meg_stacked_modes(int k);
+/* The pool's mode histogram: counts[m] entries have mode m, 10^k counts
+ * summing to n. */
+int meg_stacked_histogram(const meg_stacked *s, size_t *counts);
+/* The images of pool entries entries[0..count) into out, [count, k, H, W]
+ * floats (the digit set's values), from the digit set the pool was drawn
+ * from (its count and size are checked). */
+int meg_stacked_images(const meg_stacked *s, const meg_dataset *digits, const size_t *entries, size_t count,
+                       float *out);
 
 /* ---- toy 2-D data sets ---------------------------------------------------- */
 

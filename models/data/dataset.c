@@ -1,5 +1,6 @@
 /* dataset.c: the one data-set type and its constructors from the toy sets
- * and CSV files; the readers themselves are toy.c and csv.c. */
+ * and CSV files; the readers themselves are toy.c and csv.c (the IDX
+ * image sets are built in idx.c). */
 #include "data.h"
 #include "util.h"
 
@@ -20,6 +21,7 @@ void meg_dataset_free(meg_dataset *d)
     free(d->name);
     free(d->x);
     free(d->labels);
+    free(d->u8);
     memset(d, 0, sizeof *d);
 }
 
