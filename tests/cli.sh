@@ -242,5 +242,42 @@ expect "meg-eval fd needs both files" 2 "fd needs --a FILE and --b FILE" -- "$B/
 expect "meg-eval fd takes no toy options" 2 'unknown or incomplete option "--checkpoint" for fd' -- "$B/apps/meg-eval" fd --checkpoint x
 expect "meg-eval: an unknown command" 2 'unknown command "frobnicate"' -- "$B/apps/meg-eval" frobnicate
 
+# ---- the classifier and meg-eval images, on a tiny fake MNIST folder (IDX files written here)
+expect "meg-train: an unknown model" 2 '--model expects meg or classifier, got "rbm"' -- "$B/apps/meg-train" --model rbm
+expect "classifier help" 0 "test_accuracy" -- "$B/apps/meg-train" --model classifier --help
+for opt in --data --data-dir --epochs --iters --batch --channels --hidden --dropout --lr --seed --out --resume --force; do
+  grep -q -- "$opt" "$T/out" || bad "classifier help mentions $opt"
+done
+expect "classifier: an unknown data set" 2 'expects mnist or fashion, got "cifar"' -- "$B/apps/meg-train" --model classifier --data cifar
+expect "classifier: data not fetched" 1 "tools/data mnist" -- "$B/apps/meg-train" --model classifier --data-dir "$T/nodata" --out "$T/clf0"
+if [ "$have_python" = 1 ]; then
+  python3 - "$T/fake/mnist" <<'PY'
+import os, random, struct, sys
+d = sys.argv[1]; os.makedirs(d, exist_ok=True); rnd = random.Random(3)
+for split, n in (("train", 120), ("t10k", 40)):
+    labels = [i % 10 for i in range(n)]
+    pix = bytearray()
+    for l in labels:   # digit l: a bright column at 2 + 2 l on noise
+        im = [rnd.randrange(0, 60) for _ in range(784)]
+        for r in range(28): im[r * 28 + 2 + 2 * l] = 255
+        pix += bytes(im)
+    open(f"{d}/{split}-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, n, 28, 28) + pix)
+    open(f"{d}/{split}-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, n) + bytes(labels))
+PY
+  CLF=(--model classifier --data-dir "$T/fake" --channels 2 --hidden 8 --batch 16 --log-every 5)
+  expect "tiny classifier run" 0 '"test_accuracy": [01]\.[0-9]+' -- "$B/apps/meg-train" "${CLF[@]}" --iters 10 --out "$T/clf"
+  for f in classifier.safetensors log.jsonl; do [ -s "$T/clf/$f" ] || bad "classifier run wrote $f"; done
+  expect "classifier: existing file needs --resume or --force" 1 "--resume" -- "$B/apps/meg-train" "${CLF[@]}" --iters 10 --out "$T/clf"
+  expect "classifier: resume with other channels" 1 "--channels differs" -- "$B/apps/meg-train" "${CLF[@]}" --channels 3 --resume --iters 20 --out "$T/clf"
+  expect "classifier resumes" 0 '"iter": 20' -- "$B/apps/meg-train" "${CLF[@]}" --resume --iters 20 --out "$T/clf"
+  [ "$(grep -c . "$T/clf/log.jsonl")" = 4 ] && ok "resumed classifier log has 4 rows" || bad "resumed classifier log has $(grep -c . "$T/clf/log.jsonl") rows"
+  expect "images: a real set scored" 0 '"fd": [0-9.e+-]+, "fd_images": 50, .*"score": ' -- "$B/apps/meg-eval" images --samples mnist --n 50 --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
+  expect "images: StackedMNIST modes" 0 '"modes": [0-9]+, "modes_total": 1000, "kl_train": ' -- "$B/apps/meg-eval" images --samples stackedmnist3 --n 30 --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
+  expect "images: a MEG checkpoint is not a classifier" 1 "not a classifier file" -- "$B/apps/meg-eval" images --samples mnist --classifier "$T/run/checkpoint.safetensors" --data-dir "$T/fake"
+  feats "$T/img5.st" images 2 0 0
+  expect "images: a file without [N, C, H, W] images" 1 "img5.st" -- "$B/apps/meg-eval" images --samples "$T/img5.st" --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
+fi
+expect "images needs its files" 2 "--samples S and --classifier FILE are required" -- "$B/apps/meg-eval" images --samples mnist
+
 [ $fails -eq 0 ] && echo "cli: all passed" || echo "cli: $fails failed"
 exit $((fails > 0))
