@@ -38,6 +38,18 @@ static g_tensor *conv_input_grad(g_tensor *gy, g_tensor *w, int s, int p, const 
     return r;
 }
 
+/* The sum of each k x k window (stride k) of v [N,C,H,W] into like's
+ * shape [N,C,H/k,W/k]: the adjoint of routing values into the windows. */
+static g_tensor *window_sum(g_tensor *v, int k, const g_tensor *like)
+{
+    if (!v) return NULL;
+    int nch = like->shape[0] * like->shape[1] * like->shape[2], ho = like->shape[2], wo = like->shape[3];
+    if (v->shape[2] != ho * k) v = g_slice(v, 2, 0, ho * k);
+    if (v && v->shape[3] != wo * k) v = g_slice(v, 3, 0, wo * k);
+    v = g_sum_to(g_reshape(v, 4, G_SHAPE(nch, k, wo, k)), 4, G_SHAPE(nch, 1, wo, 1));
+    return g_reshape(v, 4, like->shape);
+}
+
 static g_tensor *matmul_grad(g_tensor *n, int k, g_tensor *gy)
 {
     g_tensor *a = n->src[0], *b = n->src[1];
@@ -101,6 +113,16 @@ static g_tensor *vjp(g_graph *g, g_tensor *n, int k, g_tensor *gy)
     case G_OP_PAD: return g_slice(gy, n->attr.axis.axis, n->attr.axis.start, a->shape[n->attr.axis.axis]);
     case G_OP_GATHER_ROWS: return g_scatter_add_rows(gy, b, a->shape[0]);
     case G_OP_SCATTER_ADD_ROWS: return g_gather_rows(gy, b);
+    case G_OP_MAX: {   /* the first maximum's one-hot mask, as the value picks it */
+        int axis = n->attr.axis.axis;
+        return g_mul(g__one_hot(g_argmax(a, axis, 1), axis, a->shape[axis]), gy);
+    }
+    case G_OP_MAX_POOL2D: return g_max_pool2d_grad(a, gy, n->attr.conv.kh);
+    case G_OP_MAX_POOL2D_GRAD: {   /* wrt gy: gather at each window's first maximum */
+        int kk = n->attr.conv.kh;
+        g_tensor *mask = g_max_pool2d_grad(a, g_const(g, 1.0f, b->ndim, b->shape), kk);
+        return window_sum(g_mul(mask, gy), kk, b);
+    }
     case G_OP_MATMUL: return matmul_grad(n, k, gy);
     case G_OP_CONV2D:
         return k == 0 ? conv_input_grad(gy, b, cv->stride, cv->pad, a)

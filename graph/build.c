@@ -436,3 +436,83 @@ g_tensor *g_scatter_add_rows(g_tensor *x, g_tensor *idx, int rows)
     if (t) t->attr.rows = rows;
     return t;
 }
+
+/* ---- maxima, classification ------------------------------------------------ */
+
+/* A MAX or ARGMAX node along axis a: x's shape with 1 there. */
+static g_tensor *max_axis(const char *what, g_op op, g_tensor *x, int axis, int keepdim)
+{
+    g_graph *g = g__check_srcs(what, 1, &x, 0);
+    if (!g) return NULL;
+    int a = g__norm_axis(g, what, axis, x);
+    if (a < 0) return NULL;
+    int keep[G_MAX_DIMS], drop[G_MAX_DIMS], nd = 0;
+    for (int d = 0; d < x->ndim; d++) {
+        keep[d] = d == a ? 1 : x->shape[d];
+        if (d != a) drop[nd++] = x->shape[d];
+    }
+    g_tensor *t = g__node(g, what, op, x->ndim, keep, 1, &x);
+    if (!t) return NULL;
+    t->attr.axis.axis = a;
+    return keepdim ? t : g_reshape(t, nd, drop);
+}
+
+g_tensor *g_max(g_tensor *x, int axis, int keepdim) { return max_axis("max", G_OP_MAX, x, axis, keepdim); }
+g_tensor *g_argmax(g_tensor *x, int axis, int keepdim) { return max_axis("argmax", G_OP_ARGMAX, x, axis, keepdim); }
+
+g_tensor *g_stop_gradient(g_tensor *x) { return unary(G_OP_STOP_GRADIENT, x, 0); }
+
+g_tensor *g__one_hot(g_tensor *idx, int axis, int k)
+{
+    g_graph *g = g__check_srcs("one_hot", 1, &idx, 0);
+    if (!g) return NULL;
+    char b[64];
+    if (axis < 0 || axis >= idx->ndim || idx->shape[axis] != 1 || k < 1) {
+        g__fail(g, "one_hot: needs k >= 1 and indices with 1 along axis %d: k %d, indices %s", axis, k,
+                g_shape_str(idx, b, sizeof b));
+        return NULL;
+    }
+    int sh[G_MAX_DIMS];
+    for (int d = 0; d < idx->ndim; d++) sh[d] = d == axis ? k : idx->shape[d];
+    g_tensor *t = g__node(g, "one_hot", G_OP_ONE_HOT, idx->ndim, sh, 1, &idx);
+    if (t) t->attr.axis.axis = axis;
+    return t;
+}
+
+g_tensor *g_one_hot(g_tensor *labels, int k)
+{
+    g_graph *g = g__check_srcs("one_hot", 1, &labels, 0);
+    if (!g) return NULL;
+    if (labels->ndim != 1 || k < 1) {
+        char b[64];
+        g__fail(g, "one_hot: needs 1-d labels [N] and k >= 1: labels %s, k %d", g_shape_str(labels, b, sizeof b), k);
+        return NULL;
+    }
+    return g__one_hot(g_reshape(labels, 2, G_SHAPE(labels->shape[0], 1)), 1, k);
+}
+
+g_tensor *g_log_softmax(g_tensor *x, int axis)
+{
+    g_graph *g = g__check_srcs("log_softmax", 1, &x, 0);
+    if (!g) return NULL;
+    int a = g__norm_axis(g, "log_softmax", axis, x);
+    if (a < 0) return NULL;
+    /* the value does not depend on the shift, so it carries no gradient */
+    g_tensor *z = g_sub(x, g_stop_gradient(g_max(x, a, 1)));
+    return g_sub(z, g_log(g_sum(g_exp(z), a, 1)));
+}
+
+g_tensor *g_cross_entropy(g_tensor *logits, g_tensor *labels)
+{
+    g_tensor *src[2] = {logits, labels};
+    g_graph *g = g__check_srcs("cross_entropy", 2, src, 0);
+    if (!g) return NULL;
+    if (logits->ndim != 2 || labels->ndim != 1 || labels->shape[0] != logits->shape[0]) {
+        char bl[64], bb[64];
+        g__fail(g, "cross_entropy: needs logits [N, K] and labels [N]: logits %s, labels %s",
+                g_shape_str(logits, bl, sizeof bl), g_shape_str(labels, bb, sizeof bb));
+        return NULL;
+    }
+    g_tensor *picked = g_mul(g_one_hot(labels, logits->shape[1]), g_log_softmax(logits, 1));
+    return g_scale(g_sum_all(picked), (float)(-1.0 / logits->shape[0]));
+}

@@ -143,6 +143,49 @@ g_tensor *g_conv2d_wgrad(g_tensor *xr, g_tensor *gr, int kh, int kw, int stride,
     return t;
 }
 
+/* [N,C,H/k,W/k] for x [N,C,H,W] into sh, or -1 with an error naming what. */
+static int pool_shape(g_graph *g, const char *what, const g_tensor *x, int k, int *sh)
+{
+    char bx[64];
+    if (x->ndim != 4 || k < 1 || k > x->shape[2] || k > x->shape[3]) {
+        g__fail(g, "%s: needs x [N,C,H,W] with H and W at least the window k >= 1: x %s, k %d", what,
+                g_shape_str(x, bx, sizeof bx), k);
+        return -1;
+    }
+    sh[0] = x->shape[0];
+    sh[1] = x->shape[1];
+    sh[2] = x->shape[2] / k;
+    sh[3] = x->shape[3] / k;
+    return 0;
+}
+
+g_tensor *g_max_pool2d(g_tensor *x, int k)
+{
+    g_graph *g = g__check_srcs("max_pool2d", 1, &x, 0);
+    int sh[4];
+    if (!g || pool_shape(g, "max_pool2d", x, k, sh)) return NULL;
+    g_tensor *t = g__node(g, "max_pool2d", G_OP_MAX_POOL2D, 4, sh, 1, &x);
+    if (t) t->attr.conv = (g_conv_attr){.stride = k, .kh = k, .kw = k};
+    return t;
+}
+
+g_tensor *g_max_pool2d_grad(g_tensor *x, g_tensor *gy, int k)
+{
+    g_tensor *src[2] = {x, gy};
+    g_graph *g = g__check_srcs("max_pool2d_grad", 2, src, 0);
+    int sh[4];
+    if (!g || pool_shape(g, "max_pool2d_grad", x, k, sh)) return NULL;
+    if (gy->ndim != 4 || memcmp(gy->shape, sh, sizeof sh)) {
+        char bx[64], bg[64], bs[64];
+        g__fail(g, "max_pool2d_grad: gy %s is not the pooled shape %s of x %s with k %d",
+                g_shape_str(gy, bg, sizeof bg), g__shape_str(4, sh, bs, sizeof bs), g_shape_str(x, bx, sizeof bx), k);
+        return NULL;
+    }
+    g_tensor *t = g__node(g, "max_pool2d_grad", G_OP_MAX_POOL2D_GRAD, 4, x->shape, 2, src);
+    if (t) t->attr.conv = (g_conv_attr){.stride = k, .kh = k, .kw = k};
+    return t;
+}
+
 g_tensor *g_batchnorm_train(g_tensor *x, g_tensor *gamma, g_tensor *beta, float eps)
 {
     g_tensor *src[3] = {x, gamma, beta};
@@ -250,6 +293,23 @@ g_tensor *g_rng_advance(g_tensor *rng)
     if (!rng) return NULL;
     if (check_rng(rng->graph, "rng_advance", rng)) return NULL;
     return g_assign(rng, g_add_scalar(rng, 1.0f));
+}
+
+g_tensor *g_dropout(g_tensor *rng, g_tensor *x, float p)
+{
+    g_tensor *src[2] = {rng, x};
+    g_graph *g = g__check_srcs("dropout", 2, src, 0);
+    if (!g) return NULL;
+    if (check_rng(g, "dropout", rng)) return NULL;
+    if (!(p >= 0.0f && p < 1.0f)) {
+        char b[64];
+        g__fail(g, "dropout: p %g must be in [0, 1) (x %s)", (double)p, g_shape_str(x, b, sizeof b));
+        return NULL;
+    }
+    if (p == 0.0f) return x;
+    g_tensor *u = g_rand_uniform(rng, x->ndim, x->shape);
+    g_tensor *keep = g_scale(g_ge(u, g_scalar(g, p)), (float)(1.0 / (1.0 - (double)p)));
+    return g_mul(x, keep);
 }
 
 /* ---- effects and optimizers ----------------------------------------- */

@@ -208,10 +208,12 @@ static void dump_attrs(const g_tensor *t, FILE *f)
         fprintf(f, " %.9g", (double)a->scalar);
         break;
     case G_OP_MATMUL: fprintf(f, " ta=%d tb=%d", a->matmul.transpose_a, a->matmul.transpose_b); break;
-    case G_OP_CONV2D: case G_OP_CONV_TRANSPOSE2D: case G_OP_CONV2D_WGRAD:
+    case G_OP_CONV2D: case G_OP_CONV_TRANSPOSE2D: case G_OP_CONV2D_WGRAD: case G_OP_MAX_POOL2D:
+    case G_OP_MAX_POOL2D_GRAD:
         fprintf(f, " stride=%d pad=%d out_pad=%d k=%dx%d", a->conv.stride, a->conv.pad, a->conv.out_pad, a->conv.kh,
                 a->conv.kw);
         break;
+    case G_OP_MAX: case G_OP_ARGMAX: case G_OP_ONE_HOT: fprintf(f, " axis=%d", a->axis.axis); break;
     case G_OP_CONCAT: case G_OP_SLICE: case G_OP_PAD: fprintf(f, " axis=%d start=%d", a->axis.axis, a->axis.start); break;
     case G_OP_PERMUTE:
         fprintf(f, " perm=");

@@ -47,8 +47,8 @@ typedef enum g_op_kind {
     G_KIND_LEAF,         /* input, param, state: a buffer of their own */
     G_KIND_CONST,        /* a value known when the graph is built */
     G_KIND_ELEMENTWISE,  /* out[i] from the sources at i (numpy broadcasting) */
-    G_KIND_LAYOUT,       /* out[i] from the sources at a remapped index */
-    G_KIND_REDUCTION,    /* sums over some axes */
+    G_KIND_LAYOUT,       /* out[i] from the sources at remapped indices (max pooling: a window of them) */
+    G_KIND_REDUCTION,    /* sums over some axes, maxima along one */
     G_KIND_MATMUL,
     G_KIND_CONVOLUTION,
     G_KIND_RANDOM,       /* draws from a generator (g_rng) */
@@ -85,8 +85,8 @@ typedef union g_attr {
     float scalar;        /* const value; scale and add_scalar constant; leaky_relu slope */
     int rows;            /* scatter_add_rows: rows of the output */
     g_matmul_attr matmul;
-    g_conv_attr conv;
-    g_axis_attr axis;    /* concat (axis), slice and pad (axis, start) */
+    g_conv_attr conv;    /* convolutions; max pooling (kh = kw = stride = k) */
+    g_axis_attr axis;    /* concat, max, argmax, one_hot (axis); slice and pad (axis, start) */
     g_permute_attr permute;
     g_rand_attr rand;    /* random ops, shuffle, and a generator's state leaf */
     g_optim_attr optim;  /* adam, sgd */
@@ -216,12 +216,34 @@ g_tensor *g_pad(g_tensor *x, int axis, int before, int total);
 g_tensor *g_gather_rows(g_tensor *x, g_tensor *idx);
 g_tensor *g_scatter_add_rows(g_tensor *x, g_tensor *idx, int rows);
 
+/* ---- maxima, classification ------------------------------------------
+ * Ties go to the first maximum (the lowest index along the axis, the first
+ * in row-major order within a pooling window), in the value's gradient too. */
+g_tensor *g_max(g_tensor *x, int axis, int keepdim);      /* gradient: gy at the first maximum */
+g_tensor *g_argmax(g_tensor *x, int axis, int keepdim);   /* index as a float; no gradient */
+g_tensor *g_stop_gradient(g_tensor *x);                   /* x's value; no gradient flows through it */
+/* x - max - log(sum(exp(x - max))) along axis, the max a stop_gradient shift */
+g_tensor *g_log_softmax(g_tensor *x, int axis);
+/* labels [N] of integers as floats -> [N, k]: 1 where the column is
+ * trunc(label), else 0 (a label outside 0..k-1 gives a row of zeros); no gradient */
+g_tensor *g_one_hot(g_tensor *labels, int k);
+/* logits [N, K], labels [N] -> 0-d: the mean over rows of
+ * -log_softmax(logits)[label]; a row whose label is outside 0..K-1 adds 0 */
+g_tensor *g_cross_entropy(g_tensor *logits, g_tensor *labels);
+
 /* ---- linear algebra, convolution, normalisation ---------------------- */
 
 g_tensor *g_matmul(g_tensor *a, g_tensor *b, int transpose_a, int transpose_b);
 g_tensor *g_conv2d(g_tensor *x, g_tensor *w, int stride, int pad);
 g_tensor *g_conv_transpose2d(g_tensor *x, g_tensor *w, int stride, int pad, int out_pad);
 g_tensor *g_conv2d_wgrad(g_tensor *xr, g_tensor *gr, int kh, int kw, int stride, int pad);
+/* x [N,C,H,W] -> [N,C,H/k,W/k] (floor): the maximum of each k x k window,
+ * stride k, no padding; rows and columns past the last window are unused */
+g_tensor *g_max_pool2d(g_tensor *x, int k);
+/* max_pool2d's adjoint: gy [N,C,H/k,W/k] routed to the first maximum of
+ * each window of x, zero elsewhere; x's shape. Linear in gy (its gradient),
+ * constant in x (none) */
+g_tensor *g_max_pool2d_grad(g_tensor *x, g_tensor *gy, int k);
 /* Training-mode batch normalisation built from primitive ops: statistics over
  * every axis but axis 1 (x is [N,C] or [N,C,H,W]); gamma and beta are [C]. */
 g_tensor *g_batchnorm_train(g_tensor *x, g_tensor *gamma, g_tensor *beta, float eps);
@@ -251,6 +273,10 @@ g_tensor *g_rand_normal(g_tensor *rng, int ndim, const int *shape);
 g_tensor *g_rand_int(g_tensor *rng, int n, int ndim, const int *shape);
 g_tensor *g_shuffle(g_tensor *rng, g_tensor *x, int whole_rows);
 g_tensor *g_rng_advance(g_tensor *rng);                  /* effect: r += 1 */
+/* Inverted dropout: x * (u >= p) / (1 - p) with u = g_rand_uniform(rng, x's
+ * shape), a new mask on every run after g_rng_advance; p = 0 returns x, p
+ * outside [0, 1) is an error. */
+g_tensor *g_dropout(g_tensor *rng, g_tensor *x, float p);
 
 /* ---- effects and optimizers ------------------------------------------- */
 

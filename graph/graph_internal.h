@@ -37,6 +37,10 @@ int g__norm_axis(g_graph *g, const char *what, int axis, const g_tensor *x);
 /* "[2, 3]" for a raw shape. */
 char *g__shape_str(int ndim, const int *shape, char *buf, size_t n);
 
+/* one_hot along any axis: idx has 1 there, the result k (g_one_hot's op;
+ * the mask of g_max's gradient). */
+g_tensor *g__one_hot(g_tensor *idx, int axis, int k);
+
 /* 1 for a generator made by g_rng (a [1] state leaf flagged G_FLAG_RNG). */
 int g__is_rng(const g_tensor *t);
 

@@ -303,6 +303,41 @@ static int shuffle(const g_tensor *t, const double *x, uint32_t r, double *out)
 
 /* ---- evaluation ----------------------------------------------------------- */
 
+/* The first maximum (row-major) of window (ho, wo) of image nc of x
+ * [N,C,H,W]: its offset in x; *best gets its value. */
+static size_t window_argmax(const g_tensor *x, const double *v, size_t nc, int ho, int wo, int k, double *best)
+{
+    int H = x->shape[2], W = x->shape[3];
+    size_t at = (nc * (size_t)H + (size_t)ho * k) * W + (size_t)wo * k;
+    double m = -INFINITY;
+    for (int p = 0; p < k; p++)
+        for (int q = 0; q < k; q++) {
+            size_t j = (nc * (size_t)H + (size_t)ho * k + p) * W + (size_t)wo * k + q;
+            if (v[j] > m) {
+                m = v[j];
+                at = j;
+            }
+        }
+    *best = m;
+    return at;
+}
+
+static void max_pool2d(const g_tensor *t, const double *x, const double *gy, double *out)
+{
+    const g_tensor *xs = t->src[0];
+    int k = t->attr.conv.kh, Ho = xs->shape[2] / k, Wo = xs->shape[3] / k;
+    size_t nc = (size_t)xs->shape[0] * xs->shape[1];
+    if (gy) memset(out, 0, count(t) * sizeof *out);
+    for (size_t c = 0; c < nc; c++)
+        for (int ho = 0; ho < Ho; ho++)
+            for (int wo = 0; wo < Wo; wo++) {
+                double m;
+                size_t at = window_argmax(xs, x, c, ho, wo, k, &m), o = (c * Ho + ho) * Wo + wo;
+                if (gy) out[at] = gy[o];
+                else out[o] = m;
+            }
+}
+
 static void conv2d(const g_tensor *t, const double *x, const double *w, double *out)
 {
     const g_tensor *xs = t->src[0], *ws = t->src[1];
@@ -490,9 +525,41 @@ static int eval(g_ref *r, g_tensor *t)
         FOR4(x4) out[OFF(so)] += x[OFF(sx)];
         return 0;
     }
+    case G_OP_MAX: case G_OP_ARGMAX: {
+        /* first maximum: only a strictly larger value moves it */
+        size_t outer, dim, inner;
+        split_axis(t->src[0], t->attr.axis.axis, &outer, &dim, &inner);
+        for (size_t o = 0; o < outer; o++)
+            for (size_t in = 0; in < inner; in++) {
+                double m = -INFINITY, at = 0;
+                for (size_t j = 0; j < dim; j++) {
+                    double v = x[(o * dim + j) * inner + in];
+                    if (v > m) {
+                        m = v;
+                        at = (double)j;
+                    }
+                }
+                out[o * inner + in] = t->op == G_OP_MAX ? m : at;
+            }
+        return 0;
+    }
+    case G_OP_STOP_GRADIENT:
     case G_OP_RESHAPE:
         memcpy(out, x, n * sizeof *out);
         return 0;
+    case G_OP_ONE_HOT: {
+        size_t sx[4], so[4];
+        int ax = t->attr.axis.axis + 4 - t->ndim;
+        bstrides(t->src[0], sx);
+        bstrides(t, so);
+        FOR4(o4) {
+            int c4[4] = {i0, i1, i2, i3};
+            out[OFF(so)] = trunc(x[OFF(sx)]) == (double)c4[ax];
+        }
+        return 0;
+    }
+    case G_OP_MAX_POOL2D: max_pool2d(t, x, NULL, out); return 0;
+    case G_OP_MAX_POOL2D_GRAD: max_pool2d(t, x, y, out); return 0;
     case G_OP_PERMUTE: {
         const g_tensor *s = t->src[0];
         size_t st[G_MAX_DIMS], acc = 1;

@@ -146,7 +146,7 @@ static g_tensor *binary(gen *q, g_tensor *a)
 static g_tensor *reduction(gen *q, g_tensor *x)
 {
     if (x->ndim == 0) return g_sum_all(x);
-    switch (below(q, 4)) {
+    switch (below(q, 7)) {
     case 0: return g_sum(x, below(q, x->ndim), below(q, 2));
     case 1: return g_mean(x, below(q, x->ndim), below(q, 2));
     case 2: {
@@ -154,15 +154,29 @@ static g_tensor *reduction(gen *q, g_tensor *x)
         for (int d = 0; d < x->ndim; d++) sh[d] = chance(q, 50) ? 1 : x->shape[d];
         return g_sum_to(x, x->ndim, sh);
     }
+    case 4: return g_max(x, below(q, x->ndim) - x->ndim, below(q, 2));
+    case 5: return g_argmax(x, below(q, x->ndim), below(q, 2));
+    case 6: return g_log_softmax(x, below(q, x->ndim));
     default: return g_sum_all(x);
     }
+}
+
+/* x as [N,C,H,W] (leading ones added), max-pooled by a window that fits */
+static g_tensor *pool(gen *q, g_tensor *x)
+{
+    int sh[4] = {1, 1, 1, 1};
+    for (int d = 0; d < x->ndim; d++) sh[4 - x->ndim + d] = x->shape[d];
+    int lim = sh[2] < sh[3] ? sh[2] : sh[3], k = 1 + below(q, 3);
+    if (k > lim) k = lim;
+    return g_max_pool2d(x->ndim == 4 ? x : g_reshape(x, 4, sh), k);
 }
 
 static g_tensor *layout(gen *q, g_tensor *x)
 {
     int nd = x->ndim, sh[G_MAX_DIMS];
     for (int d = 0; d < nd; d++) sh[d] = x->shape[d];
-    switch (below(q, 7)) {
+    switch (below(q, 8)) {
+    case 7: return pool(q, x);
     case 0: {   /* flatten, or split the first axis */
         size_t n = g_numel(x);
         if (nd >= 1 && sh[0] % 2 == 0 && nd < G_MAX_DIMS) {

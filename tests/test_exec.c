@@ -320,6 +320,62 @@ START_TEST(random_ops_match_reference_bit_for_bit)
 }
 END_TEST
 
+/* Dropout with p = 0.3 on a million elements, two runs: the device draws
+ * the reference's mask (p <= 1/2: every u below it is exact in fp32, so
+ * the comparison cannot round the other way), keeps about 1 - p of x
+ * scaled by 1/(1 - p), its gradient is that scaled mask, and the advanced
+ * generator draws a new one. */
+START_TEST(dropout_keeps_the_reference_mask_and_its_gradient_is_the_scaled_mask)
+{
+    const float p = 0.3f, keep = (float)(1.0 / (1.0 - (double)p));
+    g_graph *g = g_graph_new();
+    g_tensor *rng = g_rng(g, "rng", 99);
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(1000, 1001)), *gx;
+    g_tensor *y = g_dropout(rng, x, p);
+    ck_assert_int_eq(g_grad(g, g_sum_all(y), &x, 1, &gx), 0);
+    g_tensor *roots[3] = {y, gx, g_rng_advance(rng)};
+    ck_assert_msg(g_graph_error(g) == NULL, "%s", g_graph_error(g));
+    size_t n = g_numel(x);
+    float *xv = malloc(n * sizeof *xv), *yv = malloc(n * sizeof *yv), *gv = malloc(n * sizeof *gv);
+    unsigned char *first = malloc(n);
+    th_random(xv, n, 5);
+    g_session *s;
+    ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
+    g_ref *r = g_ref_new(g, SEED);
+    ck_assert_msg(g_session_write(s, x, xv) == 0, "%s", rt_error());
+    ck_assert_int_eq(g_ref_write_f(r, x, xv), 0);
+    g_plan *pl;
+    ck_assert_msg(g_plan_new(s, roots, 3, NULL, &pl) == 0, "%s", rt_error());
+    for (int run = 0; run < 2; run++) {
+        ck_assert_msg(g_plan_run(pl, 1) == 0, "%s", rt_error());
+        ck_assert_msg(g_ref_run(r, roots, 3) == 0, "%s", g_ref_error(r));
+        ck_assert_msg(g_session_read(s, y, yv) == 0 && g_session_read(s, gx, gv) == 0, "%s", rt_error());
+        const double *ry = g_ref_value(r, y), *rg = g_ref_value(r, gx);
+        size_t kept = 0, same = 0;
+        for (size_t j = 0; j < n; j++) {
+            ck_assert_msg(gv[j] == 0.0f || gv[j] == keep, "run %d: gradient element %zu is %.9g", run, j, gv[j]);
+            ck_assert_msg(gv[j] == (float)rg[j], "run %d: mask element %zu: device %g, reference %g", run, j, gv[j], rg[j]);
+            ck_assert_msg(yv[j] == xv[j] * gv[j] && yv[j] == (float)ry[j], "run %d: element %zu: %.9g, x %.9g, reference %.9g",
+                          run, j, yv[j], xv[j], ry[j]);
+            kept += gv[j] != 0.0f;
+            if (run == 0) first[j] = gv[j] != 0.0f;
+            else same += first[j] == (gv[j] != 0.0f);
+        }
+        ck_assert_double_eq_tol((double)kept / n, 1.0 - p, 0.005);
+        /* independent masks agree on p^2 + (1-p)^2 of the elements */
+        if (run == 1) ck_assert_double_eq_tol((double)same / n, p * p + (1 - p) * (1 - p), 0.005);
+    }
+    g_plan_free(pl);
+    g_ref_free(r);
+    g_session_free(s);
+    g_graph_free(g);
+    free(xv);
+    free(yv);
+    free(gv);
+    free(first);
+}
+END_TEST
+
 START_TEST(effects_update_params_in_program_order)
 {
     g_graph *g = g_graph_new();
@@ -557,6 +613,7 @@ int main(void)
     tcase_add_test(tc, tiled_matmul_matches_reference_with_fused_epilogues);
     tcase_add_test(tc, convolutions_match_reference);
     tcase_add_test(tc, random_ops_match_reference_bit_for_bit);
+    tcase_add_test(tc, dropout_keeps_the_reference_mask_and_its_gradient_is_the_scaled_mask);
     tcase_add_test(tc, effects_update_params_in_program_order);
     tcase_add_test(tc, reads_of_a_param_stay_before_its_update);
     tcase_add_test(tc, remapped_reads_of_a_param_are_not_merged_with_its_update);

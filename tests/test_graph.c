@@ -1281,6 +1281,119 @@ START_TEST(shuffle_orders_rows_by_key_then_row)
 }
 END_TEST
 
+/* ---- maxima, pooling, classification ----------------------------------- */
+
+START_TEST(pooling_maxima_and_classification_builders_name_the_problem)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *a = g_input(g, "a", 2, G_SHAPE(2, 3)), *x4 = g_input(g, "x4", 4, G_SHAPE(1, 1, 3, 5));
+    g_tensor *l = g_input(g, "l", 1, G_SHAPE(4)), *rng = g_rng(g, "gen", 1);
+    ck_assert_ptr_eq(g_dropout(rng, a, 0.0f), a);   /* p = 0: nothing dropped, no node */
+    ck_assert_ptr_null(g_graph_error(g));
+    g_graph_free(g);
+    /* each case in a fresh graph: the first error sticks */
+#define CASE(expr, want)                                                                   \
+    do {                                                                                   \
+        g = g_graph_new();                                                                 \
+        a = g_input(g, "a", 2, G_SHAPE(2, 3));                                             \
+        x4 = g_input(g, "x4", 4, G_SHAPE(1, 1, 3, 5));                                     \
+        l = g_input(g, "l", 1, G_SHAPE(4));                                                \
+        rng = g_rng(g, "gen", 1);                                                          \
+        expect_error(g, (expr), want);                                                     \
+        g_graph_free(g);                                                                   \
+    } while (0)
+    CASE(g_max_pool2d(a, 2), "max_pool2d: needs x [N,C,H,W] with H and W at least the window k >= 1: x [2, 3], k 2");
+    CASE(g_max_pool2d(x4, 4), "max_pool2d: needs x [N,C,H,W] with H and W at least the window k >= 1: x [1, 1, 3, 5], k 4");
+    CASE(g_max_pool2d(x4, 0), "max_pool2d: needs x [N,C,H,W] with H and W at least the window k >= 1: x [1, 1, 3, 5], k 0");
+    CASE(g_max_pool2d_grad(x4, g_input(g, "gy", 4, G_SHAPE(1, 1, 1, 3)), 2),
+         "max_pool2d_grad: gy [1, 1, 1, 3] is not the pooled shape [1, 1, 1, 2] of x [1, 1, 3, 5] with k 2");
+    CASE(g_max(a, 2, 0), "max: axis 2 out of range for x [2, 3]");
+    CASE(g_argmax(a, -3, 1), "argmax: axis -3 out of range for x [2, 3]");
+    CASE(g_log_softmax(a, 5), "log_softmax: axis 5 out of range for x [2, 3]");
+    CASE(g_one_hot(a, 3), "one_hot: needs 1-d labels [N] and k >= 1: labels [2, 3], k 3");
+    CASE(g_one_hot(l, 0), "one_hot: needs 1-d labels [N] and k >= 1: labels [4], k 0");
+    CASE(g_cross_entropy(a, l), "cross_entropy: needs logits [N, K] and labels [N]: logits [2, 3], labels [4]");
+    CASE(g_cross_entropy(l, l), "cross_entropy: needs logits [N, K] and labels [N]: logits [4], labels [4]");
+    CASE(g_dropout(rng, a, 1.0f), "dropout: p 1 must be in [0, 1) (x [2, 3])");
+    CASE(g_dropout(rng, a, -0.5f), "dropout: p -0.5 must be in [0, 1) (x [2, 3])");
+    CASE(g_dropout(rng, a, NAN), "dropout: p nan must be in [0, 1)");
+    CASE(g_dropout(a, a, 0.5f), "dropout: rng argument is not a generator made by g_rng: input 'a' [2, 3]");
+#undef CASE
+}
+END_TEST
+
+START_TEST(reference_maxima_take_the_first_of_ties_in_value_and_gradient)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(2, 4));   /* 1 3 3 2 / 4 -5 4 2 */
+    g_tensor *w = g_input(g, "w", 1, G_SHAPE(2));
+    g_tensor *t[5], *gx;
+    t[0] = g_max(x, 1, 0);         /* [3 4] */
+    t[1] = g_argmax(x, -1, 0);     /* [1 0]: the first of the tied 3s and 4s */
+    t[2] = g_argmax(x, 0, 1);      /* [[1 0 1 0]]: the tie in the last column goes to row 0 */
+    t[3] = g_max(x, 0, 0);         /* [4 3 4 2] */
+    ck_assert_int_eq(t[2]->ndim, 2);
+    ck_assert_int_eq(t[3]->ndim, 1);
+    ck_assert_int_eq(g_grad(g, g_sum_all(g_mul(w, t[0])), &x, 1, &gx), 0);
+    t[4] = gx;
+    g_ref *r = g_ref_new(g, 0);
+    g_ref_write(r, x, (double[]){1, 3, 3, 2, 4, -5, 4, 2});
+    g_ref_write(r, w, (double[]){10, 20});
+    ok_run(r, t, 5);
+    expect_vals(g_ref_value(r, t[0]), (double[]){3, 4}, 2, 0);
+    expect_vals(g_ref_value(r, t[1]), (double[]){1, 0}, 2, 0);
+    expect_vals(g_ref_value(r, t[2]), (double[]){1, 0, 1, 0}, 4, 0);
+    expect_vals(g_ref_value(r, t[3]), (double[]){4, 3, 4, 2}, 4, 0);
+    expect_vals(g_ref_value(r, gx), (double[]){0, 10, 0, 0, 20, 0, 0, 0}, 8, 0);
+    g_ref_free(r);
+    g_graph_free(g);
+
+    /* pooling: 2x2 windows of a 3x5 image; row 2 and column 4 (the 9s) are in no window */
+    g = g_graph_new();
+    g_tensor *im = g_input(g, "im", 4, G_SHAPE(1, 1, 3, 5)), *gy = g_input(g, "gy", 4, G_SHAPE(1, 1, 1, 2));
+    g_tensor *p = g_max_pool2d(im, 2), *routed = g_max_pool2d_grad(im, gy, 2), *gi;
+    ck_assert_int_eq(p->shape[2], 1);
+    ck_assert_int_eq(p->shape[3], 2);
+    ck_assert_int_eq(g_grad(g, g_sum_all(g_mul(gy, p)), &im, 1, &gi), 0);
+    r = g_ref_new(g, 0);
+    g_ref_write(r, im, (double[]){1, 2, 2, 0, 9, 0, 2, 1, 2, 9, 9, 9, 9, 9, 9});
+    g_ref_write(r, gy, (double[]){5, 7});
+    g_tensor *roots[3] = {p, routed, gi};
+    ok_run(r, roots, 3);
+    expect_vals(g_ref_value(r, p), (double[]){2, 2}, 2, 0);
+    const double want[15] = {0, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    expect_vals(g_ref_value(r, routed), want, 15, 0);
+    expect_vals(g_ref_value(r, gi), want, 15, 0);
+    g_ref_free(r);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(reference_log_softmax_is_stable_and_cross_entropy_picks_the_label)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(2, 3)), *lab = g_input(g, "lab", 1, G_SHAPE(2));
+    g_tensor *bad = g_input(g, "bad", 1, G_SHAPE(2)), *l5 = g_input(g, "l5", 1, G_SHAPE(5));
+    g_tensor *t[4] = {g_log_softmax(x, 1), g_cross_entropy(x, lab), g_cross_entropy(x, bad), g_one_hot(l5, 3)};
+    ck_assert_int_eq(t[1]->ndim, 0);
+    ck_assert_int_eq(t[3]->ndim, 2);
+    ck_assert_int_eq(t[3]->shape[1], 3);
+    g_ref *r = g_ref_new(g, 0);
+    g_ref_write(r, x, (double[]){1000, 1001, 1002, -1, 0, 1});   /* exp(1000) overflows without the shift */
+    g_ref_write(r, lab, (double[]){2, 0});
+    g_ref_write(r, bad, (double[]){3, -1});
+    g_ref_write(r, l5, (double[]){2, 0, 3, -1, 1});
+    ok_run(r, t, 4);
+    double lse = log(1 + exp(-1.0) + exp(-2.0));
+    expect_vals(g_ref_value(r, t[0]), (double[]){-2 - lse, -1 - lse, -lse, -2 - lse, -1 - lse, -lse}, 6, 1e-12);
+    expect_vals(g_ref_value(r, t[1]), (double[]){(lse + 2 + lse) / 2}, 1, 1e-7);   /* -1/N as a float */
+    expect_vals(g_ref_value(r, t[2]), (double[]){0}, 1, 0);   /* no label in range: nothing picked */
+    expect_vals(g_ref_value(r, t[3]), (double[]){0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 15, 0);
+    g_ref_free(r);
+    g_graph_free(g);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -1319,6 +1432,9 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, shuffle_permutes_each_column_and_its_adjoint_inverts_it);
     tcase_add_test(tc, shuffle_rows_mode_moves_whole_rows);
     tcase_add_test(tc, shuffle_orders_rows_by_key_then_row);
+    tcase_add_test(tc, pooling_maxima_and_classification_builders_name_the_problem);
+    tcase_add_test(tc, reference_maxima_take_the_first_of_ties_in_value_and_gradient);
+    tcase_add_test(tc, reference_log_softmax_is_stable_and_cross_entropy_picks_the_label);
     suite_add_tcase(s, tc);
     return s;
 }

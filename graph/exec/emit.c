@@ -256,6 +256,7 @@ static void emit_member(cg *c, const g_tensor *t)
     switch (t->op) {
     case G_OP_PERMUTE: case G_OP_SLICE: case G_OP_PAD: case G_OP_CONCAT: case G_OP_GATHER_ROWS:
     case G_OP_SCATTER_ADD_ROWS: case G_OP_RAND_UNIFORM: case G_OP_RAND_NORMAL: case G_OP_RAND_INT:
+    case G_OP_MAX_POOL2D: case G_OP_MAX_POOL2D_GRAD:
         break;
     default:
         sb_printf(b, "    float v%d;\n    {\n", id);
@@ -294,7 +295,49 @@ static void emit_member(cg *c, const g_tensor *t)
     case G_OP_LE: cmp = "<="; break;
     case G_OP_EQ: cmp = "=="; break;
     case G_OP_SELECT: sb_printf(b, "        v%d = a0 != 0.0 ? a1 : a2;\n", id); break;
-    case G_OP_EXPAND: case G_OP_RESHAPE: sb_printf(b, "        v%d = a0;\n", id); break;
+    case G_OP_EXPAND: case G_OP_RESHAPE: case G_OP_STOP_GRADIENT: sb_printf(b, "        v%d = a0;\n", id); break;
+    case G_OP_ONE_HOT: {
+        char cb[96];
+        coord(cb, sizeof cb, t, t->attr.axis.axis, "i");
+        sb_printf(b, "        v%d = trunc(a0) == float(%s) ? 1.0 : 0.0;\n", id, cb);
+        break;
+    }
+    case G_OP_MAX_POOL2D: case G_OP_MAX_POOL2D_GRAD: {
+        /* the window's first maximum: only a strictly larger value moves it */
+        const g_tensor *x = t->src[0];
+        unsigned k = (unsigned)t->attr.conv.kh, H = (unsigned)x->shape[2], W = (unsigned)x->shape[3];
+        unsigned Ho = H / k, Wo = W / k;
+        char xs[128], gs[128], gi[96];
+        value_at(c, x, "j_", xs, sizeof xs);
+        if (t->op == G_OP_MAX_POOL2D) {
+            sb_printf(b, "    float v%d = uintBitsToFloat(0xff800000u);\n"
+                         "    { uint q_ = i / %uu, wo_ = i %% %uu, ho_ = q_ %% %uu, nc_ = q_ / %uu;\n"
+                         "      uint b_ = (nc_ * %uu + ho_ * %uu) * %uu + wo_ * %uu;\n",
+                      id, Wo, Wo, Ho, Ho, H, k, W, k);
+        } else {
+            snprintf(gi, sizeof gi, "(nc_ * %uu + ho_) * %uu + wo_", Ho, Wo);
+            value_at(c, t->src[1], gi, gs, sizeof gs);
+            sb_printf(b, "    float v%d = 0.0;\n"
+                         "    { uint q_ = i / %uu, w_ = i %% %uu, h_ = q_ %% %uu, nc_ = q_ / %uu;\n"
+                         "      uint ho_ = h_ / %uu, wo_ = w_ / %uu;\n"
+                         "      if (ho_ < %uu && wo_ < %uu) {\n"
+                         "      uint b_ = (nc_ * %uu + ho_ * %uu) * %uu + wo_ * %uu, a_ = b_;\n"
+                         "      float m_ = uintBitsToFloat(0xff800000u);\n",
+                      id, W, W, H, H, k, k, Ho, Wo, H, k, W, k);
+        }
+        sb_printf(b, "      for (uint p_ = 0u; p_ < %uu; p_++)\n"
+                     "        for (uint r_ = 0u; r_ < %uu; r_++) {\n"
+                     "          uint j_ = b_ + p_ * %uu + r_;\n          float x_ = %s;\n",
+                  k, k, W, xs);
+        if (t->op == G_OP_MAX_POOL2D) {
+            sb_printf(b, "          if (x_ > v%d) v%d = x_;\n        }\n    }\n", id, id);
+        } else {
+            sb_printf(b, "          if (x_ > m_) { m_ = x_; a_ = j_; }\n        }\n"
+                         "      if (a_ == i) v%d = %s;\n    } }\n",
+                      id, gs);
+        }
+        return;
+    }
     case G_OP_RAND_UNIFORM: case G_OP_RAND_NORMAL: case G_OP_RAND_INT: {
         c->rng = 1;
         int slot = in_slot(c, x_storage_of(c->p, t->src[0]->id));
@@ -500,15 +543,30 @@ static int emit_reduce(const g_schedule *p, int ui, x_source *out)
         else sb_printf(&roff, " + ((r / %zuu) %% %uu) * %zuu", rstride, (unsigned)x->shape[d], xs[d]);
         rstride *= (size_t)x->shape[d];
     }
+    /* sum_to adds; max and argmax keep the first maximum (only a strictly
+     * larger value moves it; across lanes the lower index wins a tie) */
+    static const char *const init[3] = {"float acc = 0.0;", "float acc = uintBitsToFloat(0xff800000u);",
+                                        "float acc = 0.0, best = uintBitsToFloat(0xff800000u);"};
+    static const char *const step[3] = {
+        "acc += x_;", "if (x_ > acc) acc = x_;", "if (x_ > best) { best = x_; acc = float(r); }"};
+    static const char *const tree[3] = {
+        "part[lane] += part[lane + s];",
+        "if (part[lane + s] > part[lane]) part[lane] = part[lane + s];",
+        "if (part[lane + s] > part[lane] || (part[lane + s] == part[lane] && pidx[lane + s] < pidx[lane])) {\n"
+        "            part[lane] = part[lane + s];\n            pidx[lane] = pidx[lane + s];\n        }"};
+    int mode = h->op == G_OP_MAX ? 1 : h->op == G_OP_ARGMAX ? 2 : 0;
     if (xconst) {
         char cl[48];
         lit(cl, sizeof cl, const_value(x));
-        sb_printf(&body, "        acc = %s * %zu.0;\n", cl, rn);
+        if (mode == 0) sb_printf(&body, "        acc = %s * %zu.0;\n", cl, rn);
+        else if (mode == 1) sb_printf(&body, "        acc = %s;\n", cl);
+        else sb_printf(&body, "        acc = 0.0;   // every element is the first maximum\n");
     } else if (wg) {
-        sb_printf(&body, "        for (uint r = lane; r < %zuu; r += 64u) acc += LOAD1(in%d, base + %s);\n", rn, slot,
-                  roff.s);
+        sb_printf(&body, "        for (uint r = lane; r < %zuu; r += 64u) { float x_ = LOAD1(in%d, base + %s); %s }\n",
+                  rn, slot, roff.s, step[mode]);
     } else {
-        sb_printf(&body, "        for (uint r = 0u; r < %zuu; r++) acc += LOAD1(in%d, base + %s);\n", rn, slot, roff.s);
+        sb_printf(&body, "        for (uint r = 0u; r < %zuu; r++) { float x_ = LOAD1(in%d, base + %s); %s }\n", rn,
+                  slot, roff.s, step[mode]);
     }
     sb_printf(&c.body, "    float v%d = acc;\n", h->id);
     for (int m = 1; m < u->nmembers; m++) emit_member(&c, g_graph_node(g, u->members[m]));
@@ -519,20 +577,22 @@ static int emit_reduce(const g_schedule *p, int ui, x_source *out)
     emit_decls(&c, &src, 0);
     if (wg) {
         sb_printf(&src,
-                  "shared float part[64];\nvoid main()\n{\n"
+                  "shared float part[64];\n%svoid main()\n{\n"
                   "    uint i = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;\n"
-                  "    uint lane = gl_LocalInvocationID.x;\n    float acc = 0.0;\n"
+                  "    uint lane = gl_LocalInvocationID.x;\n    %s\n"
                   "    if (i < %zuu) {\n        uint base = %s;\n%s    }\n"
-                  "    part[lane] = acc;\n    barrier();\n"
-                  "    for (uint s = 32u; s > 0u; s >>= 1) {\n        if (lane < s) part[lane] += part[lane + s];\n"
+                  "    part[lane] = %s;\n%s    barrier();\n"
+                  "    for (uint s = 32u; s > 0u; s >>= 1) {\n        if (lane < s) %s\n"
                   "        barrier();\n    }\n"
-                  "    if (lane != 0u || i >= %zuu) return;\n    acc = part[0];\n%s}\n",
-                  g_numel(h), base.s, body.s, g_numel(h), c.body.s);
+                  "    if (lane != 0u || i >= %zuu) return;\n    acc = %s[0];\n%s}\n",
+                  mode == 2 ? "shared float pidx[64];\n" : "", init[mode], g_numel(h), base.s, body.s,
+                  mode == 2 ? "best" : "acc", mode == 2 ? "    pidx[lane] = acc;\n" : "", tree[mode], g_numel(h),
+                  mode == 2 ? "pidx" : "part", c.body.s);
     } else {
         sb_printf(&src,
                   "void main()\n{\n    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);\n"
-                  "    if (i >= %zuu) return;\n    float acc = 0.0;\n    {\n        uint base = %s;\n%s    }\n%s}\n",
-                  g_numel(h), base.s, body.s, c.body.s);
+                  "    if (i >= %zuu) return;\n    %s\n    {\n        uint base = %s;\n%s    }\n%s}\n",
+                  g_numel(h), init[mode], base.s, body.s, c.body.s);
     }
     free(c.body.s);
     c.body.s = NULL;

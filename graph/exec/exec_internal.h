@@ -19,7 +19,7 @@ typedef enum x_kind {
     X_NONE,      /* group: no value, no work */
     X_EW,        /* elementwise (and index-remapping, random, effect) ops: generated code */
     X_MATMUL,    /* matmul kernel, with a generated epilogue when it heads a unit */
-    X_REDUCE,    /* sum_to: generated reduction kernel (+ epilogue) */
+    X_REDUCE,    /* sum_to, max, argmax: generated reduction kernel (+ epilogue) */
     X_STATIC,    /* convolutions, shuffle: embedded kernels, not fused */
 } x_kind;
 

@@ -87,6 +87,51 @@ static g_tensor *b_layout_of_const(g_graph *g, g_tensor **x, const tc_case *c)
     return g_add(y, x[0]);
 }
 
+/* arg[0] axis, arg[1] keepdim */
+static g_tensor *b_max(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_max(x[0], c->arg[0], c->arg[1]); }
+static g_tensor *b_argmax(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_argmax(x[0], c->arg[0], c->arg[1]); }
+/* argmax of x0 > 0: ties everywhere, the first of them must win */
+static g_tensor *b_argmax_of_ties(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    return g_argmax(g_gt(x[0], g_scalar(g, 0.0f)), c->arg[0], c->arg[1]);
+}
+/* max and argmax of a constant [3, 257], plus x0 [3]: no buffer to reduce */
+static g_tensor *b_max_of_const(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    (void)c;
+    g_tensor *k = g_reshape(g_const(g, -0.75f, 1, G_SHAPE(3 * 257)), 2, G_SHAPE(3, 257));
+    return g_add(g_add(g_max(k, 1, 0), g_argmax(k, 1, 0)), x[0]);
+}
+/* arg[0] axis */
+static g_tensor *b_log_softmax(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_log_softmax(x[0], c->arg[0]); }
+/* arg[0] classes */
+static g_tensor *b_one_hot(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_one_hot(x[0], c->arg[0]); }
+static g_tensor *b_cross_entropy(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; (void)c; return g_cross_entropy(x[0], x[1]); }
+/* arg[0] window */
+static g_tensor *b_max_pool(g_graph *g, g_tensor **x, const tc_case *c) { (void)g; return g_max_pool2d(x[0], c->arg[0]); }
+static g_tensor *b_max_pool_grad(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    (void)g;
+    return g_max_pool2d_grad(x[0], x[1], c->arg[0]);
+}
+/* pooling's routing of x1 over x0 > 0: ties in most windows, the first must win */
+static g_tensor *b_max_pool_grad_of_ties(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    return g_max_pool2d_grad(g_gt(x[0], g_scalar(g, 0.0f)), x[1], c->arg[0]);
+}
+/* the routing of a constant gy (how the second-order adjoint finds the maxima) */
+static g_tensor *b_max_pool_mask(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    int k = c->arg[0], *s = x[0]->shape;
+    g_tensor *ones = g_const(g, 1.0f, 4, G_SHAPE(s[0], s[1], s[2] / k, s[3] / k));
+    return g_max_pool2d_grad(x[0], ones, k);
+}
+/* arg[0] generator seed, farg p */
+static g_tensor *b_dropout(g_graph *g, g_tensor **x, const tc_case *c)
+{
+    return g_dropout(g_rng(g, "gen", (uint64_t)c->arg[0]), x[0], c->farg);
+}
+
 /* leaky_relu(x + b) * y: a fused elementwise chain of three inputs */
 static g_tensor *b_ew_chain(g_graph *g, g_tensor **x, const tc_case *c)
 {
@@ -173,6 +218,29 @@ const tc_case tc_cases[] = {
     {"sum_columns_256x512", BN, 1, {IN(2, 256, 512)}, b_sum, .arg = {0, 0}},
     {"sum_all_4096x4096", BN, 1, {IN(2, 4096, 4096)}, b_sum_all},
 
+    /* maxima along an axis (reductions: the same thresholds as sums) and
+     * what a classifier builds from them; ties must go to the first */
+    {"max", GD, 1, {IN(3, 2, 3, 5)}, b_max, .arg = {1, 0}},
+    {"max_last_keepdim", GD, 1, {IN(2, 3, 5)}, b_max, .arg = {-1, 1}},
+    {"log_softmax", GD, 1, {IN(2, 3, 5)}, b_log_softmax, .arg = {1}},
+    {"log_softmax_axis0", GD, 1, {IN(3, 4, 3, 2)}, b_log_softmax, .arg = {0}},
+    {"cross_entropy", GD, 2, {IN(2, 5, 7), IDX(7, 5)}, b_cross_entropy},
+    {"max_257_rows_of_255", DV, 1, {IN(2, 257, 255)}, b_max, .arg = {1, 0}},
+    {"max_3x7_over_257_strided", DV, 1, {IN(3, 3, 257, 7)}, b_max, .arg = {1, 1}},
+    {"argmax_255_rows_of_257", DV, 1, {IN(2, 255, 257)}, b_argmax, .arg = {-1, 0}},
+    {"argmax_3_columns_of_300", DV, 1, {IN(2, 300, 3)}, b_argmax, .arg = {0, 1}},
+    {"argmax_of_ties_3_columns_of_300", DV, 1, {IN(2, 300, 3)}, b_argmax_of_ties, .arg = {0, 0}},
+    {"argmax_of_ties_257_rows_of_63", DV, 1, {IN(2, 257, 63)}, b_argmax_of_ties, .arg = {1, 0}},
+    {"max_and_argmax_of_a_constant", DV, 1, {IN(1, 3)}, b_max_of_const},
+    UN("stop_gradient_257", g_stop_gradient, DV, IN(1, 257)),
+    {"one_hot_257_of_10", DV, 1, {IDX(10, 257)}, b_one_hot, .arg = {10}},
+    {"log_softmax_257x10", DV, 1, {IN(2, 257, 10)}, b_log_softmax, .arg = {1}, .tol = 1e-5},
+    {"log_softmax_3x300", DV, 1, {IN(2, 3, 300)}, b_log_softmax, .arg = {-1}, .tol = 1e-5},
+    {"log_softmax_axis0_65x3x5", DV, 1, {IN(3, 65, 3, 5)}, b_log_softmax, .arg = {0}, .tol = 1e-5},
+    {"cross_entropy_257x10", DV, 2, {IN(2, 257, 10), IDX(10, 257)}, b_cross_entropy, .tol = 1e-5},
+    {"log_softmax_256x10", BN, 1, {IN(2, 256, 10)}, b_log_softmax, .arg = {1}},
+    {"cross_entropy_256x10", BN, 2, {IN(2, 256, 10), IN(1, 256)}, b_cross_entropy},
+
     /* layout */
     {"reshape", GD, 1, {A235}, b_reshape, .arg = {2, 5, 6}},
     {"permute", GD, 1, {IN(3, 2, 3, 4)}, b_permute, .arg = {2, 0, 1}},
@@ -237,6 +305,24 @@ const tc_case tc_cases[] = {
     {"conv_transpose2d_64_to_1_14x14", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 64, 1, 5, 5)}, b_conv_t, .arg = {2, 2, 1}},
     {"conv2d_wgrad_1_to_64", BN, 2, {IN(4, 64, 1, 28, 28), IN(4, 64, 64, 14, 14)}, b_wgrad, .arg = {5, 5, 2, 2}},
     {"conv2d_wgrad_64_to_128", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 64, 128, 7, 7)}, b_wgrad, .arg = {5, 5, 2, 2}},
+
+    /* max pooling: H and W not multiples of k (unused rows and columns);
+     * device rows past the 64-invocation groups, with ties. Bench rows: an
+     * MNIST classifier's first pooling, batch 64, 32 channels */
+    {"max_pool2d", GD, 1, {IN(4, 2, 3, 5, 7)}, b_max_pool, .arg = {2}},
+    {"max_pool2d_k3", GD, 1, {IN(4, 1, 2, 7, 8)}, b_max_pool, .arg = {3}},
+    {"max_pool2d_grad", GD, 2, {CND(4, 2, 3, 5, 7), IN(4, 2, 3, 2, 3)}, b_max_pool_grad, .arg = {2}},
+    {"max_pool2d_3x5x17x15", DV, 1, {IN(4, 3, 5, 17, 15)}, b_max_pool, .arg = {2}},
+    {"max_pool2d_k3_2x3x29x31", DV, 1, {IN(4, 2, 3, 29, 31)}, b_max_pool, .arg = {3}},
+    {"max_pool2d_grad_3x5x17x15", DV, 2, {CND(4, 3, 5, 17, 15), IN(4, 3, 5, 8, 7)}, b_max_pool_grad, .arg = {2}},
+    {"max_pool2d_grad_of_ties", DV, 2, {IN(4, 2, 3, 9, 11), IN(4, 2, 3, 4, 5)}, b_max_pool_grad_of_ties, .arg = {2}},
+    {"max_pool2d_grad_of_a_constant_gy", DV, 1, {IN(4, 2, 3, 9, 11)}, b_max_pool_mask, .arg = {3}},
+    {"max_pool2d_64x32x28x28", BN, 1, {IN(4, 64, 32, 28, 28)}, b_max_pool, .arg = {2}},
+    {"max_pool2d_grad_64x32x28x28", BN, 2, {IN(4, 64, 32, 28, 28), IN(4, 64, 32, 14, 14)}, b_max_pool_grad, .arg = {2}},
+
+    /* dropout: the mask is the generator's, the same on the device */
+    {"dropout", GD, 1, {IN(2, 5, 7)}, b_dropout, .arg = {3}, .farg = 0.3f},
+    {"dropout_257x255", DV, 1, {IN(2, 257, 255)}, b_dropout, .arg = {7}, .farg = 0.5f},
 
     /* random permutations and normalisation */
     {"shuffle", GD, 1, {IN(2, 6, 3)}, b_shuffle, .arg = {0, 3}},
