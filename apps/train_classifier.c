@@ -31,10 +31,10 @@ static void usage(FILE *f)
             "\n"
             "  --data D         mnist or fashion (default mnist); fetch them with tools/data D\n"
             "  --data-dir DIR   where tools/data put them (default: $MEG_DATA_DIR or the cache folder)\n"
-            "  --epochs E       train for E passes' worth of minibatches (default 6)\n"
+            "  --epochs E       train for E passes' worth of minibatches (default 5)\n"
             "  --iters N        or until N iterations in total (overrides --epochs)\n"
             "  --batch B        minibatch size (default 64)\n"
-            "  --channels C     channels of the first convolution; the second has 2C (default 32)\n"
+            "  --channels C     channels of the first convolution; the second has 2C (default 16)\n"
             "  --hidden H       features (default 128)\n"
             "  --dropout P      before the last layer (default 0.5)\n"
             "  --lr A           Adam learning rate (default 1e-3; betas 0.9, 0.999)\n"
@@ -70,7 +70,7 @@ static int parse(int argc, char **argv, opts *o)
     meg_clf_config_default(&o->cfg);
     o->data = "mnist";
     o->out = "clf-out";
-    o->epochs = 6;
+    o->epochs = 5;
     o->iters = -1;
     o->log_every = 100;
     o->ckpt_every = 2000;

@@ -13,8 +13,8 @@ void meg_clf_config_default(meg_clf_config *c)
     c->height = 28;
     c->width = 28;
     c->classes = 10;
-    c->c1 = 32;
-    c->c2 = 64;
+    c->c1 = 16;   /* convolutions run at ~9 GFLOP/s on lavapipe: 16 and 32 channels train an epoch in 3 minutes */
+    c->c2 = 32;
     c->hidden = 128;
     c->dropout = 0.5f;
     c->batch = 64;

@@ -34,7 +34,7 @@ typedef struct meg_clf_config {
     uint64_t seed;
 } meg_clf_config;
 
-/* 1 x 28 x 28 images, 10 classes, c1 32, c2 64, hidden 128, dropout 0.5,
+/* 1 x 28 x 28 images, 10 classes, c1 16, c2 32, hidden 128, dropout 0.5,
  * batch 64, Adam 1e-3 (0.9, 0.999), seed 1. */
 void meg_clf_config_default(meg_clf_config *c);
 

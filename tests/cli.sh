@@ -273,7 +273,7 @@ PY
   [ "$(grep -c . "$T/clf/log.jsonl")" = 4 ] && ok "resumed classifier log has 4 rows" || bad "resumed classifier log has $(grep -c . "$T/clf/log.jsonl") rows"
   expect "images: a real set scored" 0 '"fd": [0-9.e+-]+, "fd_images": 50, .*"score": ' -- "$B/apps/meg-eval" images --samples mnist --n 50 --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
   expect "images: StackedMNIST modes" 0 '"modes": [0-9]+, "modes_total": 1000, "kl_train": ' -- "$B/apps/meg-eval" images --samples stackedmnist3 --n 30 --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
-  expect "images: a MEG checkpoint is not a classifier" 1 "not a classifier file" -- "$B/apps/meg-eval" images --samples mnist --classifier "$T/run/checkpoint.safetensors" --data-dir "$T/fake"
+  expect "images: a MEG checkpoint is not a classifier" 1 "not a classifier file" -- "$B/apps/meg-eval" images --samples mnist --classifier "$T/keep.safetensors" --data-dir "$T/fake"
   feats "$T/img5.st" images 2 0 0
   expect "images: a file without [N, C, H, W] images" 1 "img5.st" -- "$B/apps/meg-eval" images --samples "$T/img5.st" --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
 fi
