@@ -47,6 +47,10 @@ static void usage(FILE *f)
             "                     for a file: use its first N\n"
             "  --data-dir DIR     where tools/data put the data sets (default: $MEG_DATA_DIR or the cache)\n"
             "  --seed S           which images a named set gives (default 99)\n"
+            "  --grid FILE.png    also draw the first 64 images (StackedMNIST: 3 channels as RGB, 4 as\n"
+            "                     2 x 2 blocks of digits)\n"
+            "  --write-samples FILE  also write the scored images as a samples.safetensors file (at most\n"
+            "                     2^28 values), e.g. to make test sets of a named set\n"
             "  --device D         Vulkan device index or name substring\n"
             "  -h, --help         this text\n", FD_MAX_IMAGES);
 }
@@ -73,7 +77,7 @@ static const float *source_chunk(const source *s, size_t i, size_t k, float *buf
 
 int eval_images_main(int argc, char **argv)
 {
-    const char *samples = NULL, *clf_path = NULL, *data_dir = NULL, *device = NULL;
+    const char *samples = NULL, *clf_path = NULL, *data_dir = NULL, *device = NULL, *grid = NULL, *wsamples = NULL;
     long n_opt = -1, seed = 99;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -83,6 +87,8 @@ int eval_images_main(int argc, char **argv)
         else if (!strcmp(a, "--classifier") && v) { clf_path = v; i++; }
         else if (!strcmp(a, "--data-dir") && v) { data_dir = v; i++; }
         else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--grid") && v) { grid = v; i++; }
+        else if (!strcmp(a, "--write-samples") && v) { wsamples = v; i++; }
         else if (!strcmp(a, "--n")) { if (app_parse_int(PROG, a, v, 2, 100000000L, &n_opt)) return 2; i++; }
         else if (!strcmp(a, "--seed")) { if (app_parse_int(PROG, a, v, 0, 1L << 40, &seed)) return 2; i++; }
         else {
@@ -99,7 +105,7 @@ int eval_images_main(int argc, char **argv)
     meg_dataset real = {0}, test = {0};
     meg_stacked pool = {0};
     size_t *ref_counts = NULL;
-    float *buf = NULL, *logp = NULL, *fchunk = NULL, *feat = NULL, *ref_feat = NULL, *probs = NULL;
+    float *buf = NULL, *all = NULL, *logp = NULL, *fchunk = NULL, *feat = NULL, *ref_feat = NULL, *probs = NULL;
     int *digits = NULL, *ids = NULL;
     source src = {0};
     int rc = 1, k = 0;
@@ -170,12 +176,31 @@ int eval_images_main(int argc, char **argv)
     probs = malloc(nimg * K * sizeof *probs);
     digits = malloc(nimg * sizeof *digits);
     if (!chunk || !logp || !fchunk || !feat || !probs || !digits) { free(chunk); rt_set_error("out of host memory"); goto fail; }
+    size_t DS = (size_t)src.c * src.h * src.w;
+    if (wsamples && src.n * DS > ((size_t)1 << 28)) {
+        rt_set_error("--write-samples: %zu images of [%d, %d, %d] are more than 2^28 values; ask for fewer with --n",
+                     src.n, src.c, src.h, src.w);
+        free(chunk);
+        goto fail;
+    }
+    if (wsamples && !src.x && !(all = malloc(src.n * DS * sizeof *all))) {
+        free(chunk);
+        rt_set_error("out of host memory");
+        goto fail;
+    }
     double t0 = app_now();
     for (size_t i = 0; i < src.n; i += CHUNK_SAMPLES) {
         size_t m = src.n - i < CHUNK_SAMPLES ? src.n - i : CHUNK_SAMPLES, mi = m * (size_t)k, first = i * (size_t)k;
         const float *x = source_chunk(&src, i, m, chunk);
         /* [m, k, h, w] is [m k, 1, h, w]: the channels become images */
         if (!x || meg_classifier_eval(r.s, r.eval, &r.m, x, mi, logp, fchunk)) { free(chunk); goto fail; }
+        if (all) memcpy(all + i * DS, x, m * DS * sizeof *all);
+        if (grid && i == 0) {
+            char title[160];
+            snprintf(title, sizeof title, "%.100s: the first %zu of %zu", samples, m < 64 ? m : 64, src.n);
+            meg_sample_grid g = {.title = title};
+            if (meg_png_sample_grid(grid, x, m < 64 ? (int)m : 64, src.c, src.h, src.w, &g)) { free(chunk); goto fail; }
+        }
         if (first < nfd) {
             size_t nf = nfd - first < mi ? nfd - first : mi;
             memcpy(feat + first * F, fchunk, nf * F * sizeof *feat);
@@ -215,6 +240,10 @@ int eval_images_main(int argc, char **argv)
             meg_mode_coverage(ids, src.n, M, ref_counts, &ms, NULL))
             goto fail;
     }
+    if (wsamples) {
+        meg_st_kv meta[2] = {{"source", samples}, {"made_by", "meg-eval images --write-samples"}};
+        if (meg_samples_write(wsamples, all ? all : src.x, (int64_t)src.n, src.c, src.h, src.w, meta, 2)) goto fail;
+    }
     printf("{\"samples\": ");
     app_json_string(stdout, samples);
     printf(", \"classifier\": ");
@@ -239,7 +268,7 @@ int eval_images_main(int argc, char **argv)
     rc = 0;
 fail:
     if (rc) fprintf(stderr, "%s: %s\n", PROG, rt_error());
-    free(buf); free(logp); free(fchunk); free(feat); free(ref_feat); free(probs); free(digits); free(ids); free(ref_counts);
+    free(buf); free(all); free(logp); free(fchunk); free(feat); free(ref_feat); free(probs); free(digits); free(ids); free(ref_counts);
     free(src.entry);
     meg_samples_free(&file);
     meg_dataset_free(&real);
