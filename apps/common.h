@@ -22,6 +22,27 @@ void app_json_string(FILE *f, const char *s);
 void app_json_num(FILE *f, double v, int digits);
 int app_parse_int(const char *prog, const char *flag, const char *s, long lo, long hi, long *out);
 int app_parse_float(const char *prog, const char *flag, const char *s, double *out);
+/* In a loop over argv whose option is `a`, its value `v` (NULL past the end)
+ * and index `i`: a numeric option into dst, bit set in `set` (the function
+ * returns -1 on a bad value, the message printed). */
+#define APP_INT_OPT(prog, flag, lo, hi, dst, set, bit)                          \
+    if (!strcmp(a, flag)) {                                                     \
+        long n_;                                                                \
+        if (app_parse_int(prog, flag, v, lo, hi, &n_)) return -1;               \
+        dst = n_;                                                               \
+        set |= bit;                                                             \
+        i++;                                                                    \
+        continue;                                                               \
+    }
+#define APP_FLT_OPT(prog, flag, dst, set, bit)                                  \
+    if (!strcmp(a, flag)) {                                                     \
+        double d_;                                                              \
+        if (app_parse_float(prog, flag, v, &d_)) return -1;                     \
+        dst = (float)d_;                                                        \
+        set |= bit;                                                             \
+        i++;                                                                    \
+        continue;                                                               \
+    }
 /* "X0,X1,Y0,Y1" with X0 < X1 and Y0 < Y1 (the --box option); prints the error. */
 int app_parse_box(const char *prog, const char *s, meg_box *out);
 

@@ -101,24 +101,8 @@ static int parse(int argc, char **argv, opts *o)
     o->box = (meg_box){-2, 2, -2, 2};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-        double d;
-#define INT(flag, lo, hi, dst, bit)                                             \
-    if (!strcmp(a, flag)) {                                                     \
-        if (app_parse_int(PROG, flag, v, lo, hi, &n)) return -1;                \
-        dst = n;                                                                \
-        o->set |= bit;                                                          \
-        i++;                                                                    \
-        continue;                                                               \
-    }
-#define FLT(flag, dst, bit)                                                     \
-    if (!strcmp(a, flag)) {                                                     \
-        if (app_parse_float(PROG, flag, v, &d)) return -1;                      \
-        dst = (float)d;                                                         \
-        o->set |= bit;                                                          \
-        i++;                                                                    \
-        continue;                                                               \
-    }
+#define INT(flag, lo, hi, dst, bit) APP_INT_OPT(PROG, flag, lo, hi, dst, o->set, bit)
+#define FLT(flag, dst, bit) APP_FLT_OPT(PROG, flag, dst, o->set, bit)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
         if (!strcmp(a, "--model") && v) { i++; continue; }   /* "meg": checked by model_of */
         if (!strcmp(a, "--resume")) { o->resume = 1; continue; }

@@ -76,8 +76,6 @@ static int parse(int argc, char **argv, opts *o)
     o->ckpt_every = 2000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-        double d;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
         if (!strcmp(a, "--model") && v) { i++; continue; }   /* meg-train's: "classifier" brought us here */
         if (!strcmp(a, "--resume")) { o->resume = 1; continue; }
@@ -86,22 +84,8 @@ static int parse(int argc, char **argv, opts *o)
         if (!strcmp(a, "--data-dir") && v) { o->data_dir = v; i++; continue; }
         if (!strcmp(a, "--out") && v) { o->out = v; i++; continue; }
         if (!strcmp(a, "--device") && v) { o->device = v; i++; continue; }
-#define INT(flag, lo, hi, dst, bit)                                             \
-    if (!strcmp(a, flag)) {                                                     \
-        if (app_parse_int(PROG, flag, v, lo, hi, &n)) return -1;                \
-        dst = n;                                                                \
-        o->set |= bit;                                                          \
-        i++;                                                                    \
-        continue;                                                               \
-    }
-#define FLT(flag, dst, bit)                                                     \
-    if (!strcmp(a, flag)) {                                                     \
-        if (app_parse_float(PROG, flag, v, &d)) return -1;                      \
-        dst = (float)d;                                                         \
-        o->set |= bit;                                                          \
-        i++;                                                                    \
-        continue;                                                               \
-    }
+#define INT(flag, lo, hi, dst, bit) APP_INT_OPT(PROG, flag, lo, hi, dst, o->set, bit)
+#define FLT(flag, dst, bit) APP_FLT_OPT(PROG, flag, dst, o->set, bit)
         INT("--epochs", 0, 100000, o->epochs, 0)
         INT("--iters", 0, 1000000000L, o->iters, 0)
         INT("--batch", 1, 1 << 16, o->cfg.batch, SET_BATCH)
@@ -110,6 +94,7 @@ static int parse(int argc, char **argv, opts *o)
         INT("--log-every", 1, 1000000000L, o->log_every, 0)
         INT("--checkpoint-every", 1, 1000000000L, o->ckpt_every, 0)
         if (!strcmp(a, "--channels")) {
+            long n;
             if (app_parse_int(PROG, a, v, 1, 2048, &n)) return -1;
             o->cfg.c1 = (int)n;
             o->cfg.c2 = 2 * (int)n;

@@ -234,17 +234,24 @@ g_tensor *g_sum_to(g_tensor *x, int ndim, const int *shape)
     return g__node(g, "sum_to", G_OP_SUM_TO, ndim, shape, 1, &x);
 }
 
+/* x's shape with 1 at axis a (keep), and without a (drop); returns drop's rank. */
+static int reduced_shapes(const g_tensor *x, int a, int *keep, int *drop)
+{
+    int nd = 0;
+    for (int d = 0; d < x->ndim; d++) {
+        keep[d] = d == a ? 1 : x->shape[d];
+        if (d != a) drop[nd++] = x->shape[d];
+    }
+    return nd;
+}
+
 static g_tensor *sum_axis(const char *what, g_tensor *x, int axis, int keepdim, int mean)
 {
     g_graph *g = g__check_srcs(what, 1, &x, 0);
     if (!g) return NULL;
     int a = g__norm_axis(g, what, axis, x);
     if (a < 0) return NULL;
-    int keep[G_MAX_DIMS], drop[G_MAX_DIMS], nd = 0;
-    for (int d = 0; d < x->ndim; d++) {
-        keep[d] = d == a ? 1 : x->shape[d];
-        if (d != a) drop[nd++] = x->shape[d];
-    }
+    int keep[G_MAX_DIMS], drop[G_MAX_DIMS], nd = reduced_shapes(x, a, keep, drop);
     g_tensor *s = g_sum_to(x, x->ndim, keep);
     if (mean) s = g_scale(s, 1.0f / (float)x->shape[a]);
     if (!keepdim) s = g_reshape(s, nd, drop);
@@ -446,11 +453,7 @@ static g_tensor *max_axis(const char *what, g_op op, g_tensor *x, int axis, int 
     if (!g) return NULL;
     int a = g__norm_axis(g, what, axis, x);
     if (a < 0) return NULL;
-    int keep[G_MAX_DIMS], drop[G_MAX_DIMS], nd = 0;
-    for (int d = 0; d < x->ndim; d++) {
-        keep[d] = d == a ? 1 : x->shape[d];
-        if (d != a) drop[nd++] = x->shape[d];
-    }
+    int keep[G_MAX_DIMS], drop[G_MAX_DIMS], nd = reduced_shapes(x, a, keep, drop);
     g_tensor *t = g__node(g, what, op, x->ndim, keep, 1, &x);
     if (!t) return NULL;
     t->attr.axis.axis = a;
