@@ -24,22 +24,39 @@ static int heat(meg_canvas *c, const float *density, int n)
     return meg_plot_heatmap(c, density, n, n, 0, NULL, NULL);
 }
 
-int viz_density(const char *path, const float *energy, int n, meg_box box, const char *title)
+int viz_draw_density(meg_canvas *c, const float *energy, int n, const char *title)
 {
     size_t nn = (size_t)n * n;
     float *d = malloc(nn * sizeof *d);
     if (!d) { rt_set_error("out of host memory"); return -1; }
-    meg_canvas c;
     int rc = -1;
-    if (meg_energy_to_density(energy, nn, d) || canvas(&c, box)) { free(d); return -1; }
-    if (!heat(&c, d, n)) {
-        meg_plot_frame(&c, BLACK);
-        meg_plot_title(&c, title, BLACK);
-        rc = meg_canvas_write_png(&c, path);
+    if (!meg_energy_to_density(energy, nn, d) && !heat(c, d, n)) {
+        meg_plot_frame(c, BLACK);
+        meg_plot_title(c, title, BLACK);
+        rc = 0;
     }
-    meg_canvas_free(&c);
     free(d);
     return rc;
+}
+
+int viz_density(const char *path, const float *energy, int n, meg_box box, const char *title)
+{
+    meg_canvas c;
+    if (canvas(&c, box)) return -1;
+    int rc = viz_draw_density(&c, energy, n, title) || meg_canvas_write_png(&c, path) ? -1 : 0;
+    meg_canvas_free(&c);
+    return rc;
+}
+
+int viz_draw_points(meg_canvas *c, const float *bg, size_t nbg, const float *fg, size_t nfg, const float *density,
+                    int n, const char *title)
+{
+    if (density && heat(c, density, n)) return -1;
+    if (bg) meg_plot_points(c, bg, nbg, 1.2, density ? MEG_RGB(255, 255, 255) : MEG_RGB(110, 110, 110), 0.35);
+    if (fg) meg_plot_points(c, fg, nfg, 1.8, MEG_RGB(230, 60, 30), 0.75);
+    meg_plot_frame(c, BLACK);
+    meg_plot_title(c, title, BLACK);
+    return 0;
 }
 
 int viz_points(const char *path, const float *bg, size_t nbg, const float *fg, size_t nfg, const float *density,
@@ -47,18 +64,12 @@ int viz_points(const char *path, const float *bg, size_t nbg, const float *fg, s
 {
     meg_canvas c;
     if (canvas(&c, box)) return -1;
-    int rc = 0;
-    if (density) rc = heat(&c, density, n);
-    if (!rc) {
-        if (bg) meg_plot_points(&c, bg, nbg, 1.2, density ? MEG_RGB(255, 255, 255) : MEG_RGB(110, 110, 110), 0.35);
-        meg_plot_points(&c, fg, nfg, 1.8, MEG_RGB(230, 60, 30), 0.75);
-        meg_plot_frame(&c, BLACK);
-        meg_plot_title(&c, title, BLACK);
-        rc = meg_canvas_write_png(&c, path);
-    }
+    int rc = viz_draw_points(&c, bg, nbg, fg, nfg, density, n, title) || meg_canvas_write_png(&c, path) ? -1 : 0;
     meg_canvas_free(&c);
     return rc;
 }
+
+int viz_canvas(meg_canvas *c, meg_box box) { return canvas(c, box); }
 
 int viz_chains(const char *path, const float *traj, int nchains, int nsteps, const float *density, int n,
                meg_box box, const char *title)

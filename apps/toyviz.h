@@ -5,12 +5,19 @@
 #include <stddef.h>
 
 #include "data.h"   /* meg_box */
+#include "io.h"     /* meg_canvas */
 
 /* exp(-E) on an n x n grid over box, normalised over the grid, as a heat map. */
 int viz_density(const char *path, const float *energy, int n, meg_box box, const char *title);
 /* Points fg over points bg (and over a density grid when density != NULL). */
 int viz_points(const char *path, const float *bg, size_t nbg, const float *fg, size_t nfg, const float *density,
                int n, meg_box box, const char *title);
+/* The same two pictures drawn onto a canvas of viz_canvas (the figure of
+ * several panels); fg NULL: background points only. */
+int viz_canvas(meg_canvas *c, meg_box box);   /* 560 x 560, the programs' panel */
+int viz_draw_density(meg_canvas *c, const float *energy, int n, const char *title);
+int viz_draw_points(meg_canvas *c, const float *bg, size_t nbg, const float *fg, size_t nfg, const float *density,
+                    int n, const char *title);
 /* Trajectories: nchains chains of nsteps points each ([step][chain][2]). */
 int viz_chains(const char *path, const float *traj, int nchains, int nsteps, const float *density, int n,
                meg_box box, const char *title);
