@@ -160,12 +160,12 @@ static int write_errors(const char *out, const meg_dataset *test, const int32_t 
     float *img = malloc(64 * D * sizeof *img);
     if (!img) { rt_set_error("out of host memory"); return -1; }
     char caption[160];
-    int off = snprintf(caption, sizeof caption, "test accuracy %.2f%%; label>said:", 100 * acc);
+    int off = snprintf(caption, sizeof caption, "test accuracy %.2f%%, label/said:", 100 * acc);
     for (size_t i = 0; i < test->n && count < 64; i++) {
         if (pred[i] == test->labels[i]) continue;
         memcpy(img + count * D, test->x + i * D, D * sizeof *img);
         if (count < 8 && off < (int)sizeof caption - 8)
-            off += snprintf(caption + off, sizeof caption - (size_t)off, " %d>%d", test->labels[i], pred[i]);
+            off += snprintf(caption + off, sizeof caption - (size_t)off, " %d/%d", test->labels[i], pred[i]);
         count++;
     }
     char path[4200];

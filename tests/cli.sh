@@ -279,5 +279,12 @@ PY
 fi
 expect "images needs its files" 2 "--samples S and --classifier FILE are required" -- "$B/apps/meg-eval" images --samples mnist
 
+# ---- meg-eval figure: rows of data, samples and density
+expect "figure needs checkpoints and --out" 2 "at least one --checkpoint FILE and --out FILE.png" -- "$B/apps/meg-eval" figure --out "$T/fig.png"
+expect "figure of a CSV model needs its --data" 1 "pass --data PATH" -- "$B/apps/meg-eval" figure --checkpoint "$T/keep.safetensors" --out "$T/fig.png"
+[ ! -e "$T/fig.png" ] && ok "failed figure wrote nothing" || bad "failed figure wrote $T/fig.png"
+expect "figure of two rows" 0 '^\{"figure": ".*fig.png", "rows": \[".*good.csv: width 8, 5 iterations", ' -- "$B/apps/meg-eval" figure --checkpoint "$T/keep.safetensors" --checkpoint "$T/keep.safetensors" --data "$T/good.csv" --out "$T/fig.png" --grid 16 --samples 10
+[ -s "$T/fig.png" ] && ok "figure written" || bad "figure written"
+
 [ $fails -eq 0 ] && echo "cli: all passed" || echo "cli: $fails failed"
 exit $((fails > 0))
