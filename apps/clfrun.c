@@ -100,9 +100,8 @@ int clfrun_from_meta(clfrun *r, const meg_st_file *f)
     return 0;
 }
 
-int clfrun_open(clfrun *r, size_t n, rt_ctx *ctx, const char *device)
+int clfrun_open(clfrun *r, const meg_dataset *train, rt_ctx *ctx, const char *device)
 {
-    if (meg_classifier_build(&r->m, &r->cfg, n, CLFRUN_EVAL_ROWS)) return -1;
     if (ctx) {
         r->ctx = ctx;
     } else {
@@ -110,14 +109,20 @@ int clfrun_open(clfrun *r, size_t n, rt_ctx *ctx, const char *device)
         if (rt_ctx_create(&o, &r->ctx)) return -1;
         r->own_ctx = 1;
     }
-    return g_session_new(r->ctx, r->m.g, r->cfg.seed, &r->s);
+    /* the device first: the training set's inputs are split to fit its limits */
+    g_limits lim;
+    g_limits_of(r->ctx, &lim);
+    if (meg_classifier_build(&r->m, &r->cfg, train, &lim, CLFRUN_EVAL_ROWS) ||
+        g_session_new(r->ctx, r->m.g, r->cfg.seed, &r->s))
+        return -1;
+    return train ? meg_classifier_upload(r->s, &r->m, train) : 0;
 }
 
 int clfrun_load(clfrun *r, const char *path, rt_ctx *ctx, const char *device)
 {
     meg_st_file *f = NULL;
     int rc = -1;
-    if (meg_st_read(path, &f) || clfrun_from_meta(r, f) || clfrun_open(r, 1, ctx, device) ||
+    if (meg_st_read(path, &f) || clfrun_from_meta(r, f) || clfrun_open(r, NULL, ctx, device) ||
         meg_checkpoint_load(f, r->s, r->m.g))
         goto done;
     rc = 0;

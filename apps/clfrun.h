@@ -31,10 +31,10 @@ int clfrun_meta(const clfrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
 /* Fills cfg, data, n, iteration, log_rows and test_accuracy from a file's
  * metadata and checks the weights' shapes; errors name the file and key. */
 int clfrun_from_meta(clfrun *r, const meg_st_file *f);
-/* Builds the model for n training images (1 for evaluation only: the
- * training set is an input, never saved), opens the device (ctx NULL: the
- * one named by device) and creates the session. */
-int clfrun_open(clfrun *r, size_t n, rt_ctx *ctx, const char *device);
+/* Opens the device (ctx NULL: the one named by device), builds the model
+ * for the training set train (NULL for evaluation only: the training set is
+ * an input, never saved), creates the session and uploads train. */
+int clfrun_open(clfrun *r, const meg_dataset *train, rt_ctx *ctx, const char *device);
 /* A classifier file, ready to evaluate: metadata, model, weights. */
 int clfrun_load(clfrun *r, const char *path, rt_ctx *ctx, const char *device);
 int clfrun_eval_plan(clfrun *r);

@@ -225,14 +225,8 @@ int train_classifier_main(int argc, char **argv)
         goto fail;
     }
     r.n = train.n;
-    if (clfrun_open(&r, train.n, NULL, o.device)) goto fail;
-    /* the training set on the device: images, and labels as floats */
-    float *lab = malloc(train.n * sizeof *lab);
-    if (!lab) { rt_set_error("out of host memory"); goto fail; }
-    for (size_t i = 0; i < train.n; i++) lab[i] = (float)train.labels[i];
-    int wrc = g_session_write(r.s, r.m.data, train.x) || g_session_write(r.s, r.m.labels, lab);
-    free(lab);
-    if (wrc) goto fail;
+    /* the training set on the device: images as bytes, labels as floats */
+    if (clfrun_open(&r, &train, NULL, o.device)) goto fail;
     if (ck) {
         if (meg_checkpoint_load(ck, r.s, r.m.g)) goto fail;
         meg_st_free(ck);

@@ -72,6 +72,15 @@ g_tensor *g_input(g_graph *g, const char *name, int ndim, const int *shape)
     return leaf(g, G_OP_INPUT, name, ndim, shape, g_init_zeros());
 }
 
+g_tensor *g_input_u8(g_graph *g, const char *name, int ndim, const int *shape)
+{
+    g_tensor *t = leaf(g, G_OP_INPUT, name, ndim, shape, g_init_zeros());
+    if (t) t->flags |= G_FLAG_U8;
+    return t;
+}
+
+int g_is_u8(const g_tensor *t) { return t && t->op == G_OP_INPUT && (t->flags & G_FLAG_U8); }
+
 g_tensor *g_param(g_graph *g, const char *name, int ndim, const int *shape, g_init init)
 {
     return leaf(g, G_OP_PARAM, name, ndim, shape, init);

@@ -325,6 +325,12 @@ g_tensor *g_assign(g_tensor *target, g_tensor *value)
                 g_op_name(target->op), g_shape_str(target, bt, sizeof bt));
         return NULL;
     }
+    if (g_is_u8(target)) {
+        /* its buffer holds bytes; kernels write fp32 */
+        g__fail(g, "assign: target '%s' %s is an 8-bit input (g_input_u8), which only the host writes",
+                target->name, g_shape_str(target, bt, sizeof bt));
+        return NULL;
+    }
     if (!g_same_shape(target, value)) {
         g__fail(g, "assign: shapes differ: target '%s' %s vs value %s", target->name,
                 g_shape_str(target, bt, sizeof bt), g_shape_str(value, bv, sizeof bv));
@@ -367,7 +373,7 @@ static int check_updates(const char *what, g_graph *g, g_tensor **params, g_tens
         }
         char bp[64], bg[64];
         if (params[k]->op != G_OP_PARAM) {
-            g__fail(g, "%s: entry %d is not a param leaf but %s %s", what, k,
+            g__fail(g, "%s: entry %d is not a param leaf but %s%s %s", what, k, g_is_u8(params[k]) ? "8-bit " : "",
                     g_op_name(params[k]->op), g_shape_str(params[k], bp, sizeof bp));
             return -1;
         }

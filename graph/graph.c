@@ -39,6 +39,16 @@ void g__fail(g_graph *g, const char *fmt, ...)
     g->has_err = 1;
 }
 
+void g_graph_fail(g_graph *g, const char *fmt, ...)
+{
+    if (!g || g->has_err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->err, sizeof g->err, fmt, ap);
+    va_end(ap);
+    g->has_err = 1;
+}
+
 int g_graph_size(const g_graph *g) { return g ? g->n : 0; }
 
 g_tensor *g_graph_node(const g_graph *g, int id)
@@ -253,7 +263,8 @@ void g_dump(const g_graph *g, g_tensor *const *roots, int n, FILE *f)
         fprintf(f, "n%d = %s(", id, g_op_name(t->op));
         for (int k = 0; k < t->nsrc; k++) fprintf(f, "%sn%d", k ? ", " : "", t->src[k]->id);
         fprintf(f, ")");
-        if (g_is_leaf(t)) fprintf(f, " '%s'%s", t->name, t->flags & G_FLAG_RNG ? " generator" : "");
+        if (g_is_leaf(t))
+            fprintf(f, " '%s'%s", t->name, t->flags & G_FLAG_RNG ? " generator" : g_is_u8(t) ? " u8" : "");
         dump_attrs(t, f);
         if (!g_is_effect(t)) fprintf(f, " %s", g_shape_str(t, b, sizeof b));
         fprintf(f, "\n");

@@ -16,7 +16,9 @@
  *
  * Shapes follow numpy: shape[0] is the outermost dimension, the last one is
  * contiguous. 0 to 4 dimensions; a 0-d tensor is a scalar holding one value.
- * All values are fp32 on the device (double in the CPU reference).
+ * All values are fp32 on the device (double in the CPU reference); only an
+ * 8-bit input (g_input_u8) is stored otherwise, as bytes, and every op reads
+ * it as byte / 255.
  */
 #ifndef MEG_GRAPH_H
 #define MEG_GRAPH_H
@@ -94,6 +96,7 @@ typedef union g_attr {
 
 enum {
     G_FLAG_RNG = 1u,     /* a state leaf made by g_rng: a generator random ops accept */
+    G_FLAG_U8 = 2u,      /* an input made by g_input_u8: bytes, read as byte / 255 */
 };
 
 typedef enum g_init_kind {
@@ -133,6 +136,10 @@ struct g_node {
 g_graph *g_graph_new(void);            /* NULL only when out of memory */
 void g_graph_free(g_graph *g);
 const char *g_graph_error(const g_graph *g);   /* NULL while no error */
+/* Records a message as the graph's error unless one is already kept: for
+ * builders outside graph/ (models' layers, data sets) that find a problem
+ * of their own. */
+void g_graph_fail(g_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int g_graph_size(const g_graph *g);
 g_tensor *g_graph_node(const g_graph *g, int id);
 g_tensor *g_graph_find(const g_graph *g, const char *leaf_name);
@@ -152,6 +159,13 @@ void g_dump(const g_graph *g, g_tensor *const *roots, int n, FILE *f);
 /* ---- leaves ----------------------------------------------------------- */
 
 g_tensor *g_input(g_graph *g, const char *name, int ndim, const int *shape);
+/* An 8-bit input: stored as one byte per element (a quarter of an fp32
+ * input: data sets of image bytes), its value byte / 255 in [0, 1] to every
+ * op that reads it. Only the host writes it (g_session_write_u8,
+ * g_ref_write_u8): assign refuses it as a target, optimizers as a param. */
+g_tensor *g_input_u8(g_graph *g, const char *name, int ndim, const int *shape);
+/* 1 for an input made by g_input_u8. */
+int g_is_u8(const g_tensor *t);
 g_tensor *g_param(g_graph *g, const char *name, int ndim, const int *shape, g_init init);
 g_tensor *g_state(g_graph *g, const char *name, int ndim, const int *shape, g_init init);
 g_tensor *g_const(g_graph *g, float value, int ndim, const int *shape);
@@ -312,6 +326,9 @@ void g_ref_free(g_ref *r);
 const char *g_ref_error(const g_ref *r);
 int g_ref_write(g_ref *r, g_tensor *leaf, const double *values);
 int g_ref_write_f(g_ref *r, g_tensor *leaf, const float *values);
+/* An 8-bit input's numel bytes (its value byte / 255); g_ref_write and
+ * g_ref_write_f refuse such an input, and this any other leaf. */
+int g_ref_write_u8(g_ref *r, g_tensor *leaf, const uint8_t *bytes);
 /* Evaluates, in program order, every node needed by roots (effects
  * included) and applies the effects to the leaf values. */
 int g_ref_run(g_ref *r, g_tensor **roots, int n);

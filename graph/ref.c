@@ -122,10 +122,18 @@ static int check_leaf(g_ref *r, const g_tensor *leaf, const void *values)
     return sync(r);
 }
 
+/* A float write of an 8-bit input would hold values its bytes cannot. */
+static int check_not_u8(g_ref *r, const g_tensor *leaf)
+{
+    if (g_is_u8(leaf))
+        return fail(r, "ref write: input '%s' is 8-bit (g_input_u8): write its bytes with g_ref_write_u8", leaf->name);
+    return 0;
+}
+
 int g_ref_write(g_ref *r, g_tensor *leaf, const double *values)
 {
     if (!r) return -1;
-    if (check_leaf(r, leaf, values)) return -1;
+    if (check_leaf(r, leaf, values) || check_not_u8(r, leaf)) return -1;
     memcpy(r->val[leaf->id], values, count(leaf) * sizeof(double));
     r->written[leaf->id] = 1;
     return 0;
@@ -134,9 +142,22 @@ int g_ref_write(g_ref *r, g_tensor *leaf, const double *values)
 int g_ref_write_f(g_ref *r, g_tensor *leaf, const float *values)
 {
     if (!r) return -1;
-    if (check_leaf(r, leaf, values)) return -1;
+    if (check_leaf(r, leaf, values) || check_not_u8(r, leaf)) return -1;
     size_t n = count(leaf);
     for (size_t j = 0; j < n; j++) r->val[leaf->id][j] = values[j];
+    r->written[leaf->id] = 1;
+    return 0;
+}
+
+int g_ref_write_u8(g_ref *r, g_tensor *leaf, const uint8_t *bytes)
+{
+    if (!r) return -1;
+    if (check_leaf(r, leaf, bytes)) return -1;
+    if (!g_is_u8(leaf))
+        return fail(r, "ref write: leaf '%s' is not an 8-bit input (g_input_u8); write its values with g_ref_write",
+                    leaf->name);
+    size_t n = count(leaf);
+    for (size_t j = 0; j < n; j++) r->val[leaf->id][j] = bytes[j] / 255.0;
     r->written[leaf->id] = 1;
     return 0;
 }

@@ -24,7 +24,7 @@ void meg_clf_config_default(meg_clf_config *c)
     c->seed = 1;
 }
 
-static int check_config(const meg_clf_config *c, size_t ndata)
+static int check_config(const meg_clf_config *c, const meg_dataset *train)
 {
     if (c->channels < 1 || c->height < 4 || c->width < 4 || c->classes < 2 || c->c1 < 1 || c->c2 < 1 ||
         c->hidden < 1 || c->batch < 1) {
@@ -39,9 +39,17 @@ static int check_config(const meg_clf_config *c, size_t ndata)
                      (double)c->lr, (double)c->dropout, (double)c->beta1, (double)c->beta2);
         return -1;
     }
-    if (ndata < 1 || ndata > (1u << 24)) {
+    if (!train) return 0;
+    const char *dn = train->name ? train->name : "(unnamed set)";
+    if (train->ndim != 3 || train->shape[0] != c->channels || train->shape[1] != c->height ||
+        train->shape[2] != c->width || !train->labels) {
+        rt_set_error("classifier: %s is not a set of labelled images [%d, %d, %d]", dn, c->channels, c->height,
+                     c->width);
+        return -1;
+    }
+    if (train->n < 1 || train->n > (1u << 24)) {
         rt_set_error("classifier: %zu training images (1 to 2^24 supported: indices are drawn as exact fp32 "
-                     "integers)", ndata);
+                     "integers)", train->n);
         return -1;
     }
     return 0;
@@ -57,20 +65,41 @@ static g_tensor *trunk(const meg_classifier *m, g_tensor *x)
     return g_relu(meg_linear_apply(&m->fc1, g_reshape(h, 2, G_SHAPE(n, flat))));
 }
 
-int meg_classifier_build(meg_classifier *m, const meg_clf_config *c, size_t ndata, int eval_n)
+/* One training iteration: a minibatch drawn on the device, cross-entropy,
+ * one Adam step. -1 with the graph's error. */
+static int build_training(meg_classifier *m)
+{
+    const meg_clf_config *c = &m->cfg;
+    g_graph *g = m->g;
+    g_tensor *y;
+    g_tensor *x = meg_device_set_batch(&m->data, m->rng, c->batch, &y);
+    g_tensor *logits = meg_linear_apply(&m->fc2, g_dropout(m->rng, trunk(m, x), c->dropout));
+    m->loss = g_cross_entropy(logits, y);
+    m->accuracy = g_mean_all(g_eq(g_argmax(logits, 1, 0), y));
+    g_tensor *params[8] = {m->conv1.w, m->conv1.b, m->conv2.w, m->conv2.b, m->fc1.w, m->fc1.b, m->fc2.w, m->fc2.b};
+    g_tensor *grads[8];
+    if (g_graph_error(g) || g_grad(g, m->loss, params, 8, grads)) return -1;
+    g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
+    g_tensor *effects[2] = {g_adam(g, "adamC", params, grads, 8, ao), NULL};
+    effects[1] = g_rng_advance(m->rng);
+    m->step = g_group(g, effects, 2);
+    return g_graph_error(g) ? -1 : 0;
+}
+
+int meg_classifier_build(meg_classifier *m, const meg_clf_config *c, const meg_dataset *train, const g_limits *lim,
+                         int eval_n)
 {
     memset(m, 0, sizeof *m);
-    if (check_config(c, ndata)) return -1;
+    if (check_config(c, train)) return -1;
     if (eval_n < 1) { rt_set_error("classifier: %d evaluation rows (at least 1)", eval_n); return -1; }
     m->cfg = *c;
-    m->ndata = ndata;
+    m->ndata = train ? train->n : 0;
     m->eval_n = eval_n;
     g_graph *g = m->g = g_graph_new();
     if (!g) { rt_set_error("out of host memory"); return -1; }
-    int D = c->channels * c->height * c->width, B = c->batch;
     int flat = c->c2 * (c->height / 4) * (c->width / 4);
-    m->data = g_input(g, "data", 2, G_SHAPE((int)ndata, D));
-    m->labels = g_input(g, "labels", 2, G_SHAPE((int)ndata, 1));
+    /* the images as bytes where the set has them: a quarter of the device memory */
+    if (train && meg_device_set_make(g, "data", train, 1, lim, &m->data)) goto fail;
     m->rng = g_rng(g, "rng", c->seed);
     if (meg_conv2d_make(g, "C", "0", c->channels, c->c1, 5, 1, 2, 0.0f, &m->conv1) ||
         meg_conv2d_make(g, "C", "1", c->c1, c->c2, 5, 1, 2, 0.0f, &m->conv2) ||
@@ -78,20 +107,7 @@ int meg_classifier_build(meg_classifier *m, const meg_clf_config *c, size_t ndat
         meg_linear_make(g, "C", "3", c->hidden, c->classes, &m->fc2))
         goto fail;
 
-    /* training: a minibatch drawn on the device, cross-entropy, one Adam step */
-    g_tensor *idx = g_rand_int(m->rng, (int)ndata, 1, G_SHAPE(B));
-    g_tensor *x = g_reshape(g_gather_rows(m->data, idx), 4, G_SHAPE(B, c->channels, c->height, c->width));
-    g_tensor *y = g_reshape(g_gather_rows(m->labels, idx), 1, G_SHAPE(B));
-    g_tensor *logits = meg_linear_apply(&m->fc2, g_dropout(m->rng, trunk(m, x), c->dropout));
-    m->loss = g_cross_entropy(logits, y);
-    m->accuracy = g_mean_all(g_eq(g_argmax(logits, 1, 0), y));
-    g_tensor *params[8] = {m->conv1.w, m->conv1.b, m->conv2.w, m->conv2.b, m->fc1.w, m->fc1.b, m->fc2.w, m->fc2.b};
-    g_tensor *grads[8];
-    if (g_graph_error(g) || g_grad(g, m->loss, params, 8, grads)) goto fail;
-    g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
-    g_tensor *effects[2] = {g_adam(g, "adamC", params, grads, 8, ao), NULL};
-    effects[1] = g_rng_advance(m->rng);
-    m->step = g_group(g, effects, 2);
+    if (train && build_training(m)) goto fail;
 
     /* evaluation: no dropout */
     m->x_in = g_input(g, "eval.x", 4, G_SHAPE(eval_n, c->channels, c->height, c->width));
@@ -103,6 +119,12 @@ fail:
     if (g && g_graph_error(g)) rt_set_error("building the classifier graph: %s", g_graph_error(g));
     meg_classifier_free(m);
     return -1;
+}
+
+int meg_classifier_upload(g_session *s, const meg_classifier *m, const meg_dataset *train)
+{
+    if (!m->ndata) { rt_set_error("classifier: built for evaluation only, it has no training set to upload"); return -1; }
+    return meg_device_set_upload(s, &m->data, train);
 }
 
 void meg_classifier_free(meg_classifier *m)

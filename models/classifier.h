@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "batches.h"
+#include "data.h"
 #include "exec.h"
 #include "graph.h"
 #include "nn.h"
@@ -43,11 +45,11 @@ typedef struct meg_classifier {
     g_graph *g;
     meg_conv2d conv1, conv2;
     meg_linear fc1, fc2;
-    size_t ndata;
-    g_tensor *data;           /* input [ndata, C*H*W]: the training images, on the device */
-    g_tensor *labels;         /* input [ndata, 1]: their classes as floats */
+    size_t ndata;             /* training images; 0: built for evaluation only */
+    meg_device_set data;      /* the training images (as bytes where the set has them) and labels, on the device */
     g_tensor *rng;
-    g_tensor *step;           /* root: one training iteration (a minibatch, one Adam step) */
+    /* training (NULL when built for evaluation only) */
+    g_tensor *step;           /* root: one training iteration (a minibatch drawn on the device, one Adam step) */
     g_tensor *loss, *accuracy;   /* 0-d roots: the minibatch's cross-entropy and share correct */
     int eval_n;               /* images per evaluation run */
     g_tensor *x_in;           /* input [eval_n, C, H, W] */
@@ -55,7 +57,16 @@ typedef struct meg_classifier {
     g_tensor *features;       /* [eval_n, hidden]: the penultimate layer, after relu */
 } meg_classifier;
 
-int meg_classifier_build(meg_classifier *m, const meg_clf_config *c, size_t ndata, int eval_n);
+/* The network, its training graph for the labelled images train ([C, H, W]
+ * as in c; NULL: evaluation only, no training graph) and its evaluation
+ * graph of eval_n rows. The training set's inputs are split to fit lim (the
+ * device's, g_limits_of; NULL: g_limits_default); meg_classifier_upload
+ * writes them. */
+int meg_classifier_build(meg_classifier *m, const meg_clf_config *c, const meg_dataset *train, const g_limits *lim,
+                         int eval_n);
+/* Writes the training set build was given into the session (the CPU
+ * reference: meg_device_set_upload_ref of m->data). */
+int meg_classifier_upload(g_session *s, const meg_classifier *m, const meg_dataset *train);
 void meg_classifier_free(meg_classifier *m);
 
 /* Log-probabilities (n x classes) and features (n x hidden) of n images

@@ -286,6 +286,10 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     rt_options o = {0};
     o.validation = -1;
     if (opt) o = *opt;
+    uint32_t lim_texels = o.max_texels, lim_range = o.max_storage_range;
+    if ((!lim_texels && rt_limit_env("MEG_LIMIT_TEXELS", &lim_texels)) ||
+        (!lim_range && rt_limit_env("MEG_LIMIT_STORAGE_RANGE", &lim_range)))
+        return -1;
     if (volk_ready()) return -1;
     rt_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) { rt_set_error("out of host memory"); return -1; }
@@ -326,6 +330,16 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
                      VK_API_VERSION_MAJOR(ctx->props.apiVersion), VK_API_VERSION_MINOR(ctx->props.apiVersion));
         goto fail_nolabel;
     }
+
+    /* tests' lower limits (rt_options, read above) */
+    VkPhysicalDeviceLimits *lim = &ctx->props.limits;
+    if (lim_texels && lim_texels < lim->maxTexelBufferElements) lim->maxTexelBufferElements = lim_texels;
+    if (lim_range && lim_range < lim->maxStorageBufferRange) lim->maxStorageBufferRange = lim_range;
+    VkFormatProperties f8, f8x4;
+    vkGetPhysicalDeviceFormatProperties(ctx->phys, VK_FORMAT_R8_UNORM, &f8);
+    vkGetPhysicalDeviceFormatProperties(ctx->phys, VK_FORMAT_R8G8B8A8_UNORM, &f8x4);
+    ctx->u8_texels = (f8.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT) &&
+                     (f8x4.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT);
 
     uint32_t nq = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &nq, NULL);
@@ -415,6 +429,7 @@ void rt_ctx_destroy(rt_ctx *ctx)
 
 const rt_device_info *rt_ctx_device(const rt_ctx *ctx) { return &ctx->info; }
 const VkPhysicalDeviceLimits *rt_ctx_limits(const rt_ctx *ctx) { return &ctx->props.limits; }
+int rt_ctx_u8_texels(const rt_ctx *ctx) { return ctx->u8_texels; }
 int rt_validation_count(const rt_ctx *ctx) { return ctx->validation_count; }
 int rt_validation_enabled(const rt_ctx *ctx) { return ctx->validation; }
 

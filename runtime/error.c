@@ -1,8 +1,11 @@
-/* error.c: the thread-local last-error message. */
+/* error.c: the thread-local last-error message, and the lowered limits
+ * read from the environment. */
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static _Thread_local char err_buf[2048];
@@ -47,4 +50,22 @@ void rt_error_prefix(const char *fmt, ...)
     memmove(err_buf + np, err_buf, old);
     memcpy(err_buf, pre, np);
     err_buf[np + old] = 0;
+}
+
+int rt_limit_env(const char *name, uint32_t *out)
+{
+    *out = 0;
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (*end || errno || v[0] == '-' || x < 1 || x > 0xffffffffull) {
+        char shown[64];
+        rt_set_error("%s=%s: not a limit (a whole number from 1 to 4294967295, or unset for the device's)", name,
+                     rt_escape(v, 40, shown, sizeof shown));
+        return -1;
+    }
+    *out = (uint32_t)x;
+    return 0;
 }

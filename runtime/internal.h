@@ -55,6 +55,7 @@ struct rt_ctx {
     volatile int validation_count;
     float timestamp_period;
     int timestamps_ok;
+    int u8_texels;                /* R8 and RGBA8 UNORM uniform texel buffers are supported */
 
     /* memory */
     rt_block *blocks;

@@ -255,8 +255,18 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
         int wi = nw++;
         w[wi] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set,
                                       .dstBinding = (uint32_t)i, .descriptorCount = 1, .descriptorType = t};
+        if (b[i].u8 && t != VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER) {
+            rt_set_error("kernel %s: binding %d holds bytes and can only be read through a uniform texel view", kname,
+                         i);
+            return -1;
+        }
+        if (b[i].u8 && !ctx->u8_texels) {
+            rt_set_error("kernel %s: binding %d holds bytes, but this device cannot read R8_UNORM texel views "
+                         "(no VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)", kname, i);
+            return -1;
+        }
         if (t == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER || t == VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER) {
-            size_t texel = b[i].vec4 ? 16 : 4;
+            size_t texel = (b[i].vec4 ? 4 : 1) * (b[i].u8 ? 1 : 4);
             size_t align = t == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER ? lim->minTexelBufferOffsetAlignment
                                                                         : lim->minTexelBufferOffsetAlignment;
             if (b[i].offset % align) {
@@ -272,9 +282,9 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
                              vsize / texel, lim->maxTexelBufferElements);
                 return -1;
             }
-            if (get_view(c, b[i].buf->buf, b[i].offset, vsize,
-                         b[i].vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT, &views[i]))
-                return -1;
+            VkFormat fmt = b[i].u8 ? (b[i].vec4 ? VK_FORMAT_R8G8B8A8_UNORM : VK_FORMAT_R8_UNORM)
+                                   : (b[i].vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT);
+            if (get_view(c, b[i].buf->buf, b[i].offset, vsize, fmt, &views[i])) return -1;
             w[wi].pTexelBufferView = &views[i];
         } else {
             if (b[i].offset % lim->minStorageBufferOffsetAlignment) {

@@ -63,6 +63,14 @@ typedef struct rt_options {
     const char *device;      /* index or name substring; NULL: $MEG_DEVICE, then the best */
     int validation;          /* -1: from $MEG_VALIDATION (default off); 0 off; 1 on */
     int quiet_validation;    /* 1: count validation messages without printing them */
+    /* Lower limits than the device's, so that tests on one device run the
+     * paths of smaller ones (a data set split over several inputs, a value
+     * refused): texels of one texel view (maxTexelBufferElements) and bytes
+     * of one storage binding (maxStorageBufferRange). 0: $MEG_LIMIT_TEXELS
+     * and $MEG_LIMIT_STORAGE_RANGE when set, else the device's. A value
+     * above the device's changes nothing. rt_ctx_limits reports the result. */
+    uint32_t max_texels;
+    uint32_t max_storage_range;
 } rt_options;
 
 typedef struct rt_ctx rt_ctx;
@@ -71,6 +79,10 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out);
 void rt_ctx_destroy(rt_ctx *ctx);
 const rt_device_info *rt_ctx_device(const rt_ctx *ctx);
 const VkPhysicalDeviceLimits *rt_ctx_limits(const rt_ctx *ctx);
+/* 1 when the device reads 8-bit texel views (VK_FORMAT_R8_UNORM and
+ * R8G8B8A8_UNORM with VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT, which
+ * Vulkan requires of every device): what 8-bit graph inputs are read by. */
+int rt_ctx_u8_texels(const rt_ctx *ctx);
 /* Validation messages (warnings and errors) seen since the context began. */
 int rt_validation_count(const rt_ctx *ctx);
 int rt_validation_enabled(const rt_ctx *ctx);
@@ -122,6 +134,8 @@ typedef struct rt_binding {
     size_t offset;
     size_t size;             /* bytes; 0: to the end of the buffer */
     int vec4;                /* texel bindings: 1 for an RGBA32F view, 0 for R32F */
+    int u8;                  /* 1: the buffer holds bytes, bound only as a texel view of R8_UNORM
+                                (RGBA8_UNORM with vec4): texelFetch gives byte / 255 */
 } rt_binding;
 
 /* RT_CMD_NO_BARRIERS, for tests only: records no barriers at all, so that a

@@ -10,6 +10,7 @@
 #define MEG_RUNTIME_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* ---- errors ----------------------------------------------------------- */
@@ -23,6 +24,14 @@ void rt_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * most max of them, printable ASCII as it is, anything else (terminal
  * escapes, UTF-8, NUL) as \xNN, "..." after a cut. Returns buf. */
 char *rt_escape(const char *s, size_t max, char *buf, size_t n);
+
+/* ---- lowered device limits (tests) --------------------------------------- */
+
+/* A limit from the environment ($MEG_LIMIT_TEXELS, $MEG_LIMIT_STORAGE_RANGE:
+ * rt_options in runtime.h): 0 with *out = 0 when `name` is unset or empty,
+ * 0 with the value when it is a whole number 1 .. 2^32 - 1, else -1 with a
+ * message naming the variable. */
+int rt_limit_env(const char *name, uint32_t *out);
 
 /* ---- files ------------------------------------------------------------ */
 

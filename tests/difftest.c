@@ -2,11 +2,12 @@
  * generator. Random graphs of ops from the op table, at shapes around
  * every threshold the planner and the kernels use (1, 3, 63-65, 255-257,
  * the register blocks 8 and 16 and their neighbours), with broadcasting,
- * constants, params and inputs as operands, gradients and gradients of
- * gradients of random scalars, and effects (Adam, SGD, assign). Each graph
- * runs fused and unfused on the device and in the CPU reference; a
- * difference beyond the tolerance prints the seed and the smallest failing
- * part of the graph (the nodes the first differing node needs).
+ * constants, params and inputs (8-bit ones too) as operands, gradients
+ * and gradients of gradients of random scalars, and effects (Adam, SGD,
+ * assign). Each graph runs fused and unfused on the device and in the CPU
+ * reference; a difference beyond the tolerance prints the seed and the
+ * smallest failing part of the graph (the nodes the first differing node
+ * needs).
  *
  *   difftest [--graphs N] [--seed S] [--seconds T] [--verbose] [--dump]
  *
@@ -75,6 +76,10 @@ static g_tensor *leaf(gen *q, int nd, const int *sh)
     char name[32];
     snprintf(name, sizeof name, "l%d", q->names++);
     int k = below(q, 10);
+    if (k == 0 && q->nleaves < 64) {   /* an 8-bit input, read by whatever op the graph puts on it */
+        snprintf(name, sizeof name, "u%d", q->names - 1);
+        return q->leaves[q->nleaves++] = g_input_u8(q->g, name, nd, sh);
+    }
     if (k < 4 && q->nleaves < 64) return q->leaves[q->nleaves++] = g_input(q->g, name, nd, sh);
     if (k < 8 && q->nparams < 32)
         return q->params[q->nparams++] = g_param(q->g, name, nd, sh, g_init_uniform(1.0f));
@@ -410,6 +415,14 @@ static int run_and_compare(rt_ctx *ctx, gen *q, built *b, uint64_t seed, int no_
         size_t n = g_numel(t);
         double *v = malloc(n * sizeof *v);
         float *f = malloc(n * sizeof *f);
+        if (g_is_u8(t)) {
+            uint8_t *b = malloc(n);
+            tc_fill_u8(b, n, seed * 131 + (uint64_t)i);
+            int rc = g_session_write_u8(s, t, b) || g_ref_write_u8(r, t, b) || g_ref_write_u8(rp, t, b);
+            free(b);
+            if (rc) { bad = -2; goto done; }
+            continue;
+        }
         tc_input in = {.fill = t->name[0] == 'i' ? TC_INDEX : TC_SIGNED, .rows = 64};
         if (t->name[0] == 'i') {   /* an index input: rows of the tensors it gathers from */
             for (int id = t->id + 1; id < g_graph_size(q->g); id++) {

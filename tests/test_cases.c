@@ -27,6 +27,14 @@ static void check_row(const tc_case *c, int no_fusion)
     g_ref *r = g_ref_new(g, SEED);
     for (int k = 0; k < c->nin; k++) {
         size_t n = g_numel(x[k]);
+        if (c->in[k].fill == TC_U8) {
+            uint8_t *b = malloc(n);
+            tc_fill_u8(b, n, 500 + (uint64_t)k);
+            ck_assert_msg(g_session_write_u8(s, x[k], b) == 0, "%s", rt_error());
+            ck_assert_int_eq(g_ref_write_u8(r, x[k], b), 0);
+            free(b);
+            continue;
+        }
         double *v = malloc(n * sizeof *v);
         float *f = malloc(n * sizeof *f);
         tc_fill(&c->in[k], v, n, 500 + (uint64_t)k);

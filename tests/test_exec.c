@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cases.h"
+#include "data.h"   /* meg_pixel_value */
 #include "exec.h"
 #include "graph.h"
 
@@ -19,6 +20,16 @@ typedef struct inval {
     int positive;   /* values in [0.1, 2.1) instead of [-1, 1) */
     float scale;    /* 0: 1 */
 } inval;
+
+/* Bytes of an 8-bit input: every value 0 .. 255 turns up, both ends included. */
+static uint8_t *input_bytes(const g_tensor *t, int k)
+{
+    size_t n = g_numel(t);
+    uint8_t *b = malloc(n);
+    uint64_t st = 977 + (uint64_t)k;
+    for (size_t i = 0; i < n; i++) b[i] = i < 2 ? (uint8_t)(i ? 255 : 0) : (uint8_t)(tc_next(&st) >> 56);
+    return b;
+}
 
 static float *input_values(const inval *in, int k)
 {
@@ -43,6 +54,13 @@ static void check_graph_ex(g_graph *g, g_tensor **roots, int nroots, const inval
     g_ref *r = g_ref_new(g, SEED);
     ck_assert_ptr_nonnull(r);
     for (int k = 0; k < nins; k++) {
+        if (g_is_u8(ins[k].t)) {
+            uint8_t *b = input_bytes(ins[k].t, k);
+            ck_assert_msg(g_session_write_u8(s, ins[k].t, b) == 0, "%s", rt_error());
+            ck_assert_msg(g_ref_write_u8(r, ins[k].t, b) == 0, "%s", g_ref_error(r));
+            free(b);
+            continue;
+        }
         float *v = input_values(&ins[k], k);
         ck_assert_msg(g_session_write(s, ins[k].t, v) == 0, "%s", rt_error());
         ck_assert_msg(g_ref_write_f(r, ins[k].t, v) == 0, "%s", g_ref_error(r));
@@ -562,6 +580,251 @@ START_TEST(wide_expressions_split_within_binding_limits)
 }
 END_TEST
 
+/* ---- 8-bit inputs ------------------------------------------------------------
+ * Every kind of kernel reads an 8-bit input through an R8_UNORM texel view
+ * (RGBA8 where a matmul reads four at once): fused elementwise code, the
+ * remapped reads of layout ops, reductions, matmuls (A and B, register and
+ * shared-memory variants), the three convolutions and shuffle. Shapes are
+ * not multiples of the kernels' tiles. */
+
+START_TEST(u8_inputs_read_as_bytes_over_255_in_fused_ops_and_reductions)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input_u8(g, "x", 3, G_SHAPE(3, 67, 5));
+    g_tensor *x4 = g_input_u8(g, "x4", 4, G_SHAPE(2, 3, 17, 15));
+    g_tensor *a = g_input(g, "a", 1, G_SHAPE(5));
+    g_tensor *ys[] = {
+        x,                                                   /* read back: byte / 255 */
+        g_tanh(g_add(g_mul(x, a), g_scale(x, -0.5f))),     /* fused, broadcast against fp32 */
+        g_add_scalar(g_scale(x, 2.0f), -1.0f),               /* the pixel convention */
+        g_sum(x, 1, 0),                                      /* reduction kernels */
+        g_sum_all(x),
+        g_max(x, 1, 1),
+        g_argmax(x, 2, 0),
+        g_permute(x, G_SHAPE(2, 0, 1)),                      /* remapped reads */
+        g_slice(x, 1, 3, 60),
+        g_concat(g, (g_tensor *[]){x, g_expand(a, 3, G_SHAPE(3, 2, 5))}, 2, 1),
+        g_reshape(x, 2, G_SHAPE(201, 5)),
+        g_max_pool2d(x4, 2),
+    };
+    inval in[] = {{x, 0, 0}, {a, 0, 0}, {x4, 0, 0}};
+    check_graph(g, ys, 12, in, 3, 2e-6);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(u8_inputs_through_gather_rows_and_a_sum_of_rows_in_one_unit)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input_u8(g, "x", 2, G_SHAPE(70, 13));
+    g_tensor *i = g_input(g, "i", 1, G_SHAPE(29));
+    g_tensor *rows = g_gather_rows(x, i);
+    g_tensor *ys[] = {rows, g_add_scalar(g_scale(rows, 2.0f), -1.0f), g_sum(rows, 0, 0)};
+    /* indices -1 .. 70: both ends clamped */
+    inval in[] = {{x, 0, 0}, {i, 0, 0}};
+    ck_assert(!g_graph_error(g));
+    g_session *s;
+    ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
+    g_ref *r = g_ref_new(g, SEED);
+    uint8_t *b = input_bytes(x, 0);
+    float iv[29];
+    for (int k = 0; k < 29; k++) iv[k] = (float)((k * 37) % 72 - 1);
+    ck_assert(g_session_write_u8(s, x, b) == 0 && g_ref_write_u8(r, x, b) == 0);
+    ck_assert(g_session_write(s, i, iv) == 0 && g_ref_write_f(r, i, iv) == 0);
+    g_plan *p;
+    ck_assert_msg(g_plan_new(s, ys, 3, NULL, &p) == 0, "%s", rt_error());
+    ck_assert_msg(g_plan_run(p, 1) == 0, "%s", rt_error());
+    ck_assert(g_ref_run(r, ys, 3) == 0);
+    float got[29 * 13];
+    ck_assert(g_session_read(s, ys[0], got) == 0);
+    for (int k = 0; k < 29; k++) {
+        int row = iv[k] < 0 ? 0 : iv[k] > 69 ? 69 : (int)iv[k];
+        for (int c = 0; c < 13; c++)
+            ck_assert_msg(fabsf(got[k * 13 + c] - b[row * 13 + c] / 255.0f) <= 6e-8f, "row %d col %d: %.9g, byte %d",
+                          k, c, got[k * 13 + c], b[row * 13 + c]);
+    }
+    ck_assert(g_session_read(s, ys[1], got) == 0);
+    for (int k = 0; k < 29; k++) {
+        int row = iv[k] < 0 ? 0 : iv[k] > 69 ? 69 : (int)iv[k];
+        for (int c = 0; c < 13; c++)   /* the value a data set holds for the byte, within fp32 rounding */
+            ck_assert_msg(fabsf(got[k * 13 + c] - meg_pixel_value(b[row * 13 + c])) <= 2.5e-7f,
+                          "pixel %d, %d: %.9g for byte %d", k, c, got[k * 13 + c], b[row * 13 + c]);
+    }
+    g_plan_free(p);
+    g_ref_free(r);
+    g_session_free(s);
+    free(b);
+    check_graph(g, ys, 3, in, 2, 2e-6);   /* fused and unfused, indices in [-1, 1) */
+    g_graph_free(g);
+}
+END_TEST
+
+static void u8_matmuls(void)
+{
+    /* A and B 8-bit in every layout; K = 20 and N = 16 let the register
+     * kernel read four bytes at once (RGBA8), 19 and 13 do not */
+    struct { int m, k, n; } cs[] = {{37, 20, 16}, {9, 19, 13}, {65, 33, 70}};
+    for (int c = 0; c < 3; c++)
+        for (int t = 0; t < 4; t++) {
+            int ta = t & 1, tb = t >> 1, m = cs[c].m, k = cs[c].k, n = cs[c].n;
+            g_graph *g = g_graph_new();
+            g_tensor *a8 = g_input_u8(g, "a8", 2, ta ? G_SHAPE(k, m) : G_SHAPE(m, k));
+            g_tensor *b8 = g_input_u8(g, "b8", 2, tb ? G_SHAPE(n, k) : G_SHAPE(k, n));
+            g_tensor *af = g_input(g, "af", 2, ta ? G_SHAPE(k, m) : G_SHAPE(m, k));
+            g_tensor *bf = g_input(g, "bf", 2, tb ? G_SHAPE(n, k) : G_SHAPE(k, n));
+            g_tensor *bias = g_input(g, "bias", 1, G_SHAPE(n));
+            g_tensor *ys[] = {g_matmul(a8, bf, ta, tb), g_matmul(af, b8, ta, tb),
+                              g_relu(g_add(g_matmul(a8, b8, ta, tb), bias))};
+            ck_assert_msg(!g_graph_error(g), "%s", g_graph_error(g));
+            inval in[] = {{a8, 0, 0}, {b8, 0, 0}, {af, 0, 0}, {bf, 0, 0}, {bias, 0, 0}};
+            check_graph(g, ys, 3, in, 5, 1e-5);
+            g_graph_free(g);
+        }
+}
+
+START_TEST(u8_inputs_through_matmuls_in_every_layout)
+{
+    u8_matmuls();
+    ck_assert_int_eq(setenv("MEG_MATMUL_VARIANT", "20", 1), 0);   /* the shared-memory variant */
+    u8_matmuls();
+    unsetenv("MEG_MATMUL_VARIANT");
+}
+END_TEST
+
+START_TEST(u8_inputs_through_convolutions_and_shuffle)
+{
+    struct { int n, c, h, wd, o, k, s, p, op; } cs[] = {{2, 3, 9, 11, 5, 5, 2, 2, 1}, {3, 1, 28, 28, 17, 5, 1, 2, 0}};
+    for (int i = 0; i < 2; i++) {
+        g_graph *g = g_graph_new();
+        g_tensor *x = g_input_u8(g, "x", 4, G_SHAPE(cs[i].n, cs[i].c, cs[i].h, cs[i].wd));
+        g_tensor *w = g_input(g, "w", 4, G_SHAPE(cs[i].o, cs[i].c, cs[i].k, cs[i].k));
+        g_tensor *w8 = g_input_u8(g, "w8", 4, G_SHAPE(cs[i].o, cs[i].c, cs[i].k, cs[i].k));
+        g_tensor *wt = g_input(g, "wt", 4, G_SHAPE(cs[i].c, cs[i].o, cs[i].k, cs[i].k));
+        g_tensor *y = g_conv2d(x, w, cs[i].s, cs[i].p);
+        g_tensor *gy = g_input_u8(g, "gy", y->ndim, y->shape);
+        g_tensor *xf = g_input(g, "xf", 4, x->shape);
+        g_tensor *s8 = g_input_u8(g, "s8", 2, G_SHAPE(7 + i, 9));
+        g_tensor *gen = g_rng(g, "gen", 3);
+        g_tensor *ys[] = {y, g_conv2d(xf, w8, cs[i].s, cs[i].p), g_conv_transpose2d(x, wt, cs[i].s, cs[i].p, cs[i].op),
+                          g_conv2d_wgrad(x, gy, cs[i].k, cs[i].k, cs[i].s, cs[i].p), g_shuffle(gen, s8, 0),
+                          g_shuffle(gen, s8, 1)};
+        ck_assert_msg(!g_graph_error(g), "case %d: %s", i, g_graph_error(g));
+        inval in[] = {{x, 0, 0}, {w, 0, 0}, {w8, 0, 0}, {wt, 0, 0}, {gy, 0, 0}, {xf, 0, 0}, {s8, 0, 0}};
+        check_graph(g, ys, 6, in, 7, 2e-5);
+        g_graph_free(g);
+    }
+}
+END_TEST
+
+START_TEST(u8_inputs_are_written_as_bytes_and_never_by_the_graph)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input_u8(g, "pixels", 2, G_SHAPE(3, 5));
+    g_tensor *f = g_input(g, "f", 2, G_SHAPE(3, 5));
+    ck_assert(g_is_u8(x) && !g_is_u8(f));
+    /* assigning to it or optimising it is refused when the graph is built */
+    ck_assert_ptr_null(g_assign(x, f));
+    ck_assert_msg(strstr(g_graph_error(g), "pixels") && strstr(g_graph_error(g), "8-bit"), "%s", g_graph_error(g));
+    g_graph_free(g);
+    g = g_graph_new();
+    x = g_input_u8(g, "pixels", 2, G_SHAPE(3, 5));
+    g_tensor *gr = g_scale(x, 1.0f);
+    ck_assert_ptr_null(g_sgd(g, &x, &gr, 1, 0.1f));
+    ck_assert_msg(strstr(g_graph_error(g), "8-bit input [3, 5]"), "%s", g_graph_error(g));
+    g_graph_free(g);
+    g = g_graph_new();
+    x = g_input_u8(g, "pixels", 2, G_SHAPE(3, 5));
+    f = g_input(g, "f", 2, G_SHAPE(3, 5));
+    g_tensor *y = g_add(x, f);
+    g_session *s;
+    ck_assert(g_session_new(th_ctx(), g, 1, &s) == 0);
+    float v[15] = {0};
+    uint8_t b[15];
+    for (int i = 0; i < 15; i++) b[i] = (uint8_t)(17 * i);
+    /* floats into bytes and bytes into floats are refused, naming the input */
+    ck_assert_int_eq(g_session_write(s, x, v), -1);
+    ck_assert_msg(strstr(rt_error(), "'pixels' is 8-bit") && strstr(rt_error(), "g_session_write_u8"), "%s",
+                  rt_error());
+    ck_assert_int_eq(g_session_write_u8(s, f, b), -1);
+    ck_assert_msg(strstr(rt_error(), "'f'") && strstr(rt_error(), "not an 8-bit input"), "%s", rt_error());
+    g_ref *r = g_ref_new(g, 1);
+    ck_assert_int_eq(g_ref_write_f(r, x, v), -1);
+    ck_assert_msg(strstr(g_ref_error(r), "pixels"), "%s", g_ref_error(r));
+    g_ref_free(r);
+    ck_assert(g_session_write_u8(s, x, b) == 0 && g_session_write(s, f, v) == 0);
+    g_plan *p;
+    ck_assert_msg(g_plan_new(s, &y, 1, NULL, &p) == 0, "%s", rt_error());
+    ck_assert(g_plan_run(p, 1) == 0);
+    float got[15], back[15];
+    ck_assert(g_session_read(s, y, got) == 0 && g_session_read(s, x, back) == 0);
+    for (int i = 0; i < 15; i++) {
+        ck_assert_msg(fabsf(got[i] - b[i] / 255.0f) <= 6e-8f, "element %d: %.9g for byte %d", i, got[i], b[i]);
+        ck_assert_float_eq(back[i], b[i] / 255.0f);
+    }
+    g_plan_free(p);
+    g_session_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(a_value_past_one_binding_is_refused_naming_it)
+{
+    /* a context whose limits are lowered as on a smaller device */
+    rt_options o = {.validation = 1, .max_texels = 1000, .max_storage_range = 2000};
+    rt_ctx *ctx;
+    ck_assert_msg(rt_ctx_create(&o, &ctx) == 0, "%s", rt_error());
+    ck_assert_uint_eq(rt_ctx_limits(ctx)->maxTexelBufferElements, 1000);
+    g_limits lim;
+    g_limits_of(ctx, &lim);
+    ck_assert(lim.max_texels == 1000 && lim.max_storage_range == 2000);
+    g_graph *g = g_graph_new();
+    g_tensor *big = g_input_u8(g, "images", 2, G_SHAPE(40, 26));   /* 1040 texels: one view too many */
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(20, 26));           /* 520 values, 2080 bytes, only read */
+    g_tensor *y1 = g_sum(big, 1, 0), *y2 = g_exp(x), *y3 = g_sum(x, 1, 0);
+    g_session *s;
+    ck_assert(g_session_new(ctx, g, 1, &s) == 0);
+    g_plan *p;
+    ck_assert_int_eq(g_plan_new(s, &y1, 1, NULL, &p), -1);
+    ck_assert_msg(strstr(rt_error(), "8-bit input 'images' [40, 26]") && strstr(rt_error(), "1040 values") &&
+                      strstr(rt_error(), "1000") && strstr(rt_error(), "split it"), "%s", rt_error());
+    /* exp(x) is written: 2080 bytes, past one storage binding */
+    ck_assert_int_eq(g_plan_new(s, &y2, 1, NULL, &p), -1);
+    ck_assert_msg(strstr(rt_error(), "exp [20, 26]") && strstr(rt_error(), "2080 bytes") &&
+                      strstr(rt_error(), "maxStorageBufferRange"), "%s", rt_error());
+    /* an input that is only read may hold more bytes than a storage binding */
+    ck_assert_msg(g_plan_new(s, &y3, 1, NULL, &p) == 0, "%s", rt_error());
+    g_plan_free(p);
+    /* the same refusal without a device, from the limits alone */
+    g_schedule *sc;
+    ck_assert_int_eq(g_schedule_new(g, &y1, 1, NULL, &lim, &sc), -1);
+    ck_assert_msg(strstr(rt_error(), "'images'"), "%s", rt_error());
+    g_session_free(s);
+    g_graph_free(g);
+    ck_assert_int_eq(rt_validation_count(ctx), 0);
+    rt_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(limits_from_the_environment_are_read_or_refused)
+{
+    /* the variables are unset before any check can stop the test */
+    g_limits l, l0;
+    ck_assert_int_eq(setenv("MEG_LIMIT_TEXELS", "4096", 1), 0);
+    g_limits_default(&l);
+    ck_assert_int_eq(setenv("MEG_LIMIT_TEXELS", "4k", 1), 0);
+    rt_options o = {.validation = 1};   /* as the suite's context: a context shares volk's functions */
+    rt_ctx *ctx = NULL;
+    int rc = rt_ctx_create(&o, &ctx);
+    unsetenv("MEG_LIMIT_TEXELS");
+    g_limits_default(&l0);
+    ck_assert_uint_eq(l.max_texels, 4096);
+    ck_assert_uint_eq(l.max_storage_range, 1u << 27);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(rt_error(), "MEG_LIMIT_TEXELS=4k") && strstr(rt_error(), "whole number"), "%s", rt_error());
+    ck_assert_uint_eq(l0.max_texels, 1u << 27);
+}
+END_TEST
+
 START_TEST(unwritten_input_is_an_error_naming_it)
 {
     g_graph *g = g_graph_new();
@@ -627,6 +890,16 @@ int main(void)
     tcase_add_test(tc, wide_expressions_split_within_binding_limits);
     tcase_add_test(tc, unwritten_input_is_an_error_naming_it);
     tcase_add_test(tc, graph_with_error_cannot_be_planned);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("u8 and limits");   /* CK_RUN_CASE="u8 and limits" runs these alone */
+    th_validated(tc);
+    tcase_add_test(tc, u8_inputs_read_as_bytes_over_255_in_fused_ops_and_reductions);
+    tcase_add_test(tc, u8_inputs_through_gather_rows_and_a_sum_of_rows_in_one_unit);
+    tcase_add_test(tc, u8_inputs_through_matmuls_in_every_layout);
+    tcase_add_test(tc, u8_inputs_through_convolutions_and_shuffle);
+    tcase_add_test(tc, u8_inputs_are_written_as_bytes_and_never_by_the_graph);
+    tcase_add_test(tc, a_value_past_one_binding_is_refused_naming_it);
+    tcase_add_test(tc, limits_from_the_environment_are_read_or_refused);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

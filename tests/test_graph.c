@@ -350,6 +350,42 @@ START_TEST(assign_needs_a_leaf_target_of_the_same_shape)
 }
 END_TEST
 
+START_TEST(u8_inputs_read_as_bytes_over_255_and_only_the_host_writes_them)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input_u8(g, "px", 1, G_SHAPE(4));
+    g_tensor *f = g_input(g, "f", 1, G_SHAPE(4));
+    ck_assert(g_is_u8(x) && !g_is_u8(f) && g_is_leaf(x) && x->op == G_OP_INPUT);
+    g_tensor *y = g_add_scalar(g_scale(x, 2.0f), -1.0f);
+    g_ref *r = g_ref_new(g, 1);
+    uint8_t b[4] = {0, 1, 128, 255};
+    double d[4] = {0};
+    ck_assert_int_eq(g_ref_write(r, x, d), -1);   /* floats into bytes */
+    ck_assert_msg(strstr(g_ref_error(r), "'px' is 8-bit"), "%s", g_ref_error(r));
+    ck_assert_int_eq(g_ref_write_u8(r, f, b), -1);   /* bytes into floats */
+    ck_assert_msg(strstr(g_ref_error(r), "'f' is not an 8-bit input"), "%s", g_ref_error(r));
+    ck_assert(g_ref_write_u8(r, x, b) == 0 && g_ref_run(r, &y, 1) == 0);
+    const double *v = g_ref_value(r, y);
+    for (int i = 0; i < 4; i++) ck_assert_double_eq_tol(v[i], b[i] / 255.0 * 2 - 1, 1e-15);
+    g_ref_free(r);
+    char *text = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&text, &n);
+    g_dump(g, &y, 1, m);
+    fclose(m);
+    ck_assert_msg(strstr(text, "input() 'px' u8 [4]"), "%s", text);
+    free(text);
+    expect_error(g, g_assign(x, f), "assign: target 'px' [4] is an 8-bit input (g_input_u8), which only the host writes");
+    g_graph_free(g);
+    g = g_graph_new();
+    x = g_input_u8(g, "px", 1, G_SHAPE(4));
+    g_tensor *gr = g_neg(x);
+    g_adam_opts o = {0.1f, 0.9f, 0.99f, 1e-8f};
+    expect_error(g, g_adam(g, "opt", &x, &gr, 1, o), "adam: entry 0 is not a param leaf but 8-bit input [4]");
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(rng_ops_reject_a_tensor_that_is_not_a_generator)
 {
     g_graph *g = g_graph_new();
@@ -1405,6 +1441,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, builder_errors_name_the_op_and_the_shapes);
     tcase_add_test(tc, repeated_leaf_names_are_rejected);
     tcase_add_test(tc, assign_needs_a_leaf_target_of_the_same_shape);
+    tcase_add_test(tc, u8_inputs_read_as_bytes_over_255_and_only_the_host_writes_them);
     tcase_add_test(tc, rng_ops_reject_a_tensor_that_is_not_a_generator);
     tcase_add_test(tc, tensors_from_two_graphs_cannot_be_combined);
     tcase_add_test(tc, gradient_of_a_non_scalar_is_an_error);

@@ -204,6 +204,46 @@ START_TEST(bad_roots_and_broken_graphs_are_refused)
 }
 END_TEST
 
+START_TEST(values_past_one_binding_are_refused_and_u8_glsl_is_unchanged)
+{
+    g_limits l;
+    g_limits_default(&l);
+    ck_assert(l.max_texels == 1u << 27 && l.max_storage_range == 1u << 27);   /* lavapipe's */
+    l.max_texels = 1000;
+    l.max_storage_range = 3000;
+    g_graph *g = g_graph_new();
+    g_tensor *x8 = g_input_u8(g, "x8", 2, G_SHAPE(10, 100)), *xf = g_input(g, "xf", 2, G_SHAPE(10, 100));
+    g_tensor *a = g_input(g, "a", 2, G_SHAPE(10, 100));
+    g_tensor *p = g_param(g, "p", 2, G_SHAPE(10, 100), g_init_zeros());
+    g_tensor *ok[] = {g_sum(x8, 1, 0), g_sum(xf, 1, 0), g_max(a, 0, 0)};   /* inputs of 1000 values, only read */
+    g_schedule *s;
+    ck_assert_msg(g_schedule_new(g, ok, 3, NULL, &l, &s) == 0, "%s", rt_error());
+    /* an 8-bit input is read by the same code as an fp32 one: the view's format differs, not the GLSL */
+    char *c8, *cf;
+    ck_assert(g_schedule_glsl(s, 0, &c8, NULL) == 0 && g_schedule_glsl(s, 1, &cf, NULL) == 0);
+    assert_has(c8, "uniform samplerBuffer in0");
+    assert_has(c8, "LOAD1(in0, ");
+    free(c8);
+    free(cf);
+    g_schedule_free(s);
+    g_tensor *y = g_exp(xf);   /* written: 4000 bytes, past one storage binding */
+    ck_assert_int_eq(g_schedule_new(g, &y, 1, NULL, &l, &s), -1);
+    assert_has(rt_error(), "exp [10, 100]): 4000 bytes");
+    assert_has(rt_error(), "maxStorageBufferRange");
+    g_tensor *gr = g_scale(p, 0.5f), *up = g_sgd(g, &p, &gr, 1, 0.1f);   /* a param an update writes */
+    ck_assert_int_eq(g_schedule_new(g, &up, 1, NULL, &l, &s), -1);
+    assert_has(rt_error(), "param 'p' [10, 100]: 4000 bytes");
+    g_tensor *big = g_input_u8(g, "big", 2, G_SHAPE(11, 100)), *z = g_sum(big, 1, 0);
+    ck_assert_int_eq(g_schedule_new(g, &z, 1, NULL, &l, &s), -1);
+    assert_has(rt_error(), "8-bit input 'big' [11, 100]: 1100 values");
+    assert_has(rt_error(), "split it into inputs of fewer rows");
+    l.max_texels = l.max_storage_range = 0;   /* no limits */
+    ck_assert_msg(g_schedule_new(g, &z, 1, NULL, &l, &s) == 0, "%s", rt_error());
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("schedule");
@@ -215,6 +255,7 @@ int main(void)
     tcase_add_test(tc, a_long_reduction_of_a_constant_is_a_product_not_a_workgroup_sum);
     tcase_add_test(tc, convolutions_run_embedded_kernels_and_have_no_glsl);
     tcase_add_test(tc, bad_roots_and_broken_graphs_are_refused);
+    tcase_add_test(tc, values_past_one_binding_are_refused_and_u8_glsl_is_unchanged);
     suite_add_tcase(su, tc);
     return th_run(su);
 }

@@ -4,8 +4,9 @@
  *
  * Inside a unit every node is a local `float v<id>` evaluated at the unit's
  * linear index `i`. Values from outside the unit are texel fetches at the
- * index the op's broadcasting or remapping gives; constants are inlined as
- * exact bit patterns. */
+ * index the op's broadcasting or remapping gives (an 8-bit input is bound
+ * as an R8_UNORM view, so the same fetch gives byte / 255: nothing here
+ * knows of it); constants are inlined as exact bit patterns. */
 #include "exec_internal.h"
 
 #include <stdarg.h>

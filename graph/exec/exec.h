@@ -35,19 +35,29 @@ typedef struct g_plan_opts {
 } g_plan_opts;
 
 /* What the planner must respect of a device: bindings per kernel (texel
- * views count as sampled images, outputs as storage buffers) and the offset
- * alignment of bindings into the arena. */
+ * views count as sampled images, outputs as storage buffers), the offset
+ * alignment of bindings into the arena, and the size of one binding: every
+ * value is read through a texel view of at most max_texels elements
+ * (maxTexelBufferElements), and every value a kernel writes (intermediates,
+ * roots, params, states, assigned inputs) is a storage binding of at most
+ * max_storage_range bytes (maxStorageBufferRange). 0: no limit. A value
+ * past them fails the schedule with a message naming it; a data set larger
+ * than one input may hold is split into several (models/data/batches.h). */
 typedef struct g_limits {
     uint32_t max_sampled_per_stage;
     uint32_t max_storage_per_stage;
     uint32_t max_resources_per_stage;
     size_t alignment;
+    uint64_t max_texels;
+    uint64_t max_storage_range;
 } g_limits;
 
 /* The limits of lavapipe, so that a schedule made without a device is the
- * one this project's reference device runs. */
+ * one this project's reference device runs; $MEG_LIMIT_TEXELS and
+ * $MEG_LIMIT_STORAGE_RANGE lower the last two, as they do a context's
+ * (rt_options in runtime.h). */
 void g_limits_default(g_limits *l);
-/* The limits of the device of ctx. */
+/* The limits of the device of ctx (with the context's lowered limits). */
 void g_limits_of(const rt_ctx *ctx, g_limits *l);
 
 typedef struct g_plan_stats {
@@ -83,8 +93,11 @@ int g_schedule_glsl(const g_schedule *s, int unit, char **glsl, int *nbindings);
 int g_session_new(rt_ctx *ctx, g_graph *g, uint64_t seed, g_session **out);
 void g_session_free(g_session *s);
 /* Host <-> leaf values (numel floats). Reading a plan root is allowed after
- * a run of that plan. */
+ * a run of that plan. An 8-bit input (g_input_u8) is written with
+ * g_session_write_u8 (numel bytes; g_session_write refuses it) and reads
+ * back as its values, byte / 255. */
 int g_session_write(g_session *s, g_tensor *t, const float *values);
+int g_session_write_u8(g_session *s, g_tensor *t, const uint8_t *bytes);
 int g_session_read(g_session *s, g_tensor *t, float *values);
 
 int g_plan_new(g_session *s, g_tensor **roots, int n, const g_plan_opts *opts, g_plan **out);

@@ -16,7 +16,12 @@ int x_binding_of(g_plan *p, int id, rt_binding *b)
     const x_val *v = &sc->val[st];
     memset(b, 0, sizeof *b);
     b->size = g_numel(g_graph_node(g, id)) * 4;
-    if (v->kind == X_LEAF) return x_session_leaf(p->s, t, &b->buf);
+    if (v->kind == X_LEAF) {
+        /* an 8-bit input: bytes, which every kernel reads through a texel view of R8_UNORM */
+        b->u8 = g_is_u8(t);
+        if (b->u8) b->size = g_numel(t);
+        return x_session_leaf(p->s, t, &b->buf);
+    }
     if (v->storage == S_ROOT) { b->buf = p->root_buf[st]; return 0; }
     if (v->storage == S_ARENA) {
         b->buf = p->arena;

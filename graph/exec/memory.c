@@ -125,7 +125,54 @@ static int needed_inputs(g_schedule *p)
     return 0;
 }
 
+/* Every value is bound whole: read through one texel view (max_texels
+ * elements) and, where a kernel writes it, as one storage buffer
+ * (max_storage_range bytes). A value past either fails here, naming it,
+ * rather than in the recorder. Inputs that no kernel writes are only read,
+ * so a data set of fp32 rows may hold more bytes than a storage binding. */
+static int check_sizes(g_schedule *p)
+{
+    g_graph *g = p->g;
+    const g_limits *l = &p->lim;
+    int n = p->nnodes;
+    unsigned char *written = calloc((size_t)(n ? n : 1), 1);
+    if (!written) { rt_set_error("out of host memory"); return -1; }
+    for (int id = 0; id < n; id++) {
+        if (!p->val[id].kept) continue;
+        int w[3], nw = x_leaf_writes(g_graph_node(g, id), w);
+        for (int j = 0; j < nw; j++) written[w[j]] = 1;
+    }
+    int rc = 0;
+    for (int id = 0; id < n && !rc; id++) {
+        const x_val *v = &p->val[id];
+        const g_tensor *t = g_graph_node(g, id);
+        int leaf = v->kept && v->kind == X_LEAF;
+        if (!leaf && !(v->materialize && (v->storage == S_ARENA || v->storage == S_ROOT))) continue;
+        uint64_t texels = g_numel(t), bytes = texels * (g_is_u8(t) ? 1 : 4);
+        int stored = !leaf || written[id];
+        int over_t = l->max_texels && texels > l->max_texels;
+        int over_s = stored && l->max_storage_range && bytes > l->max_storage_range;
+        if (!over_t && !over_s) continue;
+        char what[160], sh[64], lim[160];
+        if (leaf) snprintf(what, sizeof what, "%s%s '%s' %s", g_is_u8(t) ? "8-bit " : "", g_op_name(t->op), t->name,
+                           g_shape_str(t, sh, sizeof sh));
+        else snprintf(what, sizeof what, "node %d (%s %s)", id, g_op_name(t->op), g_shape_str(t, sh, sizeof sh));
+        if (over_t)
+            snprintf(lim, sizeof lim, "%llu values, more than one texel view holds on this device (%llu, "
+                     "maxTexelBufferElements)", (unsigned long long)texels, (unsigned long long)l->max_texels);
+        else
+            snprintf(lim, sizeof lim, "%llu bytes, more than one storage binding holds on this device (%llu, "
+                     "maxStorageBufferRange)", (unsigned long long)bytes, (unsigned long long)l->max_storage_range);
+        rt_set_error("%s: %s; %s", what, lim,
+                     t->op == G_OP_INPUT ? "split it into inputs of fewer rows (models/data/batches.h splits data sets)"
+                                         : "a smaller shape fits");
+        rc = -1;
+    }
+    free(written);
+    return rc;
+}
+
 int x_plan_memory(g_schedule *p)
 {
-    return arena_offsets(p) || needed_inputs(p) ? -1 : 0;
+    return arena_offsets(p) || needed_inputs(p) || check_sizes(p) ? -1 : 0;
 }

@@ -15,6 +15,26 @@ void g_limits_of(const rt_ctx *ctx, g_limits *l)
     l->max_storage_per_stage = d->maxPerStageDescriptorStorageBuffers;
     l->max_resources_per_stage = d->maxPerStageResources;
     l->alignment = rt_ctx_alignment(ctx);
+    l->max_texels = d->maxTexelBufferElements;
+    l->max_storage_range = d->maxStorageBufferRange;
+}
+
+/* 8-bit inputs are read through R8_UNORM views: a device without them
+ * cannot run the plan (Vulkan requires them; say so rather than fail
+ * deep in the recorder). */
+static int check_u8_support(g_session *s, const g_schedule *sc)
+{
+    if (rt_ctx_u8_texels(s->ctx)) return 0;
+    for (int id = 0; id < sc->nnodes; id++) {
+        g_tensor *t = g_graph_node(s->g, id);
+        if (sc->val[id].kept && g_is_u8(t)) {
+            rt_set_error("8-bit input '%s' cannot be read on %s: the device has no uniform texel views of "
+                         "VK_FORMAT_R8_UNORM / R8G8B8A8_UNORM; use an fp32 input (g_input)",
+                         t->name, rt_ctx_device(s->ctx)->name);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int g_plan_new(g_session *s, g_tensor **roots, int n, const g_plan_opts *opts, g_plan **out)
@@ -29,6 +49,7 @@ int g_plan_new(g_session *s, g_tensor **roots, int n, const g_plan_opts *opts, g
     g_limits_of(s->ctx, &lim);
     if (g_schedule_new(s->g, roots, n, opts, &lim, &p->sch)) goto fail;
     const g_schedule *sc = p->sch;
+    if (check_u8_support(s, sc)) goto fail;
     p->root_buf = calloc((size_t)(sc->nnodes ? sc->nnodes : 1), sizeof *p->root_buf);
     p->disp = calloc((size_t)(sc->nunits ? sc->nunits : 1), sizeof *p->disp);
     if (!p->root_buf || !p->disp) { rt_set_error("out of host memory"); goto fail; }

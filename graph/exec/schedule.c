@@ -568,6 +568,13 @@ void g_limits_default(g_limits *l)
     l->max_storage_per_stage = 32;
     l->max_resources_per_stage = 128;
     l->alignment = 16;
+    l->max_texels = (uint64_t)1 << 27;
+    l->max_storage_range = (uint64_t)1 << 27;
+    /* the lowered limits of tests, as a context takes them (an unreadable
+     * value fails the context, which says why) */
+    uint32_t v;
+    if (!rt_limit_env("MEG_LIMIT_TEXELS", &v) && v && v < l->max_texels) l->max_texels = v;
+    if (!rt_limit_env("MEG_LIMIT_STORAGE_RANGE", &v) && v && v < l->max_storage_range) l->max_storage_range = v;
 }
 
 void g_schedule_free(g_schedule *p)

@@ -65,7 +65,8 @@ int x_session_leaf(g_session *s, g_tensor *leaf, rt_buffer **out)
     if (s->leaf_buf[leaf->id]) { *out = s->leaf_buf[leaf->id]; return 0; }
     size_t n = g_numel(leaf);
     rt_buffer *b;
-    if (rt_buffer_create(s->ctx, (n * 4 + 15) / 16 * 16, &b)) {
+    /* an 8-bit input holds one byte per element */
+    if (rt_buffer_create(s->ctx, (n * (g_is_u8(leaf) ? 1 : 4) + 15) / 16 * 16, &b)) {
         rt_error_prefix("leaf '%s'", leaf->name);
         return -1;
     }
@@ -99,11 +100,42 @@ int g_session_write(g_session *s, g_tensor *t, const float *values)
         rt_set_error("g_session_write: node %d (%s) is not an input, param or state", t->id, g_op_name(t->op));
         return -1;
     }
+    if (g_is_u8(t)) {
+        rt_set_error("g_session_write: input '%s' is 8-bit (g_input_u8): write its bytes with g_session_write_u8",
+                     t->name);
+        return -1;
+    }
     rt_buffer *b;
     if (x_session_leaf(s, t, &b)) return -1;
     if (rt_buffer_write(b, 0, values, g_numel(t) * 4)) return -1;
     s->written[t->id] = 1;
     return 0;
+}
+
+int g_session_write_u8(g_session *s, g_tensor *t, const uint8_t *bytes)
+{
+    if (check_node(s, t, "g_session_write_u8")) return -1;
+    if (!g_is_u8(t)) {
+        rt_set_error("g_session_write_u8: node %d (%s '%s') is not an 8-bit input (g_input_u8); write its values "
+                     "with g_session_write", t->id, g_op_name(t->op), t->name);
+        return -1;
+    }
+    rt_buffer *b;
+    if (x_session_leaf(s, t, &b)) return -1;
+    if (rt_buffer_write(b, 0, bytes, g_numel(t))) return -1;
+    s->written[t->id] = 1;
+    return 0;
+}
+
+/* An 8-bit input's bytes as the values every op reads, byte / 255. */
+static int read_u8(rt_buffer *b, size_t n, float *values)
+{
+    uint8_t *bytes = malloc(n ? n : 1);
+    if (!bytes) { rt_set_error("out of host memory"); return -1; }
+    int rc = rt_buffer_read(b, 0, bytes, n);
+    for (size_t i = 0; !rc && i < n; i++) values[i] = (float)bytes[i] / 255.0f;
+    free(bytes);
+    return rc;
 }
 
 int g_session_read(g_session *s, g_tensor *t, float *values)
@@ -117,6 +149,7 @@ int g_session_read(g_session *s, g_tensor *t, float *values)
         }
         rt_buffer *b;
         if (x_session_leaf(s, t, &b)) return -1;
+        if (g_is_u8(t)) return read_u8(b, g_numel(t), values);
         return rt_buffer_read(b, 0, values, g_numel(t) * 4);
     }
     g_plan *p = s->root_plan[t->id];

@@ -19,6 +19,7 @@ typedef enum tc_fill_kind {
     TC_SIGNED,     /* +-[0.2, 1.2]: away from the kinks of relu, abs, ... at 0 */
     TC_POSITIVE,   /* [0.5, 2]: for log, sqrt and divisors */
     TC_INDEX,      /* integers -1 .. rows (rows of the tensor indexed; the ends are clamped) */
+    TC_U8,         /* an 8-bit input (g_input_u8): bytes (tc_fill_u8), values byte / 255 */
 } tc_fill_kind;
 
 typedef struct tc_input {
@@ -54,10 +55,15 @@ const tc_case *tc_find(const char *name);
 /* Rows with any of the bits of `use`, and the k-th of them. */
 int tc_count(int use);
 const tc_case *tc_nth(int use, int k);
-/* Inputs "x0", "x1", ... of g with the row's shapes, then the op on them. */
+/* Inputs "x0", "x1", ... of g with the row's shapes (TC_U8 ones 8-bit),
+ * then the op on them. */
 g_tensor *tc_build(const tc_case *c, g_graph *g, g_tensor **inputs);
-/* Values of one input, deterministic in seed. */
+/* Values of one input, deterministic in seed (of a TC_U8 input: the bytes
+ * of tc_fill_u8 over 255). */
 void tc_fill(const tc_input *in, double *v, size_t n, uint64_t seed);
+/* The bytes of a TC_U8 input: 0 and 255 first, then every value 0 .. 255
+ * in turn, deterministic in seed. */
+void tc_fill_u8(uint8_t *b, size_t n, uint64_t seed);
 
 /* ---- data, timings, networks ------------------------------------------------ */
 

@@ -6,6 +6,7 @@
 #include "cases.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- builders: each reads its row's arguments ------------------------------ */
@@ -149,6 +150,7 @@ static g_tensor *b_ew_chain(g_graph *g, g_tensor **x, const tc_case *c)
 #define POS(nd, ...) {nd, {__VA_ARGS__}, TC_POSITIVE, 1, 0}
 #define CND(nd, ...) {nd, {__VA_ARGS__}, TC_SIGNED, 0, 0}         /* read, not differentiated */
 #define IDX(rows, n) {1, {n}, TC_INDEX, 0, rows}
+#define U8(nd, ...) {nd, {__VA_ARGS__}, TC_U8, 0, 0}           /* an 8-bit input: read, never differentiated */
 #define A235 IN(3, 2, 3, 5)
 #define P235 POS(3, 2, 3, 5)
 #define UN(nm, f, use, ...) {nm, use, 1, {__VA_ARGS__}, b_unary, .un = f}
@@ -331,6 +333,26 @@ const tc_case tc_cases[] = {
     {"batchnorm_2d", GD, 3, {IN(2, 5, 3), IN(1, 3), IN(1, 3)}, b_batchnorm},
     {"batchnorm_4d", GD, 3, {IN(4, 2, 3, 2, 3), IN(1, 3), IN(1, 3)}, b_batchnorm},
     {"batchnorm_17_channels_9x9", DV, 3, {IN(4, 3, 17, 9, 9), IN(1, 17), IN(1, 17)}, b_batchnorm, .tol = 2e-5},
+
+    /* 8-bit inputs (data sets of bytes) read by each kind of kernel through
+     * R8_UNORM texel views (RGBA8 where a matmul reads four at once) */
+    BI("u8_mul_255x67_by_row", g_mul, DV, U8(2, 255, 67), IN(1, 67)),
+    {"u8_sum_257_rows_of_255", DV, 1, {U8(2, 257, 255)}, b_sum, .arg = {1, 0}, .tol = 1e-5},
+    {"u8_max_3x7_over_257", DV, 1, {U8(3, 3, 257, 7)}, b_max, .arg = {1, 1}},
+    {"u8_gather_257_rows", DV, 2, {U8(2, 65, 13), IDX(65, 257)}, b_gather},
+    {"u8_transpose_255x257", DV, 1, {U8(2, 255, 257)}, b_transpose},
+    {"u8_matmul_37x20x16", DV, 2, {U8(2, 37, 20), IN(2, 20, 16)}, b_matmul, .arg = {0, 0}, .tol = 1e-5},
+    {"u8_matmul_255x64x257_nt_both", DV, 2, {U8(2, 255, 64), U8(2, 257, 64)}, b_matmul, .arg = {0, 1}, .tol = 1e-5},
+    {"u8_matmul_bias_leaky_264x17x260_tn", DV, 3, {IN(2, 17, 264), U8(2, 17, 260), IN(1, 260)}, b_matmul_bias_leaky,
+     .arg = {1, 0}, .tol = 1e-5},
+    {"u8_conv2d_17_channels_28x28", DV, 2, {U8(4, 3, 1, 28, 28), IN(4, 17, 1, 5, 5)}, b_conv2d, .arg = {1, 2},
+     .tol = 1e-5},
+    {"u8_conv_transpose2d_15_channels_s3", DV, 2, {U8(4, 2, 4, 5, 7), IN(4, 4, 15, 4, 4)}, b_conv_t, .arg = {3, 1, 2},
+     .tol = 1e-5},
+    {"u8_conv2d_wgrad_17_by_9", DV, 2, {U8(4, 2, 9, 7, 7), IN(4, 2, 17, 4, 4)}, b_wgrad, .arg = {3, 3, 2, 1},
+     .tol = 1e-5},
+    {"u8_max_pool2d_3x5x17x15", DV, 1, {U8(4, 3, 5, 17, 15)}, b_max_pool, .arg = {2}},
+    {"u8_shuffle_257x3", DV, 1, {U8(2, 257, 3)}, b_shuffle, .arg = {0, 5}},
 };
 
 const int tc_ncases = (int)(sizeof tc_cases / sizeof tc_cases[0]);
@@ -356,8 +378,22 @@ const tc_case *tc_nth(int use, int k)
     return NULL;
 }
 
+void tc_fill_u8(uint8_t *b, size_t n, uint64_t seed)
+{
+    uint64_t s = seed * G_GOLDEN64 + 0x2545F4914F6CDD1Dull;
+    for (size_t j = 0; j < n; j++) b[j] = j < 2 ? (uint8_t)(j ? 255 : 0) : (uint8_t)(tc_next(&s) >> 56);
+}
+
 void tc_fill(const tc_input *in, double *v, size_t n, uint64_t seed)
 {
+    if (in->fill == TC_U8) {
+        uint8_t *b = malloc(n ? n : 1);
+        if (!b) return;
+        tc_fill_u8(b, n, seed);
+        for (size_t j = 0; j < n; j++) v[j] = b[j] / 255.0;
+        free(b);
+        return;
+    }
     uint64_t s = seed * G_GOLDEN64 + 0x2545F4914F6CDD1Dull;
     for (size_t j = 0; j < n; j++) {
         tc_next(&s);
@@ -373,7 +409,8 @@ g_tensor *tc_build(const tc_case *c, g_graph *g, g_tensor **inputs)
     char name[16];
     for (int k = 0; k < c->nin; k++) {
         snprintf(name, sizeof name, "x%d", k);
-        inputs[k] = g_input(g, name, c->in[k].ndim, c->in[k].shape);
+        inputs[k] = c->in[k].fill == TC_U8 ? g_input_u8(g, name, c->in[k].ndim, c->in[k].shape)
+                                           : g_input(g, name, c->in[k].ndim, c->in[k].shape);
     }
     return c->build(g, inputs, c);
 }
