@@ -413,16 +413,17 @@ static int run_and_compare(rt_ctx *ctx, gen *q, built *b, uint64_t seed, int no_
     for (int i = 0; i < q->nleaves; i++) {
         g_tensor *t = q->leaves[i];
         size_t n = g_numel(t);
-        double *v = malloc(n * sizeof *v);
-        float *f = malloc(n * sizeof *f);
         if (g_is_u8(t)) {
             uint8_t *b = malloc(n);
+            if (!b) { bad = -2; goto done; }
             tc_fill_u8(b, n, seed * 131 + (uint64_t)i);
             int rc = g_session_write_u8(s, t, b) || g_ref_write_u8(r, t, b) || g_ref_write_u8(rp, t, b);
             free(b);
             if (rc) { bad = -2; goto done; }
             continue;
         }
+        double *v = malloc(n * sizeof *v);
+        float *f = malloc(n * sizeof *f);
         tc_input in = {.fill = t->name[0] == 'i' ? TC_INDEX : TC_SIGNED, .rows = 64};
         if (t->name[0] == 'i') {   /* an index input: rows of the tensors it gathers from */
             for (int id = t->id + 1; id < g_graph_size(q->g); id++) {
