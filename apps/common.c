@@ -182,3 +182,22 @@ int app_kv_done(const app_kv *b, size_t *n)
     *n = b->n;
     return 0;
 }
+
+int app_training_out(const char *prog, const char *out, const char *file, int resume, int force, char *path,
+                     size_t n, int *have)
+{
+    if (app_prepare_out(out)) { fprintf(stderr, "%s: %s\n", prog, rt_error()); return -1; }
+    snprintf(path, n, "%s/%s", out, file);
+    struct stat st;
+    *have = stat(path, &st) == 0;
+    if (resume && !*have) {
+        fprintf(stderr, "%s: --resume: %s does not exist\n", prog, path);
+        return -1;
+    }
+    if (*have && !resume && !force) {
+        fprintf(stderr, "%s: %s already holds %s; pass --resume to continue it or --force to start over\n", prog,
+                out, file);
+        return -1;
+    }
+    return 0;
+}

@@ -60,6 +60,13 @@ void app_progress_init(app_progress *p, FILE *f, long start, long total);
 void app_progress_update(app_progress *p, long done, double rate, const char *extra);
 void app_progress_end(app_progress *p);
 
+/* A training program's output folder: makes it (app_prepare_out), puts
+ * out/file into path, and applies the rules of --resume and --force (a
+ * file there is continued or replaced only when asked); *have: the file
+ * exists. Prints the error itself; 0 or -1. */
+int app_training_out(const char *prog, const char *out, const char *file, int resume, int force, char *path,
+                     size_t n, int *have);
+
 /* Checkpoint metadata. A number of f's metadata in [lo, hi] (an integer when
  * integer is 1); errors name the file and the key (escaped). */
 int app_meta_num(const meg_st_file *f, const char *key, double lo, double hi, int integer, double *out);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common.h"
 #include "megrun.h"
@@ -272,19 +271,8 @@ int main(int argc, char **argv)
     runlog lg = {0};
     int rc = 1;
     char ckpath[4200];
-    if (app_prepare_out(o.out)) { fprintf(stderr, "%s: %s\n", PROG, rt_error()); return 1; }
-    snprintf(ckpath, sizeof ckpath, "%s/checkpoint.safetensors", o.out);
-    struct stat st;
-    int have_ck = stat(ckpath, &st) == 0;
-    if (o.resume && !have_ck) {
-        fprintf(stderr, "%s: --resume: %s does not exist\n", PROG, ckpath);
-        return 1;
-    }
-    if (have_ck && !o.resume && !o.force) {
-        fprintf(stderr, "%s: %s already holds a checkpoint; pass --resume to continue it or --force to start over\n",
-                PROG, o.out);
-        return 1;
-    }
+    int have_ck;
+    if (app_training_out(PROG, o.out, "checkpoint.safetensors", o.resume, o.force, ckpath, sizeof ckpath, &have_ck)) return 1;
     r.cfg = o.cfg;
     if (o.resume) {
         if (meg_st_read(ckpath, &ck) || resume_config(&o, &r, ck)) goto fail;

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "clfrun.h"
 #include "common.h"
@@ -189,19 +188,8 @@ int train_classifier_main(int argc, char **argv)
     int rc = 1;
     char ckpath[4200], dir[4096];
     r.test_accuracy = NAN;
-    if (app_prepare_out(o.out)) { fprintf(stderr, "%s: %s\n", PROG, rt_error()); return 1; }
-    snprintf(ckpath, sizeof ckpath, "%s/classifier.safetensors", o.out);
-    struct stat st;
-    int have_ck = stat(ckpath, &st) == 0;
-    if (o.resume && !have_ck) {
-        fprintf(stderr, "%s: --resume: %s does not exist\n", PROG, ckpath);
-        return 1;
-    }
-    if (have_ck && !o.resume && !o.force) {
-        fprintf(stderr, "%s: %s already holds a classifier; pass --resume to continue it or --force to start over\n",
-                PROG, o.out);
-        return 1;
-    }
+    int have_ck;
+    if (app_training_out(PROG, o.out, "classifier.safetensors", o.resume, o.force, ckpath, sizeof ckpath, &have_ck)) return 1;
     r.cfg = o.cfg;
     snprintf(r.data, sizeof r.data, "%s", o.data);
     if (o.resume) {

@@ -29,24 +29,28 @@ const char *g_graph_error(const g_graph *g)
     return g->has_err ? g->err : NULL;
 }
 
-void g__fail(g_graph *g, const char *fmt, ...)
+/* The first error sticks: later ones are consequences of it. */
+static void vfail(g_graph *g, const char *fmt, va_list ap)
 {
     if (!g || g->has_err) return;
+    vsnprintf(g->err, sizeof g->err, fmt, ap);
+    g->has_err = 1;
+}
+
+void g__fail(g_graph *g, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g->err, sizeof g->err, fmt, ap);
+    vfail(g, fmt, ap);
     va_end(ap);
-    g->has_err = 1;
 }
 
 void g_graph_fail(g_graph *g, const char *fmt, ...)
 {
-    if (!g || g->has_err) return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g->err, sizeof g->err, fmt, ap);
+    vfail(g, fmt, ap);
     va_end(ap);
-    g->has_err = 1;
 }
 
 int g_graph_size(const g_graph *g) { return g ? g->n : 0; }
