@@ -142,7 +142,7 @@ int eval_figure_main(int argc, char **argv)
         /* the rows' settings, when they agree */
         snprintf(head, sizeof head, "MEG (figure 2.2): %s", labels[0]);
         for (int k = 1; k < rows && strlen(head) < 200; k++)
-            snprintf(head + strlen(head), sizeof head - strlen(head), "; %s", labels[k]);
+            snprintf(head + strlen(head), sizeof head - strlen(head), " / %s", labels[k]);   /* the font has no ; */
     }
     int scale = 2;
     while (scale > 1 && meg_text_width(head, scale) > fig.width - 16) scale--;
