@@ -106,7 +106,8 @@ int eval_images_main(int argc, char **argv)
     meg_stacked pool = {0};
     size_t *ref_counts = NULL;
     float *buf = NULL, *all = NULL, *logp = NULL, *fchunk = NULL, *feat = NULL, *ref_feat = NULL, *probs = NULL;
-    int *digits = NULL, *ids = NULL;
+    int32_t *digits = NULL;
+    int *ids = NULL;
     source src = {0};
     int rc = 1, k = 0;
     char dir[4096];
@@ -193,7 +194,11 @@ int eval_images_main(int argc, char **argv)
         size_t m = src.n - i < CHUNK_SAMPLES ? src.n - i : CHUNK_SAMPLES, mi = m * (size_t)k, first = i * (size_t)k;
         const float *x = source_chunk(&src, i, m, chunk);
         /* [m, k, h, w] is [m k, 1, h, w]: the channels become images */
-        if (!x || meg_classifier_eval(r.s, r.eval, &r.m, x, mi, logp, fchunk)) { free(chunk); goto fail; }
+        /* features only for the images the Fréchet distance takes */
+        if (!x || meg_classifier_eval(r.s, r.eval, &r.m, x, mi, logp, first < nfd ? fchunk : NULL)) {
+            free(chunk);
+            goto fail;
+        }
         if (all) memcpy(all + i * DS, x, m * DS * sizeof *all);
         if (grid && i == 0) {
             char title[160];
@@ -206,11 +211,7 @@ int eval_images_main(int argc, char **argv)
             memcpy(feat + first * F, fchunk, nf * F * sizeof *feat);
         }
         for (size_t j = 0; j < mi * K; j++) probs[first * K + j] = expf(logp[j]);
-        int32_t *am = (int32_t *)malloc(mi * sizeof *am);
-        if (!am) { free(chunk); rt_set_error("out of host memory"); goto fail; }
-        meg_classifier_argmax(logp, mi, c->classes, am);
-        for (size_t j = 0; j < mi; j++) digits[first + j] = am[j];
-        free(am);
+        meg_classifier_argmax(logp, mi, c->classes, digits + first);
         if (src.n > 20000)
             fprintf(stderr, "\r%s: %zu / %zu samples classified (%.0f s)", PROG, i + m, src.n, app_now() - t0);
     }
