@@ -59,7 +59,7 @@ static int draw_row(meg_canvas *fig, int row, const char *ckpath, const char *da
     meg_box box = {-2, 2, -2, 2};
     if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto done;
     const char *use = megrun_checkpoint_data(&r, data, ckpath);
-    if (!use || megrun_load_data(&r, use, r.cfg.seed)) goto done;
+    if (!use || megrun_load_data(&r, use, r.cfg.seed, NULL)) goto done;
     if (meg_toy_is_known(r.data) && meg_toy_box(r.data, &box)) goto done;
     if (megrun_open(&r, device) || meg_checkpoint_load(ck, r.s, r.m.g) || megrun_eval_plans(&r)) goto done;
     size_t ns = (size_t)samples, nd = r.n < ns ? r.n : ns;

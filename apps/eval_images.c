@@ -8,14 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clfrun.h"
 #include "common.h"
 #include "eval_images.h"
-#include "metrics.h"
+#include "imgscore.h"
 
 static const char *PROG = "meg-eval images";
 
-#define FD_MAX_IMAGES 50000
 #define CHUNK_SAMPLES 2000
 
 static void usage(FILE *f)
@@ -52,7 +50,7 @@ static void usage(FILE *f)
             "  --write-samples FILE  also write the scored images as a samples.safetensors file (at most\n"
             "                     2^28 values), e.g. to make test sets of a named set\n"
             "  --device D         Vulkan device index or name substring\n"
-            "  -h, --help         this text\n", FD_MAX_IMAGES);
+            "  -h, --help         this text\n", IMGSCORE_FD_MAX);
 }
 
 /* What is scored: images, or StackedMNIST entries made into images chunk by chunk. */
@@ -100,19 +98,14 @@ int eval_images_main(int argc, char **argv)
         fprintf(stderr, "%s: --samples S and --classifier FILE are required (see --help)\n", PROG);
         return 2;
     }
-    clfrun r = {0};
+    imgscore sc = {0};
     meg_samples file = {0};
-    meg_dataset real = {0}, test = {0};
+    meg_dataset real = {0};
     meg_stacked pool = {0};
-    size_t *ref_counts = NULL;
-    float *buf = NULL, *all = NULL, *logp = NULL, *fchunk = NULL, *feat = NULL, *ref_feat = NULL, *probs = NULL;
-    int32_t *digits = NULL;
-    int *ids = NULL;
+    float *buf = NULL, *all = NULL, *chunk = NULL;
     source src = {0};
-    int rc = 1, k = 0;
+    int rc = 1;
     char dir[4096];
-    if (clfrun_load(&r, clf_path, NULL, device) || clfrun_eval_plan(&r)) goto fail;
-    const meg_clf_config *c = &r.cfg;
     if (meg_data_dir(dir, sizeof dir, data_dir)) goto fail;
     /* the images */
     int stacked_k = meg_stacked_name_k(samples);
@@ -155,92 +148,36 @@ int eval_images_main(int argc, char **argv)
         src.h = file.h;
         src.w = file.w;
     }
-    if (src.h != c->height || src.w != c->width) {
-        rt_set_error("%s: images of %d x %d, the classifier %s takes %d x %d", samples, src.h, src.w, clf_path,
-                     c->height, c->width);
-        goto fail;
-    }
-    /* a StackedMNIST sample stacks one-channel digits */
-    k = src.c == c->channels ? 1 : src.c;
-    if (k > 1 && (c->channels != 1 || c->classes != 10 || (k != 3 && k != 4))) {
-        rt_set_error("%s: %d-channel images, but the classifier %s takes %d: only 3 or 4 stacked MNIST digits "
-                     "are scored channel by channel, with a 10-class one-channel classifier", samples, src.c,
-                     clf_path, c->channels);
-        goto fail;
-    }
-    size_t K = (size_t)c->classes, F = (size_t)c->hidden;
-    size_t nimg = src.n * (size_t)k, nfd = nimg < FD_MAX_IMAGES ? nimg : FD_MAX_IMAGES;
-    float *chunk = malloc(CHUNK_SAMPLES * (size_t)src.c * src.h * src.w * sizeof *chunk);
-    logp = malloc(CHUNK_SAMPLES * (size_t)k * K * sizeof *logp);
-    fchunk = malloc(CHUNK_SAMPLES * (size_t)k * F * sizeof *fchunk);
-    feat = malloc(nfd * F * sizeof *feat);
-    probs = malloc(nimg * K * sizeof *probs);
-    digits = malloc(nimg * sizeof *digits);
-    if (!chunk || !logp || !fchunk || !feat || !probs || !digits) { free(chunk); rt_set_error("out of host memory"); goto fail; }
     size_t DS = (size_t)src.c * src.h * src.w;
     if (wsamples && src.n * DS > ((size_t)1 << 28)) {
         rt_set_error("--write-samples: %zu images of [%d, %d, %d] are more than 2^28 values; ask for fewer with --n",
                      src.n, src.c, src.h, src.w);
-        free(chunk);
         goto fail;
     }
-    if (wsamples && !src.x && !(all = malloc(src.n * DS * sizeof *all))) {
-        free(chunk);
+    if (imgscore_open(&sc, clf_path, NULL, device, data_dir, src.c, src.h, src.w, src.n)) goto fail;
+    chunk = malloc(CHUNK_SAMPLES * DS * sizeof *chunk);
+    if (!chunk || (wsamples && !src.x && !(all = malloc(src.n * DS * sizeof *all)))) {
         rt_set_error("out of host memory");
         goto fail;
     }
     double t0 = app_now();
     for (size_t i = 0; i < src.n; i += CHUNK_SAMPLES) {
-        size_t m = src.n - i < CHUNK_SAMPLES ? src.n - i : CHUNK_SAMPLES, mi = m * (size_t)k, first = i * (size_t)k;
+        size_t m = src.n - i < CHUNK_SAMPLES ? src.n - i : CHUNK_SAMPLES;
         const float *x = source_chunk(&src, i, m, chunk);
-        /* [m, k, h, w] is [m k, 1, h, w]: the channels become images */
-        /* features only for the images the Fréchet distance takes */
-        if (!x || meg_classifier_eval(r.s, r.eval, &r.m, x, mi, logp, first < nfd ? fchunk : NULL)) {
-            free(chunk);
-            goto fail;
-        }
+        if (!x || imgscore_add(&sc, x, m)) goto fail;
         if (all) memcpy(all + i * DS, x, m * DS * sizeof *all);
         if (grid && i == 0) {
             char title[160];
             snprintf(title, sizeof title, "%.100s: the first %zu of %zu", samples, m < 64 ? m : 64, src.n);
             meg_sample_grid g = {.title = title};
-            if (meg_png_sample_grid(grid, x, m < 64 ? (int)m : 64, src.c, src.h, src.w, &g)) { free(chunk); goto fail; }
+            if (meg_png_sample_grid(grid, x, m < 64 ? (int)m : 64, src.c, src.h, src.w, &g)) goto fail;
         }
-        if (first < nfd) {
-            size_t nf = nfd - first < mi ? nfd - first : mi;
-            memcpy(feat + first * F, fchunk, nf * F * sizeof *feat);
-        }
-        for (size_t j = 0; j < mi * K; j++) probs[first * K + j] = expf(logp[j]);
-        meg_classifier_argmax(logp, mi, c->classes, digits + first);
         if (src.n > 20000)
             fprintf(stderr, "\r%s: %zu / %zu samples classified (%.0f s)", PROG, i + m, src.n, app_now() - t0);
     }
     if (src.n > 20000) fprintf(stderr, "\n");
-    free(chunk);
-    /* the reference features: the classifier's own test set */
-    if (meg_dataset_named(&test, r.data, "test", dir) || clfrun_check_shape(&r, &test)) goto fail;
-    ref_feat = malloc(test.n * F * sizeof *ref_feat);
-    if (!ref_feat) { rt_set_error("out of host memory"); goto fail; }
-    double fd, score;
-    if (meg_classifier_eval(r.s, r.eval, &r.m, test.x, test.n, NULL, ref_feat) ||
-        meg_frechet_distance(feat, nfd, ref_feat, test.n, (int)F, &fd) ||
-        meg_inception_score(probs, nimg, (int)K, &score))
-        goto fail;
-    /* StackedMNIST modes, against the training pool (built from MNIST's training digits) */
-    meg_mode_stats ms = {0};
-    if (k > 1) {
-        if (!pool.n) {
-            if (!real.n && meg_dataset_named(&real, "mnist", "train", dir)) goto fail;
-            if (meg_stacked_new(&pool, &real, k, MEG_STACKED_SEED)) goto fail;
-        }
-        size_t M = meg_stacked_modes(k);
-        ids = malloc(src.n * sizeof *ids);
-        ref_counts = malloc(M * sizeof *ref_counts);
-        if (!ids || !ref_counts) { rt_set_error("out of host memory"); goto fail; }
-        if (meg_stacked_histogram(&pool, ref_counts) || meg_stacked_mode_ids(digits, src.n, k, ids) ||
-            meg_mode_coverage(ids, src.n, M, ref_counts, &ms, NULL))
-            goto fail;
-    }
+    imgscore_result res;
+    if (imgscore_finish(&sc, &res)) goto fail;
     if (wsamples) {
         meg_st_kv meta[2] = {{"source", samples}, {"made_by", "meg-eval images --write-samples"}};
         if (meg_samples_write(wsamples, all ? all : src.x, (int64_t)src.n, src.c, src.h, src.w, meta, 2)) goto fail;
@@ -249,32 +186,33 @@ int eval_images_main(int argc, char **argv)
     app_json_string(stdout, samples);
     printf(", \"classifier\": ");
     app_json_string(stdout, clf_path);
-    printf(", \"n\": %zu, \"channels\": %d, \"images_scored\": %zu", src.n, src.c, nimg);
-    if (k > 1) {
-        printf(", \"modes\": %zu, \"modes_total\": %zu, \"kl_train\": ", ms.modes_covered, ms.modes);
-        app_json_num(stdout, ms.kl_ref, 6);
+    printf(", \"n\": %zu, \"channels\": %d, \"images_scored\": %zu", src.n, src.c, res.images);
+    if (res.k > 1) {
+        printf(", \"modes\": %zu, \"modes_total\": %zu, \"kl_train\": ", res.modes.modes_covered, res.modes.modes);
+        app_json_num(stdout, res.modes.kl_ref, 6);
         printf(", \"kl_uniform\": ");
-        app_json_num(stdout, ms.kl_uniform, 6);
-        printf(", \"ref_unsupported_samples\": %zu", ms.ref_unsupported_samples);
+        app_json_num(stdout, res.modes.kl_uniform, 6);
+        printf(", \"ref_unsupported_samples\": %zu", res.modes.ref_unsupported_samples);
     }
     printf(", \"fd\": ");
-    app_json_num(stdout, fd, 6);
-    printf(", \"fd_images\": %zu, \"fd_reference\": ", nfd);
-    app_json_string(stdout, test.name);
+    app_json_num(stdout, res.fd, 6);
+    printf(", \"fd_images\": %zu, \"fd_reference\": ", res.fd_images);
+    app_json_string(stdout, sc.clf.data);
     printf(", \"score\": ");
-    app_json_num(stdout, score, 6);
+    app_json_num(stdout, res.score, 6);
     printf(", \"classifier_test_accuracy\": ");
-    app_json_num(stdout, r.test_accuracy, 6);
+    app_json_num(stdout, sc.clf.test_accuracy, 6);
     printf("}\n");
     rc = 0;
 fail:
     if (rc) fprintf(stderr, "%s: %s\n", PROG, rt_error());
-    free(buf); free(all); free(logp); free(fchunk); free(feat); free(ref_feat); free(probs); free(digits); free(ids); free(ref_counts);
+    free(buf);
+    free(all);
+    free(chunk);
     free(src.entry);
     meg_samples_free(&file);
     meg_dataset_free(&real);
-    meg_dataset_free(&test);
     meg_stacked_free(&pool);
-    clfrun_close(&r);
+    imgscore_close(&sc);
     return rc;
 }

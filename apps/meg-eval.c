@@ -191,7 +191,7 @@ int main(int argc, char **argv)
     int rc = 1;
     if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
     const char *use = megrun_checkpoint_data(&r, data, ckpath);
-    if (!use || megrun_load_data(&r, use, r.cfg.seed)) goto fail;
+    if (!use || megrun_load_data(&r, use, r.cfg.seed, NULL)) goto fail;
     if (megrun_open(&r, device) || meg_checkpoint_load(ck, r.s, r.m.g) || megrun_eval_plans(&r)) goto fail;
     size_t ns = (size_t)samples, nn = (size_t)grid * (size_t)grid;
     z = malloc(ns * (size_t)r.cfg.zdim * sizeof *z);

@@ -1,5 +1,6 @@
-/* meg-train: trains MEG (Algorithm 1 of the seed) on a 2-D data set on the
- * device, with a progress bar, a JSON-lines log, checkpoints and pictures. */
+/* meg-train: trains MEG (Algorithm 1 of the seed) on a 2-D data set or on
+ * images on the device, with a progress bar, a JSON-lines log, checkpoints
+ * and pictures (and, for images, the classifier's numbers as it goes). */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 
 #include "common.h"
+#include "imgscore.h"
+#include "megimages.h"
 #include "megrun.h"
 #include "runlog.h"
 #include "train_classifier.h"
@@ -16,23 +19,33 @@
 
 static const char *PROG = "meg-train";
 
+/* the quick image profile (see image_defaults) */
+#define QUICK_WIDTH 64
+#define QUICK_ZDIM 64
+#define QUICK_N_ENERGY 5
+#define QUICK_LR 2e-4f
+#define QUICK_ITERS 3000
+
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: meg-train [options]\n"
             "\n"
             "Trains a Maximum Entropy Generator (energy E, generator G, statistics network T;\n"
-            "Algorithm 1 of Kumar et al.) on a 2-D data set, entirely on the Vulkan device: one\n"
-            "graph per iteration (n-energy energy updates with the gradient penalty, then one\n"
-            "generator and statistics update), minibatches, noise and shuffles drawn on the device.\n"
+            "Algorithm 1 of Kumar et al.) on a 2-D data set or on 28 x 28 images, entirely on the\n"
+            "Vulkan device: one graph per iteration (n-energy energy updates with the gradient\n"
+            "penalty, then one generator and statistics update), minibatches, noise and shuffles\n"
+            "drawn on the device.\n"
             "\n"
             "  --model M        meg (default) or classifier (the image classifier that evaluates\n"
             "                   generated images; meg-train --model classifier --help for its options)\n"
             "\n"
             "data and model:\n"
-            "  --data D         8gaussians, 25gaussians, swissroll (generated from --seed), or a CSV\n"
-            "                   file of two numeric columns (default 25gaussians)\n"
-            "  --iters N        train until N iterations in total (default 5000)\n"
+            "  --data D         8gaussians, 25gaussians, swissroll (generated from --seed), a CSV\n"
+            "                   file of two numeric columns (default 25gaussians), or an image set:\n"
+            "                   mnist, fashion (60,000 training images), stackedmnist3, stackedmnist4\n"
+            "                   (the StackedMNIST pool of 3 or 4 digits as channels; see tools/data)\n"
+            "  --iters N        train until N iterations in total (default 5000; images: the profile's)\n"
             "  --batch B        minibatch size (default 256)\n"
             "  --width W        hidden layer width of E, G and T (default 512)\n"
             "  --hidden L       hidden layers per network (default 3)\n"
@@ -47,9 +60,26 @@ static void usage(FILE *f)
             "                   E(G(z)) + ||z||^2/2) before each energy update (default 0, as the seed)\n"
             "  --mcmc-step-size A  their step size (default 0.01)\n"
             "\n"
+            "images (the authors' networks: E and T 5x5 stride-2 convolutions of width/8 .. width\n"
+            "channels, G the mirror with batch norm; --hidden and --shuffle do not apply):\n"
+            "  --profile P      paper (default): width 512, z 128, batch 64, lambda 10, 5 energy\n"
+            "                   updates, Adam 1e-4 (0.5, 0.9), 100000 iterations; quick: width %d,\n"
+            "                   z %d, lr %g, %d iterations, sized to show learning on a 2-core CPU.\n"
+            "                   Options given override the profile's values\n"
+            "  --penalty-norm N paper (default): lambda mean ||dE/dx||^2 over all C x H x W values;\n"
+            "                   channel: the authors' code, the squared norm over the channels\n"
+            "                   averaged over the pixels (lambda divided by H x W)\n"
+            "  --data-dir DIR   where tools/data put the sets (default: $MEG_DATA_DIR or the cache)\n"
+            "  --classifier F   score the generator every --eval-every iterations with this classifier\n"
+            "                   (meg-train --model classifier): StackedMNIST modes and KL, Frechet\n"
+            "                   distance and score (as meg-eval images), logged to log.jsonl\n"
+            "  --eval-every K   (default: --checkpoint-every); --eval-n N samples scored (default\n"
+            "                   10000; stackedmnist3 26000, stackedmnist4 260000, the seed's counts)\n"
+            "\n"
             "output:\n"
             "  --out DIR        output folder (default meg-out): density.png, samples.png,\n"
-            "                   samples.csv, log.jsonl, checkpoint.safetensors\n"
+            "                   samples.csv, log.jsonl, checkpoint.safetensors (images: samples.png, a\n"
+            "                   grid of 64, and samples.safetensors, at every checkpoint and the end)\n"
             "  --resume         continue from DIR/checkpoint.safetensors (its configuration is\n"
             "                   used; options given must agree with it)\n"
             "  --force          start over even if DIR holds a checkpoint\n"
@@ -58,7 +88,8 @@ static void usage(FILE *f)
             "  --max-submit K   at most K iterations per device submit (default 25)\n"
             "  --box X0,X1,Y0,Y1  plot box (default -2,2,-2,2)\n"
             "  --grid N         density grid N x N (default 500)\n"
-            "  --samples N      generator samples drawn for samples.png/csv (default 2000)\n"
+            "  --samples N      generator samples drawn for samples.png/csv (default 2000; images: for\n"
+            "                   samples.safetensors, default 1000)\n"
             "  --device D       Vulkan device index or name substring (default: $MEG_DEVICE or the best)\n"
             "  -h, --help       this text\n"
             "\n"
@@ -67,15 +98,16 @@ static void usage(FILE *f)
             "and saves. A run started over an old one (--force) logs to log.jsonl.new until its\n"
             "first checkpoint replaces the old one; each checkpoint records how many log rows belong to it,\n"
             "and --resume keeps exactly those. A model trained on a CSV file resumes with the same\n"
-            "--data PATH (a checkpoint's metadata is never opened as a path).\n");
+            "--data PATH (a checkpoint's metadata is never opened as a path).\n",
+            QUICK_WIDTH, QUICK_ZDIM, (double)QUICK_LR, QUICK_ITERS);
 }
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
 
 typedef struct opts {
-    const char *data, *out, *device;
-    long iters, log_every, ckpt_every, max_submit;
+    const char *data, *out, *device, *data_dir, *classifier, *profile;
+    long iters, log_every, ckpt_every, max_submit, eval_every, eval_n;
     int resume, force, grid, samples;
     meg_box box;
     meg_config cfg;
@@ -84,7 +116,40 @@ typedef struct opts {
 
 enum { SET_BATCH = 1, SET_WIDTH = 2, SET_HIDDEN = 4, SET_ZDIM = 8, SET_LR = 16, SET_B1 = 32, SET_B2 = 64,
        SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048, SET_MCMC = 4096,
-       SET_MCMC_A = 8192 };
+       SET_MCMC_A = 8192, SET_PENALTY = 16384, SET_ITERS = 32768, SET_SAMPLES = 65536 };
+
+/* The image profiles: "paper" (section 2.5.2 and the authors' code) and
+ * "quick", sized to show learning on a 2-core CPU in about 30 minutes.
+ * Options the user gave win over either. */
+static void image_defaults(opts *o)
+{
+    meg_config c, *u = &o->cfg;
+    int quick = o->profile && !strcmp(o->profile, "quick");
+    meg_config_image(&c, 1);   /* the channels come from the data */
+    if (quick) {
+        c.width = QUICK_WIDTH;
+        c.zdim = QUICK_ZDIM;
+        c.n_energy = QUICK_N_ENERGY;
+        c.lr = QUICK_LR;
+    }
+    if (!(o->set & SET_ITERS)) o->iters = quick ? QUICK_ITERS : 100000;
+    if (!(o->set & SET_SAMPLES)) o->samples = 1000;
+    if (o->set & SET_BATCH) c.batch = u->batch;
+    if (o->set & SET_WIDTH) c.width = u->width;
+    if (o->set & SET_ZDIM) c.zdim = u->zdim;
+    if (o->set & SET_LR) c.lr = u->lr;
+    if (o->set & SET_B1) c.beta1 = u->beta1;
+    if (o->set & SET_B2) c.beta2 = u->beta2;
+    if (o->set & SET_LAMBDA) c.lambda = u->lambda;
+    if (o->set & SET_NE) c.n_energy = u->n_energy;
+    if (o->set & SET_SHUFFLE) c.shuffle_rows = u->shuffle_rows;
+    if (o->set & SET_SEED) c.seed = u->seed;
+    if (o->set & SET_MCMC) c.mcmc_steps = u->mcmc_steps;
+    if (o->set & SET_MCMC_A) c.mcmc_step_size = u->mcmc_step_size;
+    if (o->set & SET_PENALTY) c.penalty_channel_norm = u->penalty_channel_norm;
+    c.hidden = u->hidden;   /* unused by the image networks; kept in the metadata */
+    *u = c;
+}
 
 static int parse(int argc, char **argv, opts *o)
 {
@@ -107,6 +172,27 @@ static int parse(int argc, char **argv, opts *o)
         if (!strcmp(a, "--resume")) { o->resume = 1; continue; }
         if (!strcmp(a, "--force")) { o->force = 1; continue; }
         if (!strcmp(a, "--data") && v) { o->data = v; o->set |= SET_DATA; i++; continue; }
+        if (!strcmp(a, "--data-dir") && v) { o->data_dir = v; i++; continue; }
+        if (!strcmp(a, "--classifier") && v) { o->classifier = v; i++; continue; }
+        if (!strcmp(a, "--profile") && v) {
+            if (strcmp(v, "paper") && strcmp(v, "quick")) {
+                fprintf(stderr, "%s: --profile expects paper or quick, got \"%s\"\n", PROG, v);
+                return -1;
+            }
+            o->profile = v;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--penalty-norm") && v) {
+            if (strcmp(v, "paper") && strcmp(v, "channel")) {
+                fprintf(stderr, "%s: --penalty-norm expects paper or channel, got \"%s\"\n", PROG, v);
+                return -1;
+            }
+            o->cfg.penalty_channel_norm = !strcmp(v, "channel");
+            o->set |= SET_PENALTY;
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--out") && v) { o->out = v; i++; continue; }
         if (!strcmp(a, "--device") && v) { o->device = v; i++; continue; }
         if (!strcmp(a, "--shuffle") && v) {
@@ -137,7 +223,9 @@ static int parse(int argc, char **argv, opts *o)
             i++;
             continue;
         }
-        INT("--iters", 0, 1000000000L, o->iters, 0)
+        INT("--iters", 0, 1000000000L, o->iters, SET_ITERS)
+        INT("--eval-every", 1, 1000000000L, o->eval_every, 0)
+        INT("--eval-n", 2, 10000000L, o->eval_n, 0)
         INT("--batch", 2, 1 << 20, o->cfg.batch, SET_BATCH)
         INT("--width", 1, 1 << 16, o->cfg.width, SET_WIDTH)
         INT("--hidden", 1, MEG_MAX_LAYERS - 1, o->cfg.hidden, SET_HIDDEN)
@@ -148,7 +236,7 @@ static int parse(int argc, char **argv, opts *o)
         INT("--checkpoint-every", 1, 1000000000L, o->ckpt_every, 0)
         INT("--max-submit", 1, 100000, o->max_submit, 0)
         INT("--grid", 8, 4096, o->grid, 0)
-        INT("--samples", 1, 10000000, o->samples, 0)
+        INT("--samples", 1, 10000000, o->samples, SET_SAMPLES)
         FLT("--lr", o->cfg.lr, SET_LR)
         FLT("--beta1", o->cfg.beta1, SET_B1)
         FLT("--beta2", o->cfg.beta2, SET_B2)
@@ -163,6 +251,13 @@ static int parse(int argc, char **argv, opts *o)
         fprintf(stderr, "%s: --resume and --force contradict each other\n", PROG);
         return -1;
     }
+    int image = meg_dataset_is_image_name(o->data);
+    if (!image && (o->profile || o->classifier || (o->set & SET_PENALTY))) {
+        fprintf(stderr, "%s: --profile, --classifier and --penalty-norm are for image sets (%s)\n", PROG,
+                meg_dataset_image_names());
+        return -1;
+    }
+    if (image) image_defaults(o);
     return 0;
 }
 
@@ -181,6 +276,7 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
         {SET_SEED, c->seed != u->seed, "--seed"},       {SET_DATA, strcmp(r->data, o->data) != 0, "--data"},
         {SET_MCMC, c->mcmc_steps != u->mcmc_steps, "--mcmc-steps"},
         {SET_MCMC_A, c->mcmc_step_size != u->mcmc_step_size, "--mcmc-step-size"},
+        {SET_PENALTY, c->penalty_channel_norm != u->penalty_channel_norm, "--penalty-norm"},
     };
     for (size_t i = 0; i < sizeof chk / sizeof chk[0]; i++)
         if ((o->set & chk[i].bit) && chk[i].differs) {
@@ -241,6 +337,29 @@ done:
     return rc;
 }
 
+/* Samples the classifier scores: the seed's counts (table 2.1 counts modes
+ * over 26,000 samples of 3 stacks; 10,000 images for the Fréchet distance). */
+static long default_eval_n(const char *data)
+{
+    int k = meg_stacked_name_k(data);
+    return k == 3 ? 26000 : k == 4 ? 260000 : 10000;
+}
+
+/* A log row of the classifier's numbers at this iteration. */
+static int score_row(megrun *r, imgscore *sc, const opts *o, FILE *log, imgscore_result *res)
+{
+    double t = app_now();
+    char js[512];
+    if (megimages_score(r, sc, (size_t)o->eval_n, r->cfg.seed + 11, res) || imgscore_json(res, js, sizeof js))
+        return -1;
+    fprintf(log, "{\"iter\": %ld, \"eval_n\": %ld, %s, \"eval_s\": %.2f}\n", r->iteration, o->eval_n, js,
+            app_now() - t);
+    fflush(log);
+    r->log_rows++;
+    fprintf(stderr, "%s: iteration %ld: %s\n", PROG, r->iteration, js);
+    return 0;
+}
+
 /* The model named by --model: "meg" (this file) or "classifier". */
 static int model_of(int argc, char **argv, const char **model)
 {
@@ -266,10 +385,18 @@ int main(int argc, char **argv)
     app_progress pr = {.f = stderr};
     long submits = 0;
     if (parse(argc, argv, &o)) return 2;
+    if (o.eval_every <= 0) o.eval_every = o.ckpt_every;
+    if (o.eval_every % o.log_every || o.ckpt_every % o.log_every) {
+        fprintf(stderr, "%s: --eval-every (%ld) and --checkpoint-every (%ld) must be multiples of --log-every (%ld)\n",
+                PROG, o.eval_every, o.ckpt_every, o.log_every);
+        return 2;
+    }
     megrun r = {0};
     meg_st_file *ck = NULL;
     runlog lg = {0};
-    int rc = 1;
+    imgscore sc = {0};
+    imgscore_result res = {0};
+    int rc = 1, have_sc = 0, have_res = 0;
     char ckpath[4200];
     int have_ck;
     if (app_training_out(PROG, o.out, "checkpoint.safetensors", o.resume, o.force, ckpath, sizeof ckpath, &have_ck)) return 1;
@@ -278,7 +405,13 @@ int main(int argc, char **argv)
         if (meg_st_read(ckpath, &ck) || resume_config(&o, &r, ck)) goto fail;
     }
     if (!o.resume) r.log_rows = 0;
-    if (megrun_load_data(&r, o.resume && !(o.set & SET_DATA) ? r.data : o.data, r.cfg.seed)) goto fail;
+    if (megrun_load_data(&r, o.resume && !(o.set & SET_DATA) ? r.data : o.data, r.cfg.seed, o.data_dir)) goto fail;
+    int image = megrun_is_image(&r);
+    if (!image && (o.profile || o.classifier || (o.set & SET_PENALTY))) {
+        rt_set_error("--profile, --classifier and --penalty-norm are for image models; %s trained on %s", ckpath,
+                     r.data);
+        goto fail;
+    }
     if (megrun_open(&r, o.device)) goto fail;
     if (ck) {
         if (meg_checkpoint_load(ck, r.s, r.m.g)) goto fail;
@@ -286,9 +419,24 @@ int main(int argc, char **argv)
         ck = NULL;
     }
     const rt_device_info *dev = rt_ctx_device(r.ctx);
-    fprintf(stderr, "%s: %s on %s (%s); %s; width %d, %d hidden, z %d, batch %d, %d energy updates, lr %g, %s shuffle\n",
-            PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.cfg.width, r.cfg.hidden,
-            r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr, r.cfg.shuffle_rows ? "row" : "per-dimension");
+    if (image)
+        fprintf(stderr, "%s: %s on %s (%s); %s (%zu images [%d, %d, %d]); convolutional networks of width %d, z %d, "
+                        "batch %d, %d energy updates, lr %g, lambda %g (%s norm)\n",
+                PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.n, r.cfg.channels,
+                r.cfg.height, r.cfg.img_width, r.cfg.width, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr,
+                (double)r.cfg.lambda, r.cfg.penalty_channel_norm ? "the authors' channel" : "the paper's");
+    else
+        fprintf(stderr, "%s: %s on %s (%s); %s; width %d, %d hidden, z %d, batch %d, %d energy updates, lr %g, %s "
+                        "shuffle\n", PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data,
+                r.cfg.width, r.cfg.hidden, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr,
+                r.cfg.shuffle_rows ? "row" : "per-dimension");
+    if (o.classifier) {
+        if (o.eval_n <= 0) o.eval_n = default_eval_n(r.data);
+        if (imgscore_open(&sc, o.classifier, r.ctx, NULL, o.data_dir, r.cfg.channels, r.cfg.height, r.cfg.img_width,
+                          (size_t)o.eval_n))
+            goto fail;
+        have_sc = 1;
+    }
     double tp = app_now();
     if (megrun_train_plan(&r)) goto fail;
     g_plan_stats ps;
@@ -340,8 +488,12 @@ int main(int argc, char **argv)
             snprintf(extra, sizeof extra, "L_E %.4f L_G %.4f L_H %.4f pen %.4f", losses[0], losses[1], losses[2],
                      losses[3]);
             app_progress_update(&pr, r.iteration, rate, extra);
+            if (have_sc && r.iteration % o.eval_every == 0) {
+                if (score_row(&r, &sc, &o, lg.f, &res)) goto fail;
+                have_res = 1;
+            }
             if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters &&
-                (save_checkpoint(&r, ckpath) || runlog_commit(&lg)))
+                (save_checkpoint(&r, ckpath) || runlog_commit(&lg) || (image && megimages_write(&r, o.out, (size_t)o.samples))))
                 goto fail;
         } else if (pr.tty) {
             app_progress_update(&pr, r.iteration, rate, NULL);
@@ -357,12 +509,26 @@ int main(int argc, char **argv)
         return 1;
     }
     if (interrupted) fprintf(stderr, "%s: interrupted at iteration %ld; saving\n", PROG, r.iteration);
+    /* the end's numbers (before the checkpoint, which counts their log row), unless the last row holds them */
+    if (have_sc && !interrupted && !(have_res && r.iteration % o.eval_every == 0)) {
+        if (score_row(&r, &sc, &o, lg.f, &res)) goto fail;
+        have_res = 1;
+    }
     if (save_checkpoint(&r, ckpath) || runlog_commit(&lg)) goto fail;
     int qok = 0;
     char qjson[512] = "";
-    if (write_outputs(&r, &o, &qok, qjson, sizeof qjson)) goto fail;
-    fprintf(stderr, "%s: wrote %s/density.png, samples.png, samples.csv, log.jsonl, checkpoint.safetensors\n", PROG,
-            o.out);
+    if (image) {
+        if (megimages_write(&r, o.out, (size_t)o.samples)) goto fail;
+        if (have_res) {
+            qok = !imgscore_json(&res, qjson, sizeof qjson);
+        }
+        fprintf(stderr, "%s: wrote %s/samples.png, samples.safetensors, log.jsonl, checkpoint.safetensors\n", PROG,
+                o.out);
+    } else {
+        if (write_outputs(&r, &o, &qok, qjson, sizeof qjson)) goto fail;
+        fprintf(stderr, "%s: wrote %s/density.png, samples.png, samples.csv, log.jsonl, checkpoint.safetensors\n",
+                PROG, o.out);
+    }
     printf("{\"iter\": %ld, \"its_per_s\": %.3f, \"dispatches_per_iter\": %d, \"submits_per_iter\": %.4f", r.iteration,
            rate, ps.dispatches, r.iteration > start_it ? (double)submits / (double)(r.iteration - start_it) : 0.0);
     const char *lnames[3] = {"loss_e", "loss_g", "loss_h"};
@@ -381,6 +547,7 @@ int main(int argc, char **argv)
         rc = interrupted ? 130 : 0;
     }
     fclose(lg.f);
+    if (have_sc) imgscore_close(&sc);
     megrun_close(&r);
     return rc;
 fail:
@@ -388,6 +555,7 @@ fail:
     fprintf(stderr, "%s: %s\n", PROG, rt_error());
     if (lg.f) fclose(lg.f);
     meg_st_free(ck);
+    if (have_sc) imgscore_close(&sc);
     megrun_close(&r);
     return 1;
 }

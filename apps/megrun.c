@@ -10,10 +10,36 @@
 
 #include "common.h"
 
-int megrun_load_data(megrun *r, const char *data, uint64_t seed)
+int megrun_is_image(const megrun *r) { return r->cfg.channels > 0; }
+
+static int load_images(megrun *r, const char *data_dir)
+{
+    if (meg_data_dir(r->data_dir, sizeof r->data_dir, data_dir)) return -1;
+    int k = meg_stacked_name_k(r->data);
+    if (meg_dataset_named(&r->set, k ? "mnist" : r->data, "train", r->data_dir)) return -1;
+    meg_config *c = &r->cfg;
+    if (k) {
+        if (meg_stacked_new(&r->pool, &r->set, k, MEG_STACKED_SEED)) return -1;
+        r->src = (meg_image_source){.pool = &r->pool, .digits = &r->set};
+        r->n = r->pool.n;
+    } else {
+        r->src = (meg_image_source){.set = &r->set};
+        r->n = r->set.n;
+    }
+    c->channels = k ? k : r->set.shape[0];
+    c->height = r->set.shape[1];
+    c->img_width = r->set.shape[2];
+    c->dim = c->channels * c->height * c->img_width;
+    return 0;
+}
+
+int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *data_dir)
 {
     if (data != r->data) snprintf(r->data, sizeof r->data, "%s", data);
     meg_dataset_free(&r->set);
+    meg_stacked_free(&r->pool);
+    memset(&r->src, 0, sizeof r->src);
+    if (meg_dataset_is_image_name(r->data)) return load_images(r, data_dir);
     int rc = meg_toy_is_known(r->data) ? meg_dataset_toy(&r->set, r->data, MEGRUN_TOY_POINTS, seed)
                                        : meg_dataset_csv(&r->set, r->data, 2, -1);
     if (rc) return -1;
@@ -27,8 +53,14 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
     const meg_config *c = &r->cfg;
     app_kv b = {kv, cap, 0, store, store_n, 0};
     app_kv_put(&b, "format", "meg-checkpoint-1");
-    app_kv_put(&b, "model", "meg-mlp");
+    app_kv_put(&b, "model", megrun_is_image(r) ? "meg-image" : "meg-mlp");
     app_kv_put(&b, "data", "%s", r->data);
+    if (megrun_is_image(r)) {
+        app_kv_put(&b, "channels", "%d", c->channels);
+        app_kv_put(&b, "height", "%d", c->height);
+        app_kv_put(&b, "img_width", "%d", c->img_width);
+        app_kv_put(&b, "penalty_norm", "%s", c->penalty_channel_norm ? "channel" : "paper");
+    }
     app_kv_put(&b, "ndata", "%zu", r->n);
     app_kv_put(&b, "dim", "%d", c->dim);
     app_kv_put(&b, "zdim", "%d", c->zdim);
@@ -51,12 +83,26 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
 
 /* The tensors the configuration implies, with their shapes: the three
  * networks' weights and biases, and the latent MCMC state. */
+static int check_image_tensors(const megrun *r, const meg_st_file *f)
+{
+    const meg_config *c = &r->cfg;
+    const float *d;
+    if (meg_st_get(f, "E.w0", 4, (int64_t[]){c->width / 8, c->channels, 5, 5}, &d) ||
+        meg_st_get(f, "G.win", 2, (int64_t[]){c->zdim, 4 * c->width}, &d)) {
+        rt_error_prefix("the checkpoint's metadata (channels %d, zdim %d, width %d) does not match its tensors",
+                        c->channels, c->zdim, c->width);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_tensors(const megrun *r, const meg_st_file *f)
 {
     const meg_config *c = &r->cfg;
+    if (megrun_is_image(r) && check_image_tensors(r, f)) return -1;
     struct { const char *net; int in, out; } nets[] = {
         {"E", c->dim, 1}, {"G", c->zdim, c->dim}, {"T", c->dim + c->zdim, 1}};
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 3 && !megrun_is_image(r); k++) {
         int in = nets[k].in;
         for (int l = 0; l <= c->hidden; l++) {
             int o = l == c->hidden ? nets[k].out : c->width;
@@ -106,17 +152,43 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
         rt_set_error("%s: checkpoint metadata \"data\" is longer than %zu bytes", meg_st_path(f), sizeof r->data - 1);
         return -1;
     }
+    const char *model = meg_st_meta(f, "model");
+    int image = model && !strcmp(model, "meg-image");
+    if (model && !image && strcmp(model, "meg-mlp")) {
+        rt_set_error("%s: checkpoint metadata \"model\" = \"%s\" is neither meg-mlp nor meg-image", meg_st_path(f),
+                     rt_escape(model, 40, shown, sizeof shown));
+        return -1;
+    }
+    meg_config *c = &r->cfg;
+    c->channels = c->height = c->img_width = 0;
+    c->penalty_channel_norm = 0;
+    if (image) {
+        double ch, h, w;
+        const char *pn = meg_st_meta(f, "penalty_norm");
+        if (app_meta_num(f, "channels", 1, 16, 1, &ch) || app_meta_num(f, "height", 28, 28, 1, &h) ||
+            app_meta_num(f, "img_width", 28, 28, 1, &w))
+            return -1;
+        if (!pn || (strcmp(pn, "paper") && strcmp(pn, "channel"))) {
+            rt_set_error("%s: checkpoint metadata \"penalty_norm\" is %s (paper or channel)", meg_st_path(f),
+                         pn ? "neither" : "missing");
+            return -1;
+        }
+        c->channels = (int)ch;
+        c->height = (int)h;
+        c->img_width = (int)w;
+        c->penalty_channel_norm = !strcmp(pn, "channel");
+    }
     double v[13];
-    /* the programs train and evaluate 2-D data: dim is 2 */
+    /* the programs train and evaluate 2-D data (dim 2) or images of C x 28 x 28 */
     const char *keys[] = {"dim", "zdim", "width", "hidden", "batch", "n_energy", "lr", "beta1", "beta2", "lambda",
                           "seed", "iteration", "ndata"};
-    const double lo[] = {2, 1, 1, 1, 2, 1, 0, 0, 0, 0, 0, 0, 1};
-    const double hi[] = {2, 4096, 1 << 16, MEG_MAX_LAYERS - 1, 1 << 20, 100, 1e6, 1, 1, 1e9, 1.8446744073709552e19, 1e15,
+    double dim = image ? (double)(c->channels * c->height * c->img_width) : 2;
+    const double lo[] = {dim, 1, 1, 1, 2, 1, 0, 0, 0, 0, 0, 0, 1};
+    const double hi[] = {dim, 4096, 1 << 16, MEG_MAX_LAYERS - 1, 1 << 20, 100, 1e6, 1, 1, 1e9, 1.8446744073709552e19, 1e15,
                          1 << 24};
     const int integer[] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1};
     for (int i = 0; i < 13; i++)
         if (app_meta_num(f, keys[i], lo[i], hi[i], integer[i], &v[i])) return -1;
-    meg_config *c = &r->cfg;
     c->dim = (int)v[0];
     c->zdim = (int)v[1];
     c->width = (int)v[2];
@@ -153,7 +225,7 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
 const char *megrun_checkpoint_data(const megrun *r, const char *user_data, const char *ckpath)
 {
     if (user_data) return user_data;
-    if (meg_toy_is_known(r->data)) return r->data;
+    if (meg_toy_is_known(r->data) || meg_dataset_is_image_name(r->data)) return r->data;
     char shown[200];
     rt_set_error("%s was trained on the file \"%s\": pass --data PATH (a checkpoint's metadata is never opened as "
                  "a path)", ckpath, rt_escape(r->data, 120, shown, sizeof shown));
@@ -162,9 +234,19 @@ const char *megrun_checkpoint_data(const megrun *r, const char *user_data, const
 
 int megrun_open(megrun *r, const char *device)
 {
-    if (meg_model_build(&r->m, &r->cfg, r->n, MEGRUN_EVAL_ROWS)) return -1;
     rt_options o = {.device = device, .validation = -1};
     if (rt_ctx_create(&o, &r->ctx)) return -1;
+    if (megrun_is_image(r)) {
+        int have = r->src.set || r->src.pool;
+        g_limits lim;
+        g_limits_of(r->ctx, &lim);
+        r->src.lim = &lim;
+        int rc = meg_model_build_images(&r->m, &r->cfg, have ? &r->src : NULL, MEGRUN_IMAGE_EVAL_ROWS);
+        r->src.lim = NULL;
+        if (rc || g_session_new(r->ctx, r->m.g, r->cfg.seed, &r->s)) return -1;
+        return have ? meg_model_upload_images(r->s, &r->m, &r->src) : 0;
+    }
+    if (meg_model_build(&r->m, &r->cfg, r->n, MEGRUN_EVAL_ROWS)) return -1;
     if (g_session_new(r->ctx, r->m.g, r->cfg.seed, &r->s)) return -1;
     if (r->set.x && g_session_write(r->s, r->m.data, r->set.x)) return -1;
     return 0;
@@ -195,6 +277,7 @@ void megrun_close(megrun *r)
     if (r->ctx) rt_ctx_destroy(r->ctx);
     meg_model_free(&r->m);
     meg_dataset_free(&r->set);
+    meg_stacked_free(&r->pool);
     memset(r, 0, sizeof *r);
 }
 

@@ -11,11 +11,15 @@
 
 #define MEGRUN_TOY_POINTS 100000
 #define MEGRUN_EVAL_ROWS 4096
+#define MEGRUN_IMAGE_EVAL_ROWS 250   /* images: the networks' activations per row are ~100 times a toy's */
 
 typedef struct megrun {
     meg_config cfg;
-    char data[1024];          /* toy set name or CSV path */
-    meg_dataset set;          /* the training set when loaded (megrun_load_data) */
+    char data[1024];          /* toy set name, CSV path, or image set name (mnist, fashion, stackedmnist3, 4) */
+    char data_dir[4096];      /* image sets: the data folder (meg_data_dir) */
+    meg_dataset set;          /* the training set when loaded (megrun_load_data); StackedMNIST: its digits */
+    meg_stacked pool;         /* StackedMNIST: the pool over set */
+    meg_image_source src;     /* image sets, when loaded */
     size_t n;                 /* training points: the set's, or the checkpoint's "ndata" */
     long iteration;           /* iterations done */
     long log_rows;            /* rows of log.jsonl that belong to the run so far (-1: unknown) */
@@ -26,8 +30,12 @@ typedef struct megrun {
     int train_timestamps;
 } megrun;
 
-/* Loads a toy set (generated from seed) or a CSV of two columns. */
-int megrun_load_data(megrun *r, const char *data, uint64_t seed);
+/* Loads a toy set (generated from seed), a CSV of two columns, or an image
+ * set by name from data_dir (NULL: meg_data_dir's default): then cfg's
+ * image shape is set from the set's, and the rest of cfg is left alone. */
+int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *data_dir);
+/* 1 when the model trains on images. */
+int megrun_is_image(const megrun *r);
 /* Checkpoint metadata of the configuration, and back. The strings live in
  * `store` (at least 2048 bytes). */
 int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t store_n, size_t *n);
@@ -37,11 +45,12 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
  * makes. Errors name the file and the key or tensor (escaped). */
 int megrun_from_meta(megrun *r, const meg_st_file *f);
 /* The data set to load for a checkpoint: user_data when the user gave
- * --data, else the checkpoint's when it names a toy set. A checkpoint that
+ * --data, else the checkpoint's when it names a toy or image set. A checkpoint that
  * names a CSV file is never opened from its metadata: the user must pass
  * the path. NULL with the message set. */
 const char *megrun_checkpoint_data(const megrun *r, const char *user_data, const char *ckpath);
-/* Builds the model, opens the device, creates the session and uploads the data. */
+/* Builds the model, opens the device, creates the session and uploads the
+ * data (an image model without loaded data: evaluation only). */
 int megrun_open(megrun *r, const char *device);
 /* Plans (on first use). */
 int megrun_train_plan(megrun *r);

@@ -102,7 +102,7 @@ enum {
 typedef enum g_init_kind {
     G_INIT_ZEROS,
     G_INIT_CONST,      /* every element = a */
-    G_INIT_NORMAL,     /* normal(0, a) */
+    G_INIT_NORMAL,     /* normal(mean, a) */
     G_INIT_UNIFORM,    /* uniform(-a, a) */
     G_INIT_TORCH,      /* PyTorch's default for Linear and Conv weights and biases:
                           uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
@@ -112,6 +112,7 @@ typedef struct g_init {
     g_init_kind kind;
     float a;
     int fan_in;        /* G_INIT_TORCH only */
+    float mean;        /* G_INIT_NORMAL only (batch-norm scales: N(1, 0.02) in DCGAN-style nets) */
 } g_init;
 
 typedef struct g_node g_tensor;
@@ -173,7 +174,8 @@ g_tensor *g_scalar(g_graph *g, float value);   /* 0-d constant */
 
 static inline g_init g_init_zeros(void) { g_init i = {G_INIT_ZEROS, 0.0f, 0}; return i; }
 static inline g_init g_init_const(float a) { g_init i = {G_INIT_CONST, a, 0}; return i; }
-static inline g_init g_init_normal(float s) { g_init i = {G_INIT_NORMAL, s, 0}; return i; }
+static inline g_init g_init_normal(float s) { g_init i = {G_INIT_NORMAL, s, 0, 0.0f}; return i; }
+static inline g_init g_init_normal_mean(float mean, float s) { g_init i = {G_INIT_NORMAL, s, 0, mean}; return i; }
 static inline g_init g_init_uniform(float a) { g_init i = {G_INIT_UNIFORM, a, 0}; return i; }
 static inline g_init g_init_torch(int fan_in) { g_init i = {G_INIT_TORCH, 0.0f, fan_in}; return i; }
 

@@ -29,7 +29,7 @@ int g_init_values(const g_tensor *leaf, uint64_t seed, float *out)
         case G_INIT_CONST: out[j] = in.a; break;
         case G_INIT_NORMAL:
             g_philox(k0, k1, ctr, w);
-            out[j] = (float)(a * sqrt(-2.0 * log(unit_open(w[0]))) *
+            out[j] = (float)(in.mean + a * sqrt(-2.0 * log(unit_open(w[0]))) *
                              cos(2.0 * M_PI * (double)(w[1] >> 8) * (1.0 / 16777216.0)));
             break;
         case G_INIT_UNIFORM:

@@ -1,7 +1,7 @@
-/* meg.c: the three networks of MEG, Algorithm 1 of the seed as ONE graph
- * (n_energy energy updates, each optionally on latents refined by MALA,
- * then one generator and statistics update, Adam on each), and the
- * evaluation graphs. */
+/* meg.c: the three networks of MEG (MLPs, or meg_image.c's convolutional
+ * ones), Algorithm 1 of the seed as ONE graph (n_energy energy updates,
+ * each optionally on latents refined by MALA, then one generator and
+ * statistics update, Adam on each), and the evaluation graphs. */
 #include "meg.h"
 #include "samplers.h"
 #include "util.h"
@@ -29,6 +29,18 @@ void meg_config_default(meg_config *c)
     c->mcmc_step_size = 0.01f;
 }
 
+void meg_config_image(meg_config *c, int channels)
+{
+    meg_config_default(c);
+    c->channels = channels;
+    c->height = c->img_width = 28;
+    c->dim = channels * 28 * 28;
+    c->zdim = 128;
+    c->width = 512;
+    c->batch = 64;
+    c->lambda = 10.0f;
+}
+
 static int check_config(const meg_config *c, size_t ndata)
 {
     if (c->dim < 1 || c->zdim < 1 || c->width < 1 || c->hidden < 1 || c->batch < 2 || c->n_energy < 1) {
@@ -53,18 +65,50 @@ static int check_config(const meg_config *c, size_t ndata)
     return 0;
 }
 
+g_tensor *meg_energy_of(const meg_model *m, g_tensor *x)
+{
+    return m->image ? meg_image_energy(&m->net, x) : meg_mlp_apply(&m->E, x);
+}
+
+g_tensor *meg_generator_of(const meg_model *m, g_tensor *z, g_tensor **update)
+{
+    if (m->image) return meg_image_generate(&m->net, z, update);
+    if (update) *update = NULL;
+    return meg_mlp_apply(&m->G, z);
+}
+
+g_tensor *meg_statistics_of(const meg_model *m, g_tensor *x, g_tensor *z)
+{
+    if (m->image) return meg_image_statistics(&m->net, x, z);
+    if (!x || !z) return NULL;
+    g_tensor *pair[2] = {x, z};
+    return meg_mlp_apply(&m->T, g_concat(z->graph, pair, 2, 1));
+}
+
 g_tensor *meg_latent_energy(g_graph *g, g_tensor *z, void *model)
 {
     (void)g;
     const meg_model *m = model;
-    return meg_mlp_apply(&m->E, meg_mlp_apply(&m->G, z));
+    return meg_energy_of(m, meg_generator_of(m, z, NULL));
 }
 
 g_tensor *meg_visible_energy(g_graph *g, g_tensor *x, void *model)
 {
     (void)g;
-    const meg_model *m = model;
-    return meg_mlp_apply(&m->E, x);
+    return meg_energy_of(model, x);
+}
+
+/* mean over the batch of ||dE/dx||^2 of each sample: over every value of
+ * it (the paper), or, for images with penalty_channel_norm, over the
+ * channels and then averaged over the pixels (the authors' code) */
+static g_tensor *penalty_of(const meg_config *c, g_tensor *gx)
+{
+    if (!gx) return NULL;
+    int B = gx->shape[0];
+    g_tensor *sq = g_sum(g_square(g_reshape(gx, 2, G_SHAPE(B, (int)(g_numel(gx) / (size_t)B)))), 1, 0);
+    g_tensor *pen = g_mean_all(sq);
+    if (c->channels > 0 && c->penalty_channel_norm) pen = g_scale(pen, 1.0f / (float)(c->height * c->img_width));
+    return pen;
 }
 
 /* Latent MALA refinement of z (section 2.3.2) unrolled into the graph, on
@@ -90,43 +134,54 @@ static g_tensor *refine_latents(meg_model *m, g_tensor *z, g_tensor **effect)
     return *effect ? m->mcmc_z : NULL;
 }
 
-int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
+static int make_nets(meg_model *m)
 {
-    g_tensor **effects = NULL;
-    memset(m, 0, sizeof *m);
-    if (check_config(c, ndata)) return -1;
-    m->cfg = *c;
-    m->ndata = ndata;
-    m->eval_n = eval_n;
-    g_graph *g = m->g = g_graph_new();
-    if (!g) { rt_set_error("out of host memory"); return -1; }
-    int B = c->batch, D = c->dim, Z = c->zdim;
-    m->data = g_input(g, "data", 2, G_SHAPE((int)ndata, D));
-    m->rng = g_rng(g, "rng", c->seed);
+    const meg_config *c = &m->cfg;
+    g_graph *g = m->g;
+    if (m->image) return meg_image_nets_make(g, c, &m->net);
     /* leaky relu (0.2) in E and T, relu in G, as in the seed's code */
-    if (meg_mlp_make(g, "E", D, c->width, c->hidden, 1, G_ACT_LEAKY_RELU, 0.2f, &m->E) ||
-        meg_mlp_make(g, "G", Z, c->width, c->hidden, D, G_ACT_RELU, 0.0f, &m->G) ||
-        meg_mlp_make(g, "T", D + Z, c->width, c->hidden, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T))
-        goto fail;
+    return meg_mlp_make(g, "E", c->dim, c->width, c->hidden, 1, G_ACT_LEAKY_RELU, 0.2f, &m->E) ||
+           meg_mlp_make(g, "G", c->zdim, c->width, c->hidden, c->dim, G_ACT_RELU, 0.0f, &m->G) ||
+           meg_mlp_make(g, "T", c->dim + c->zdim, c->width, c->hidden, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T) ? -1 : 0;
+}
+
+static int params_of(const meg_model *m, char net, g_tensor **out)
+{
+    if (m->image) return meg_image_params(&m->net, net, out);
+    return meg_mlp_params(net == 'E' ? &m->E : net == 'G' ? &m->G : &m->T, out);
+}
+
+/* The training iteration: effects into m->step, values into the loss roots. */
+static int build_step(meg_model *m)
+{
+    g_graph *g = m->g;
+    const meg_config *c = &m->cfg;
+    int B = c->batch, Z = c->zdim;
     g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
-    g_tensor *pe[2 * MEG_MAX_LAYERS], *pgt[4 * MEG_MAX_LAYERS], *grads[4 * MEG_MAX_LAYERS];
-    int npe = meg_mlp_params(&m->E, pe);
-    int neff = 0;
-    effects = calloc(2 * (size_t)c->n_energy + 4, sizeof *effects);
-    if (!effects) { rt_set_error("out of host memory"); goto fail; }
+    enum { MAXP = 2 * MEG_MAX_LAYERS > MEG_IMAGE_MAX_PARAMS ? 2 * MEG_MAX_LAYERS : MEG_IMAGE_MAX_PARAMS };
+    g_tensor *pe[MAXP], *pgt[2 * MAXP], *grads[2 * MAXP];
+    int npe = params_of(m, 'E', pe), neff = 0;
+    g_tensor **effects = calloc(3 * (size_t)c->n_energy + 8, sizeof *effects);
+    if (!effects) { rt_set_error("out of host memory"); return -1; }
     if (c->mcmc_steps > 0) m->mcmc_z = g_state(g, "mcmc.z", 2, G_SHAPE(B, Z), g_init_zeros());
 
     /* n_energy updates of E: L_E = mean E(x) - mean E(G(z)) + lambda mean ||dE/dx||^2 (real data) */
     for (int j = 0; j < c->n_energy; j++) {
-        g_tensor *idx = g_rand_int(m->rng, (int)ndata, 1, G_SHAPE(B));
-        g_tensor *x = g_gather_rows(m->data, idx);
-        g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z));
+        g_tensor *x;
+        if (m->image) {
+            x = meg_device_set_batch(&m->images, m->rng, B, NULL);
+        } else {
+            g_tensor *idx = g_rand_int(m->rng, (int)m->ndata, 1, G_SHAPE(B));
+            x = g_gather_rows(m->data, idx);
+        }
+        g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z)), *bn = NULL;
         if (c->mcmc_steps > 0 && !(z = refine_latents(m, z, &effects[neff++]))) goto fail;
-        g_tensor *xf = meg_mlp_apply(&m->G, z);
-        g_tensor *er = meg_mlp_apply(&m->E, x), *ef = meg_mlp_apply(&m->E, xf);
+        g_tensor *xf = meg_generator_of(m, z, &bn);
+        if (bn) effects[neff++] = bn;
+        g_tensor *er = meg_energy_of(m, x), *ef = meg_energy_of(m, xf);
         g_tensor *gx;
         if (g_grad(g, g_sum_all(er), &x, 1, &gx)) goto fail;
-        g_tensor *pen = g_mean_all(g_sum(g_square(gx), 1, 0));
+        g_tensor *pen = penalty_of(c, gx);
         g_tensor *ed = g_mean_all(er), *eg = g_mean_all(ef);
         g_tensor *le = g_add(g_sub(ed, eg), g_scale(pen, c->lambda));
         if (g_grad(g, le, pe, npe, grads)) goto fail;
@@ -138,17 +193,16 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     }
 
     /* generator and statistics network: L_H (JSD estimator, softplus form) and L_G = mean E(G(z)) + L_H */
-    g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z));
-    g_tensor *xf = meg_mlp_apply(&m->G, z);
+    g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z)), *bn = NULL;
+    g_tensor *xf = meg_generator_of(m, z, &bn);
+    if (bn) effects[neff++] = bn;
     g_tensor *zs = g_shuffle(m->rng, z, c->shuffle_rows);
-    g_tensor *pair[2] = {xf, z}, *pair_s[2] = {xf, zs};
-    g_tensor *tj = meg_mlp_apply(&m->T, g_concat(g, pair, 2, 1));
-    g_tensor *tm = meg_mlp_apply(&m->T, g_concat(g, pair_s, 2, 1));
+    g_tensor *tj = meg_statistics_of(m, xf, z), *tm = meg_statistics_of(m, xf, zs);
     g_tensor *lh = g_add(g_mean_all(g_softplus(g_neg(tj))), g_mean_all(g_softplus(tm)));
-    g_tensor *lg = g_add(g_mean_all(meg_mlp_apply(&m->E, xf)), lh);
+    g_tensor *lg = g_add(g_mean_all(meg_energy_of(m, xf)), lh);
     /* one backward pass: d L_G / d T = d L_H / d T, since E(G(z)) does not depend on T */
-    int npg = meg_mlp_params(&m->G, pgt);
-    int npt = meg_mlp_params(&m->T, pgt + npg);
+    int npg = params_of(m, 'G', pgt);
+    int npt = params_of(m, 'T', pgt + npg);
     if (g_grad(g, lg, pgt, npg + npt, grads)) goto fail;
     effects[neff++] = g_adam(g, "adamG", pgt, grads, npg, ao);
     effects[neff++] = g_adam(g, "adamT", pgt + npg, grads + npg, npt, ao);
@@ -157,23 +211,89 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
     effects[neff++] = g_rng_advance(m->rng);
     m->step = g_group(g, effects, neff);
     free(effects);
-    effects = NULL;
+    return 0;
+fail:
+    free(effects);
+    return -1;
+}
+
+static int build(meg_model *m, const meg_config *c, size_t ndata, const meg_image_source *src, int eval_n)
+{
+    memset(m, 0, sizeof *m);
+    m->image = c->channels > 0;
+    if (m->image && src && !(src->pool ? src->digits : src->set)) {
+        rt_set_error("MEG: an image source needs a set, or a StackedMNIST pool with its digits");
+        return -1;
+    }
+    if (m->image) ndata = src ? (src->pool ? src->pool->n : src->set->n) : 1;
+    if (check_config(c, ndata)) return -1;
+    if (eval_n < 1) { rt_set_error("MEG: %d evaluation rows (at least 1)", eval_n); return -1; }
+    m->cfg = *c;
+    m->ndata = ndata;
+    m->eval_n = eval_n;
+    g_graph *g = m->g = g_graph_new();
+    if (!g) { rt_set_error("out of host memory"); return -1; }
+    int D = c->dim, Z = c->zdim;
+    if (!m->image) {
+        m->data = g_input(g, "data", 2, G_SHAPE((int)ndata, D));
+    } else if (src) {
+        int rc = src->pool ? meg_device_stacked_make(g, "data", src->pool, src->digits, src->lim, &m->images)
+                           : meg_device_set_make(g, "data", src->set, 1, src->lim, &m->images);
+        if (rc) goto fail;
+        if (m->images.ndim != 3 || m->images.shape[0] != c->channels || m->images.shape[1] != c->height ||
+            m->images.shape[2] != c->img_width) {
+            rt_set_error("MEG: the training images are not [%d, %d, %d], as the configuration says", c->channels,
+                         c->height, c->img_width);
+            goto fail;
+        }
+    }
+    m->rng = g_rng(g, "rng", c->seed);
+    if (make_nets(m)) goto fail;
+    if ((!m->image || src) && build_step(m)) goto fail;
 
     /* evaluation: energies of given points, generator samples of given latents */
-    m->x_in = g_input(g, "eval.x", 2, G_SHAPE(eval_n, D));
-    m->energy = meg_mlp_apply(&m->E, m->x_in);
+    m->x_in = m->image ? g_input(g, "eval.x", 4, G_SHAPE(eval_n, c->channels, c->height, c->img_width))
+                       : g_input(g, "eval.x", 2, G_SHAPE(eval_n, D));
+    m->energy = meg_energy_of(m, m->x_in);
     m->z_in = g_input(g, "eval.z", 2, G_SHAPE(eval_n, Z));
-    m->gen = meg_mlp_apply(&m->G, m->z_in);
+    m->gen = meg_generator_of(m, m->z_in, NULL);
     if (g_graph_error(g)) {
         rt_set_error("building the MEG graph: %s", g_graph_error(g));
         goto fail;
     }
     return 0;
 fail:
-    free(effects);
     if (g && g_graph_error(g) && !strstr(rt_error(), g_graph_error(g))) rt_set_error("%s", g_graph_error(g));
     meg_model_free(m);
     return -1;
+}
+
+int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
+{
+    if (c->channels > 0) {
+        rt_set_error("MEG: an image configuration is built by meg_model_build_images");
+        return -1;
+    }
+    return build(m, c, ndata, NULL, eval_n);
+}
+
+int meg_model_build_images(meg_model *m, const meg_config *c, const meg_image_source *src, int eval_n)
+{
+    if (c->channels < 1) {
+        rt_set_error("MEG: meg_model_build_images needs an image configuration (channels > 0)");
+        return -1;
+    }
+    return build(m, c, 0, src, eval_n);
+}
+
+int meg_model_upload_images(g_session *s, const meg_model *m, const meg_image_source *src)
+{
+    if (!m->image || !m->images.values.nparts || !src) {
+        rt_set_error("MEG: the model has no training images to upload");
+        return -1;
+    }
+    return src->pool ? meg_device_stacked_upload(s, &m->images, src->pool, src->digits)
+                     : meg_device_set_upload(s, &m->images, src->set);
 }
 
 void meg_model_free(meg_model *m)

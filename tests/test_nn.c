@@ -233,7 +233,7 @@ START_TEST(batchnorm_training_and_running_statistics)
     enum { N = 6, C = 3, H = 4, W = 5, HW = H * W, RUNS = 3 };
     g_graph *g = g_graph_new();
     meg_batchnorm bn;
-    ck_assert_msg(meg_batchnorm_make(g, "bn", "0", C, 1e-5f, 0.1f, &bn) == 0, "%s", rt_error());
+    ck_assert_msg(meg_batchnorm_make(g, "bn", "0", C, 1e-5f, 0.1f, 0, &bn) == 0, "%s", rt_error());
     ck_assert_str_eq(bn.run_var->name, "bn.run_var0");
     ck_assert(bn.run_mean->op == G_OP_STATE && bn.gamma->op == G_OP_PARAM);
     g_tensor *x = g_input(g, "x", 4, G_SHAPE(N, C, H, W)), *update;
@@ -280,7 +280,7 @@ START_TEST(batchnorm_evaluation_uses_the_running_statistics)
     enum { N = 5, C = 4 };
     g_graph *g = g_graph_new();
     meg_batchnorm bn;
-    ck_assert(meg_batchnorm_make(g, "bn", "", C, 1e-3f, 0.5f, &bn) == 0);
+    ck_assert(meg_batchnorm_make(g, "bn", "", C, 1e-3f, 0.5f, 0, &bn) == 0);
     g_tensor *x = g_input(g, "x", 2, G_SHAPE(N, C)), *update;
     g_tensor *yt = meg_batchnorm_train(&bn, x, &update);
     g_tensor *ye = meg_batchnorm_eval(&bn, x);
@@ -308,7 +308,7 @@ START_TEST(batchnorm_evaluation_uses_the_running_statistics)
     }
     g_plan_free(p);
     g_session_free(s);
-    ck_assert_int_eq(meg_batchnorm_make(g, "b2", "", C, 0, 0.1f, &bn), -1);
+    ck_assert_int_eq(meg_batchnorm_make(g, "b2", "", C, 0, 0.1f, 0, &bn), -1);
     ck_assert_msg(strstr(rt_error(), "b2: batch norm"), "%s", rt_error());
     g_graph_free(g);
 }

@@ -84,7 +84,9 @@ static void usage(FILE *f)
             "                  up to 3), graph runs per submit (at least N, more to fill 0.25 s; best\n"
             "                  of 3 submits, or of 2 runs when one takes over 0.25 s); the others\n"
             "                  have fixed counts or their own options\n"
-            "  --data D        train: data set (default 25gaussians)\n"
+            "  --data D        train: data set (default 25gaussians), or an image set (mnist, fashion,\n"
+            "                  stackedmnist3, stackedmnist4: the convolutional networks, with the\n"
+            "                  seed's image settings: width 512, batch 64, z 128, 5 energy updates)\n"
             "  --width W, --batch B, --n-energy K, --hidden L, --zdim Z\n"
             "                  train: model (defaults 512, 256, 5, 3, 2); mala: --width, --hidden, --zdim\n"
             "  --iters N       train: timed iterations (default 20, after 2 warm-up ones)\n"
@@ -116,6 +118,7 @@ static int parse(int argc, char **argv, bench_opts *o, const bench_cmd **cmd)
         {"--max-submit", &o->max_submit}, {"--chains", &o->chains}, {"--steps", &o->steps},
         {"--reps", &o->reps},
     };
+    unsigned given = 0;   /* bit j: ints[j] was given */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         long v;
@@ -126,6 +129,7 @@ static int parse(int argc, char **argv, bench_opts *o, const bench_cmd **cmd)
                 *ints[j].to = (int)v;
                 i++;
                 known = 1;
+                given |= 1u << j;
             }
         if (known) continue;
         if (!strcmp(a, "--json")) o->json = 1;
@@ -159,6 +163,15 @@ static int parse(int argc, char **argv, bench_opts *o, const bench_cmd **cmd)
         } else {
             return bad("unknown or incomplete option \"%s\"", a);
         }
+    }
+    if (meg_dataset_is_image_name(o->data)) {
+        /* an image set: the seed's image settings, with the sizes given kept */
+        meg_config c = o->cfg;
+        meg_config_image(&o->cfg, 1);
+        if (given & 1) o->cfg.width = c.width;
+        if (given & 2) o->cfg.batch = c.batch;
+        if (given & 4) o->cfg.n_energy = c.n_energy;
+        if (given & 16) o->cfg.zdim = c.zdim;
     }
     return 0;
 }

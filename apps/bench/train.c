@@ -39,7 +39,7 @@ int bench_train(const bench_opts *o, bench_report *rep, rt_ctx *unused)
     r.cfg = o->cfg;
     r.train_timestamps = o->profile;
     int rc = -1;
-    if (megrun_load_data(&r, o->data, r.cfg.seed) || megrun_open(&r, o->device)) goto done;
+    if (megrun_load_data(&r, o->data, r.cfg.seed, NULL) || megrun_open(&r, o->device)) goto done;
     bench_device(rep, rt_ctx_device(r.ctx));
     double t0 = app_now();
     if (megrun_train_plan(&r)) goto done;

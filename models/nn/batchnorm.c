@@ -17,18 +17,19 @@ static g_tensor *leaf(g_graph *g, g_op kind, const char *prefix, const char *wha
 }
 
 int meg_batchnorm_make(g_graph *g, const char *prefix, const char *tag, int channels, float eps, float momentum,
-                       meg_batchnorm *bn)
+                       float gamma_std, meg_batchnorm *bn)
 {
     memset(bn, 0, sizeof *bn);
-    if (channels < 1 || !(eps > 0) || !(momentum >= 0 && momentum <= 1)) {
-        rt_set_error("%s: batch norm of %d channels with eps %g (> 0) and momentum %g (in [0, 1])", prefix,
-                     channels, (double)eps, (double)momentum);
+    if (channels < 1 || !(eps > 0) || !(momentum >= 0 && momentum <= 1) || !(gamma_std >= 0)) {
+        rt_set_error("%s: batch norm of %d channels with eps %g (> 0), momentum %g (in [0, 1]) and scale std %g "
+                     "(>= 0)", prefix, channels, (double)eps, (double)momentum, (double)gamma_std);
         return -1;
     }
     bn->channels = channels;
     bn->eps = eps;
     bn->momentum = momentum;
-    bn->gamma = leaf(g, G_OP_PARAM, prefix, "gamma", tag, channels, g_init_const(1.0f));
+    g_init gi = gamma_std > 0 ? g_init_normal_mean(1.0f, gamma_std) : g_init_const(1.0f);
+    bn->gamma = leaf(g, G_OP_PARAM, prefix, "gamma", tag, channels, gi);
     bn->beta = leaf(g, G_OP_PARAM, prefix, "beta", tag, channels, g_init_zeros());
     bn->run_mean = leaf(g, G_OP_STATE, prefix, "run_mean", tag, channels, g_init_zeros());
     bn->run_var = leaf(g, G_OP_STATE, prefix, "run_var", tag, channels, g_init_const(1.0f));

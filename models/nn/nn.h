@@ -73,7 +73,8 @@ g_tensor *meg_conv2d_apply(const meg_conv2d *c, g_tensor *x);
 /* ---- batch normalisation ----------------------------------------------------- */
 
 /* Over every axis but the channels (x [N, C] or [N, C, H, W]). Params
- * "<prefix>.gamma<tag>" (1) and "<prefix>.beta<tag>" (0); state leaves
+ * "<prefix>.gamma<tag>" (1, or N(1, gamma_std) when gamma_std > 0, as
+ * DCGAN-style nets initialise it) and "<prefix>.beta<tag>" (0); state leaves
  * "<prefix>.run_mean<tag>" (0) and "<prefix>.run_var<tag>" (1), saved by
  * checkpoints like every state. */
 typedef struct meg_batchnorm {
@@ -84,7 +85,7 @@ typedef struct meg_batchnorm {
 } meg_batchnorm;
 
 int meg_batchnorm_make(g_graph *g, const char *prefix, const char *tag, int channels, float eps, float momentum,
-                       meg_batchnorm *bn);
+                       float gamma_std, meg_batchnorm *bn);
 /* Training mode: x normalised with the batch's mean and (biased) variance
  * (g_batchnorm_train), then scaled and shifted. *update is an effect that
  * moves the running statistics toward the batch's, as PyTorch does:
