@@ -58,6 +58,11 @@ static int draw_row(meg_canvas *fig, int row, const char *ckpath, const char *da
     int rc = -1;
     meg_box box = {-2, 2, -2, 2};
     if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto done;
+    if (megrun_is_image(&r)) {
+        rt_set_error("%s is an image model (%s): score its samples with meg-eval images --samples FILE, or sample "
+                     "it with meg-sample", ckpath, r.data);
+        goto done;
+    }
     const char *use = megrun_checkpoint_data(&r, data, ckpath);
     if (!use || megrun_load_data(&r, use, r.cfg.seed, NULL)) goto done;
     if (meg_toy_is_known(r.data) && meg_toy_box(r.data, &box)) goto done;

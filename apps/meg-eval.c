@@ -190,6 +190,11 @@ int main(int argc, char **argv)
     float *z = NULL, *xs = NULL, *e = NULL, *d = NULL, *noise = NULL, *en = NULL;
     int rc = 1;
     if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
+    if (megrun_is_image(&r)) {
+        rt_set_error("%s is an image model (%s): score its samples with meg-eval images --samples FILE, or sample "
+                     "it with meg-sample", ckpath, r.data);
+        goto fail;
+    }
     const char *use = megrun_checkpoint_data(&r, data, ckpath);
     if (!use || megrun_load_data(&r, use, r.cfg.seed, NULL)) goto fail;
     if (megrun_open(&r, device) || meg_checkpoint_load(ck, r.s, r.m.g) || megrun_eval_plans(&r)) goto fail;

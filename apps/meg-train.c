@@ -79,7 +79,8 @@ static void usage(FILE *f)
             "output:\n"
             "  --out DIR        output folder (default meg-out): density.png, samples.png,\n"
             "                   samples.csv, log.jsonl, checkpoint.safetensors (images: samples.png, a\n"
-            "                   grid of 64, and samples.safetensors, at every checkpoint and the end)\n"
+            "                   grid of 64, and samples.safetensors, at every checkpoint and the end;\n"
+            "                   with --classifier, curve.png: modes or Frechet distance by iteration)\n"
             "  --resume         continue from DIR/checkpoint.safetensors (its configuration is\n"
             "                   used; options given must agree with it)\n"
             "  --force          start over even if DIR holds a checkpoint\n"
@@ -346,8 +347,9 @@ static long default_eval_n(const char *data)
 }
 
 /* A log row of the classifier's numbers at this iteration. */
-static int score_row(megrun *r, imgscore *sc, const opts *o, FILE *log, imgscore_result *res)
+static int score_row(megrun *r, imgscore *sc, const opts *o, const runlog *lg, imgscore_result *res)
 {
+    FILE *log = lg->f;
     double t = app_now();
     char js[512];
     if (megimages_score(r, sc, (size_t)o->eval_n, r->cfg.seed + 11, res) || imgscore_json(res, js, sizeof js))
@@ -356,6 +358,9 @@ static int score_row(megrun *r, imgscore *sc, const opts *o, FILE *log, imgscore
             app_now() - t);
     fflush(log);
     r->log_rows++;
+    char png[4200];
+    snprintf(png, sizeof png, "%s/curve.png", o->out);
+    if (megimages_curve(lg->is_pending ? lg->pending : lg->path, png, r->data)) return -1;
     fprintf(stderr, "%s: iteration %ld: %s\n", PROG, r->iteration, js);
     return 0;
 }
@@ -489,7 +494,7 @@ int main(int argc, char **argv)
                      losses[3]);
             app_progress_update(&pr, r.iteration, rate, extra);
             if (have_sc && r.iteration % o.eval_every == 0) {
-                if (score_row(&r, &sc, &o, lg.f, &res)) goto fail;
+                if (score_row(&r, &sc, &o, &lg, &res)) goto fail;
                 have_res = 1;
             }
             if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters &&
@@ -511,7 +516,7 @@ int main(int argc, char **argv)
     if (interrupted) fprintf(stderr, "%s: interrupted at iteration %ld; saving\n", PROG, r.iteration);
     /* the end's numbers (before the checkpoint, which counts their log row), unless the last row holds them */
     if (have_sc && !interrupted && !(have_res && r.iteration % o.eval_every == 0)) {
-        if (score_row(&r, &sc, &o, lg.f, &res)) goto fail;
+        if (score_row(&r, &sc, &o, &lg, &res)) goto fail;
         have_res = 1;
     }
     if (save_checkpoint(&r, ckpath) || runlog_commit(&lg)) goto fail;

@@ -2,8 +2,10 @@
  * model (see megimages.h). */
 #include "megimages.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -69,5 +71,66 @@ int megimages_score(megrun *r, imgscore *sc, size_t n, uint64_t seed, imgscore_r
 done:
     free(z);
     free(x);
+    return rc;
+}
+
+/* the number after "key": in a JSON line, NAN when absent or null */
+static double field(const char *line, const char *key)
+{
+    char pat[48];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(line, pat);
+    if (!p) return NAN;
+    char *end;
+    double v = strtod(p + strlen(pat), &end);
+    return end == p + strlen(pat) ? NAN : v;
+}
+
+int megimages_curve(const char *log, const char *png, const char *data)
+{
+    FILE *f = fopen(log, "r");
+    if (!f) { rt_set_error("%s: cannot open the log to draw the curve", log); return -1; }
+    int stacked = meg_stacked_name_k(data) > 0;
+    const char *key = stacked ? "modes" : "fd";
+    size_t n = 0, cap = 0;
+    float *xy = NULL;
+    char line[2048];
+    double ymax = 0, xmax = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "\"eval_n\"")) continue;
+        double it = field(line, "iter"), v = field(line, key);
+        if (!isfinite(it) || !isfinite(v)) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            float *t = realloc(xy, cap * 2 * sizeof *t);
+            if (!t) { free(xy); fclose(f); rt_set_error("out of host memory"); return -1; }
+            xy = t;
+        }
+        xy[2 * n] = (float)it;
+        xy[2 * n + 1] = (float)v;
+        if (v > ymax) ymax = v;
+        if (it > xmax) xmax = it;
+        n++;
+    }
+    fclose(f);
+    int rc = 0;
+    if (n >= 2) {
+        double top = stacked ? meg_stacked_modes(meg_stacked_name_k(data)) * 1.05 : ymax * 1.1;
+        meg_canvas c;
+        meg_box box = {0, xmax * 1.02, 0, top > 0 ? top : 1};
+        char title[160];
+        snprintf(title, sizeof title, "%s: %s against iterations", data,
+                 stacked ? "modes covered" : "Frechet distance (classifier features)");
+        rc = meg_canvas_init(&c, 640, 400, 64, box);
+        if (!rc) {
+            meg_plot_polyline(&c, xy, n, (meg_rgb){200, 40, 40}, 1.0);
+            meg_plot_points(&c, xy, n, 2.5, (meg_rgb){200, 40, 40}, 1.0);
+            meg_plot_frame(&c, (meg_rgb){0, 0, 0});
+            meg_plot_title(&c, title, (meg_rgb){0, 0, 0});
+            rc = meg_canvas_write_png(&c, png);
+            meg_canvas_free(&c);
+        }
+    }
+    free(xy);
     return rc;
 }

@@ -23,4 +23,10 @@ int megimages_write(megrun *r, const char *dir, size_t n);
  * and classified chunk by chunk. */
 int megimages_score(megrun *r, imgscore *sc, size_t n, uint64_t seed, imgscore_result *res);
 
+/* The classifier's numbers against iterations, from the evaluation rows of
+ * log (meg-train's log.jsonl: rows with "eval_n"): StackedMNIST's modes,
+ * or the Fréchet distance, as a line plot into png (written atomically).
+ * Nothing is drawn (and 0 returned) with fewer than 2 rows. */
+int megimages_curve(const char *log, const char *png, const char *data);
+
 #endif

@@ -277,7 +277,7 @@ PY
   # MEG on images: tiny convolutional networks on the fake digits, scored by the tiny classifier as they train
   IMG=(--data mnist --data-dir "$T/fake" --width 16 --zdim 8 --batch 8 --n-energy 1 --log-every 2 --checkpoint-every 2 --samples 20)
   expect "image MEG trains and scores itself" 0 '"iter": 4, .*"fd": [0-9.e+-]+, "score": ' -- "$B/apps/meg-train" "${IMG[@]}" --iters 4 --classifier "$T/clf/classifier.safetensors" --eval-n 30 --out "$T/img"
-  for f in checkpoint.safetensors samples.png samples.safetensors log.jsonl; do [ -s "$T/img/$f" ] || bad "image MEG wrote $f"; done
+  for f in checkpoint.safetensors samples.png samples.safetensors log.jsonl curve.png; do [ -s "$T/img/$f" ] || bad "image MEG wrote $f"; done
   [ "$(grep -c '"eval_n": 30' "$T/img/log.jsonl")" = 2 ] && ok "image MEG logged 2 evaluations" || bad "image MEG logged $(grep -c '"eval_n"' "$T/img/log.jsonl") evaluations"
   expect "image MEG resumes" 0 '"iter": 6' -- "$B/apps/meg-train" "${IMG[@]}" --iters 6 --resume --out "$T/img"
   expect "image MEG: resume with the other penalty norm" 1 "--penalty-norm differs" -- "$B/apps/meg-train" "${IMG[@]}" --iters 8 --resume --penalty-norm channel --out "$T/img"
@@ -285,6 +285,7 @@ PY
   expect "image MALA, latent, scored" 0 '"generator": \{"fd": [0-9.e+-]+, "score": [0-9.e+-]+\}, "mala": \{"fd": ' -- "$B/apps/meg-sample" --checkpoint "$T/img/checkpoint.safetensors" --chains 8 --steps 4 --burn-in 2 --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake" --out "$T/imgs"
   for f in start.png end.png chains.png end.safetensors; do [ -s "$T/imgs/$f" ] || bad "image MALA wrote $f"; done
   expect "image MALA, visible" 0 '"space": "visible", "chains": 8, ' -- "$B/apps/meg-sample" --checkpoint "$T/img/checkpoint.safetensors" --chains 8 --steps 3 --space visible --out "$T/imgv"
+  expect "meg-eval toy refuses an image model" 1 "is an image model" -- "$B/apps/meg-eval" toy --checkpoint "$T/img/checkpoint.safetensors"
   expect "toy sampling takes no classifier" 1 "scores image models" -- "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --classifier "$T/clf/classifier.safetensors" --out "$T/imgx"
   feats "$T/img5.st" images 2 0 0
   expect "images: a file without [N, C, H, W] images" 1 "img5.st" -- "$B/apps/meg-eval" images --samples "$T/img5.st" --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
