@@ -1751,6 +1751,19 @@ START_TEST(real_mnist_when_fetched)
     ck_assert_uint_eq(per[1], 6742);   /* the commonest class of the training set */
     ck_assert_uint_eq(per[5], 5421);   /* the rarest */
     ck_assert_float_eq(tr.x[0], -1.0f); /* the border is blank */
+    /* table 2.4's sets for digit 1: 7,877 ones (6,742 + 1,135), 62,123
+     * normals of which floor(4/5) train */
+    meg_dataset htr, hte;
+    ck_assert_int_eq(meg_dataset_heldout_digit(&htr, &hte, &tr, &te, 1, MEG_HELDOUT_SEED), 0);
+    ck_assert_uint_eq(htr.n, 62123 * 4 / 5);
+    ck_assert_uint_eq(hte.n, 70000 - 62123 * 4 / 5);
+    size_t ones = 0;
+    for (size_t i = 0; i < hte.n; i++)
+        ones += (size_t)hte.labels[i];
+    ck_assert_uint_eq(ones, 7877);
+    ck_assert_ptr_nonnull(htr.u8);
+    meg_dataset_free(&htr);
+    meg_dataset_free(&hte);
     meg_stacked s;
     ck_assert_int_eq(meg_stacked_new(&s, &tr, 4, MEG_STACKED_SEED), 0);
     size_t *h = calloc(10000, sizeof *h), nonzero = 0;

@@ -592,6 +592,63 @@ START_TEST(anomaly_ties)
 }
 END_TEST
 
+/* The areas against a slow count on random scores with many ties (values
+ * rounded to 20 levels): ROC AUC as the share of (anomaly, normal) pairs in
+ * order, ties half; AUPRC by counting, for every distinct score t from the
+ * top, the rows at or above t, and joining the points by trapezoids from
+ * (recall 0, precision 1). */
+START_TEST(anomaly_areas_match_brute_force)
+{
+    enum { N = 400 };
+    float s[N];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        uint64_t r = g_splitmix64(77 + (uint64_t)i);
+        y[i] = (r & 7) < 2;   /* about a quarter anomalies */
+        s[i] = (float)((r >> 8) % 20) + (y[i] ? 3.0f : 0.0f);
+    }
+    double pairs = 0, np = 0, nn = 0;
+    for (int i = 0; i < N; i++) {
+        np += y[i];
+        nn += !y[i];
+        for (int j = 0; y[i] && j < N; j++)
+            if (!y[j])
+                pairs += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0;
+    }
+    double pr = 0, r0 = 0, p0 = 1;
+    for (float t = 40; t >= -1; t -= 1) {
+        double tp = 0, k = 0;
+        for (int i = 0; i < N; i++)
+            if (s[i] >= t) {
+                k++;
+                tp += y[i];
+            }
+        int distinct = 0;
+        for (int i = 0; i < N; i++)
+            distinct |= s[i] == t;
+        if (!distinct)
+            continue;
+        double r = tp / np, p = tp / k;
+        pr += (r - r0) * (p + p0) / 2;
+        r0 = r;
+        p0 = p;
+    }
+    meg_anomaly_stats m;
+    ck_assert_int_eq(meg_anomaly_metrics(s, y, N, 80, &m), 0);
+    ck_assert_double_eq_tol(m.auroc, pairs / (np * nn), 1e-12);
+    ck_assert_double_eq_tol(m.auprc, pr, 1e-12);
+    ck_assert(m.auroc > 0.6 && m.auroc < 0.9);   /* the shift of 3 makes it informative, not perfect */
+    /* flagged: exactly the rows above the threshold */
+    size_t above = 0, tp = 0;
+    for (int i = 0; i < N; i++) {
+        above += s[i] > m.threshold;
+        tp += s[i] > m.threshold && y[i];
+    }
+    ck_assert_uint_eq(m.flagged, above);
+    ck_assert_uint_eq(m.true_pos, tp);
+}
+END_TEST
+
 START_TEST(percentile_like_numpy)
 {
     const float v[4] = {4, 1, 3, 2};
@@ -734,6 +791,7 @@ int main(void)
     TCase *an = tcase_create("anomaly");
     tcase_add_test(an, anomaly_known_answers);
     tcase_add_test(an, anomaly_ties);
+    tcase_add_test(an, anomaly_areas_match_brute_force);
     tcase_add_test(an, percentile_like_numpy);
     tcase_add_test(an, anomaly_one_class_and_errors);
     tcase_add_test(an, anomaly_score_set_through_a_callback);
