@@ -230,8 +230,8 @@ void meg_kdd99_options_default(meg_kdd99_options *o);
  * field that is empty, not a number, not finite, not 0/1 or not a category
  * name, a label not of the form "name.", a NUL byte or an overlong line, a
  * corrupt or truncated gzip stream; also a file without data rows, and a
- * training half without attack rows. On failure nothing stays allocated
- * and the sets are zeroed. */
+ * training half without attack rows. On failure nothing stays allocated,
+ * the sets are zeroed and info is left alone. */
 int meg_dataset_kdd99(meg_dataset *train, meg_dataset *test, const char *path, const meg_kdd99_options *opt,
                       meg_kdd99_info *info);
 /* Feature j's name ("" outside 0..features-1). */
