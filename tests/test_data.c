@@ -2,14 +2,18 @@
  * (determinism, mixture statistics, the roll's scale), the CSV reader and
  * its messages, the IDX reader (raw and gzipped files it writes itself,
  * every kind of broken file), the data folder and the named image sets,
- * StackedMNIST pools, the data-set type from all of them, and grid points.
+ * StackedMNIST pools, the data-set type from all of them, grid points, the
+ * KDD Cup 99 reader (encoding, split, scaling, every kind of broken row and
+ * file) and the held-out digit split.
  * When MNIST has been fetched (tools/data mnist), the real files are
- * checked too; otherwise that test says it skipped. Suite "data". */
+ * checked too, and so is the real KDD Cup 99 file when $MEG_TEST_KDD99
+ * names one; otherwise those tests say they skipped. Suite "data". */
 #include "data.h"
 #include "filetest.h"
 #include "util.h"
 
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -945,6 +949,773 @@ START_TEST(stacked_images_and_errors)
 }
 END_TEST
 
+/* ---- KDD Cup 99 ------------------------------------------------------------------------ */
+
+/* One row of a small KDD file: the encoded columns, duration (column 1,
+ * unique per row so that rows can be found again), v (numeric column c
+ * holds v * c), num_outbound_cmds (column 20) and the label. */
+typedef struct krow {
+    const char *proto, *service, *flag;
+    int land, logged, host, guest;
+    double dur, v, outb;
+    const char *label;
+} krow;
+
+static const krow kdd_rows[] = {
+    {"tcp", "http", "SF", 0, 1, 0, 0, 10, 1, 7, "smurf."},
+    {"udp", "private", "SF", 0, 0, 0, 0, 11, 2, 7, "neptune."},
+    {"icmp", "ecr_i", "S0", 0, 0, 0, 0, 12, 3, 7, "smurf."},
+    {"tcp", "smtp", "SF", 1, 1, 0, 1, 13, 4, 7, "normal."},
+    {"tcp", "ftp", "REJ", 0, 1, 0, 0, 14, 5, 9, "normal."},
+    {"tcp", "http", "SF", 0, 1, 0, 0, 15, 6, 7, "back."},
+    {"udp", "private", "S0", 0, 0, 0, 0, 16, 7, 9, "normal."},
+    {"icmp", "ecr_i", "SF", 0, 0, 0, 0, 17, 8, 7, "smurf."},
+    {"tcp", "http", "S1", 0, 1, 0, 0, 18, 9, 7, "teardrop."},
+    {"tcp", "telnet", "SF", 0, 1, 1, 0, 19, 10, 9, "normal."},
+};
+#define KDD_N (sizeof kdd_rows / sizeof kdd_rows[0])
+static const int kdd_cat_cols[7] = {1, 2, 3, 6, 11, 20, 21};
+
+/* Raw column c (0-based, 0..40) of row r as the file holds it. */
+static void kdd_field(const krow *r, int c, char *buf, size_t n)
+{
+    const char *s = NULL;
+    int b = -1;
+    switch (c) {
+    case 1: s = r->proto; break;
+    case 2: s = r->service; break;
+    case 3: s = r->flag; break;
+    case 6: b = r->land; break;
+    case 11: b = r->logged; break;
+    case 20: b = r->host; break;
+    case 21: b = r->guest; break;
+    case 0: snprintf(buf, n, "%g", r->dur); return;
+    case 19: snprintf(buf, n, "%g", r->outb); return;
+    default: snprintf(buf, n, "%g", r->v * c); return;
+    }
+    if (s)
+        snprintf(buf, n, "%s", s);
+    else
+        snprintf(buf, n, "%d", b);
+}
+
+/* The rows as a KDD file's text (malloc'ed). */
+static char *kdd_text(const krow *rows, size_t n)
+{
+    char *t = malloc(n * 400 + 1), f[64];
+    size_t len = 0;
+    t[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 0; c < 41; c++) {
+            kdd_field(&rows[i], c, f, sizeof f);
+            len += (size_t)sprintf(t + len, "%s,", f);
+        }
+        len += (size_t)sprintf(t + len, "%s\n", rows[i].label);
+    }
+    return t;
+}
+
+static void write_kdd(const char *path, const krow *rows, size_t n, int gz)
+{
+    char *t = kdd_text(rows, n);
+    if (gz)
+        write_gz(path, t, strlen(t));
+    else
+        write_text(path, t);
+    free(t);
+}
+
+static int is_cat_col(int c)
+{
+    for (int k = 0; k < 7; k++)
+        if (kdd_cat_cols[k] == c)
+            return 1;
+    return 0;
+}
+
+static int by_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The row of kdd_rows with this duration, or -1. */
+static int kdd_row_of(double dur)
+{
+    for (size_t i = 0; i < KDD_N; i++)
+        if (kdd_rows[i].dur == dur)
+            return (int)i;
+    return -1;
+}
+
+/* Checks raw (unscaled) sets against kdd_rows: the split's sizes, which
+ * rows went where (train: attacks only), the numeric columns, and the
+ * one-hot blocks recomputed here from the rows the categories come from
+ * (every row, or only those in train). */
+static void check_kdd_raw(const meg_dataset *tr, const meg_dataset *te, const meg_kdd99_info *in, int from_train)
+{
+    int where[KDD_N];   /* 0: not in an output (an anomaly of the training half), 1 train, 2 test */
+    for (size_t i = 0; i < KDD_N; i++)
+        where[i] = 0;
+    const meg_dataset *sets[2] = {tr, te};
+    int D = in->features;
+    ck_assert_uint_eq(in->rows, KDD_N);
+    ck_assert_uint_eq(in->train_half, KDD_N / 2);
+    ck_assert_uint_eq(in->test_half, KDD_N - KDD_N / 2);
+    ck_assert_uint_eq(te->n, in->test_half);
+    ck_assert_uint_eq(tr->n + in->train_dropped, in->train_half);
+    ck_assert_uint_eq(in->anomalies, 4);
+    for (int s = 0; s < 2; s++) {
+        ck_assert_int_eq(sets[s]->ndim, 1);
+        ck_assert_int_eq(sets[s]->shape[0], D);
+        int last = -1;
+        for (size_t r = 0; r < sets[s]->n; r++) {
+            int i = kdd_row_of(sets[s]->x[r * (size_t)D]);
+            ck_assert_msg(i >= 0 && !where[i], "set %d row %zu: duration %g", s, r, sets[s]->x[r * (size_t)D]);
+            ck_assert_int_gt(i, last);   /* the file's order */
+            last = i;
+            where[i] = s + 1;
+            int normal = !strcmp(kdd_rows[i].label, "normal.");
+            ck_assert_int_eq(sets[s]->labels[r], normal);
+            if (s == 0)
+                ck_assert(!normal);
+        }
+    }
+    size_t dropped = 0, test_anom = 0;
+    for (size_t i = 0; i < KDD_N; i++) {
+        int normal = !strcmp(kdd_rows[i].label, "normal.");
+        if (!where[i])
+            ck_assert_msg(normal, "attack row %zu is in neither set", i);
+        dropped += !where[i];
+        test_anom += where[i] == 2 && normal;
+    }
+    ck_assert_uint_eq(dropped, in->train_dropped);
+    ck_assert_uint_eq(test_anom, in->test_anomalies);
+    /* the blocks: sorted distinct values of the rows they come from */
+    int f = 34;
+    char val[64];
+    for (int k = 0; k < 7; k++) {
+        const char *names[KDD_N];
+        char store[KDD_N][64];
+        size_t m = 0;
+        for (size_t i = 0; i < KDD_N; i++) {
+            if (from_train && where[i] != 1)
+                continue;
+            kdd_field(&kdd_rows[i], kdd_cat_cols[k], val, sizeof val);
+            int dup = 0;
+            for (size_t j = 0; j < m; j++)
+                dup |= !strcmp(names[j], val);
+            if (!dup) {
+                snprintf(store[m], sizeof store[m], "%s", val);
+                names[m] = store[m];
+                m++;
+            }
+        }
+        qsort(names, m, sizeof *names, by_str);
+        ck_assert_int_eq(in->categories[k], (int)m);
+        for (size_t j = 0; j < m; j++) {
+            char want[128];
+            static const char *const cn[7] = {"protocol_type", "service", "flag", "land", "logged_in",
+                                              "is_host_login", "is_guest_login"};
+            snprintf(want, sizeof want, "%s=%s", cn[k], names[j]);
+            ck_assert_str_eq(meg_kdd99_feature_name(in, f + (int)j), want);
+        }
+        for (int s = 0; s < 2; s++)
+            for (size_t r = 0; r < sets[s]->n; r++) {
+                const float *x = sets[s]->x + r * (size_t)D;
+                int i = kdd_row_of(x[0]);
+                kdd_field(&kdd_rows[i], kdd_cat_cols[k], val, sizeof val);
+                for (size_t j = 0; j < m; j++)
+                    ck_assert_float_eq(x[f + (int)j], strcmp(names[j], val) ? 0.0f : 1.0f);
+            }
+        f += (int)m;
+    }
+    ck_assert_int_eq(f, D);
+    /* the numeric columns, in file order */
+    for (int s = 0; s < 2; s++)
+        for (size_t r = 0; r < sets[s]->n; r++) {
+            const float *x = sets[s]->x + r * (size_t)D;
+            int i = kdd_row_of(x[0]), j = 0;
+            for (int c = 0; c < 41; c++) {
+                if (is_cat_col(c))
+                    continue;
+                kdd_field(&kdd_rows[i], c, val, sizeof val);
+                ck_assert_float_eq(x[j], (float)strtod(val, NULL));
+                j++;
+            }
+        }
+    ck_assert_str_eq(meg_kdd99_feature_name(in, 0), "duration");
+    ck_assert_str_eq(meg_kdd99_feature_name(in, 33), "dst_host_srv_rerror_rate");
+    ck_assert_str_eq(meg_kdd99_feature_name(in, D), "");
+    ck_assert_str_eq(meg_kdd99_feature_name(in, -1), "");
+}
+
+START_TEST(kdd_features_split_and_labels)
+{
+    for (int gz = 0; gz < 2; gz++)
+        for (int from_train = 0; from_train < 2; from_train++) {
+            const char *p = tpath(gz ? "kdd.gz" : "kdd.txt");
+            write_kdd(p, kdd_rows, KDD_N, gz);
+            meg_kdd99_options o;
+            meg_kdd99_options_default(&o);
+            ck_assert_uint_eq(o.seed, MEG_KDD99_SEED);
+            o.no_scaling = 1;
+            o.categories = from_train ? MEG_KDD99_CATEGORIES_TRAIN : MEG_KDD99_CATEGORIES_FILE;
+            meg_dataset tr, te;
+            meg_kdd99_info in;
+            ck_assert_msg(meg_dataset_kdd99(&tr, &te, p, &o, &in) == 0, "%s", rt_error());
+            check_kdd_raw(&tr, &te, &in, from_train);
+            if (!from_train) {
+                /* every value of the file: 3 protocols, 6 services, 4 flags, 2 + 2 + 2 + 2 */
+                ck_assert_int_eq(in.features, 34 + 3 + 6 + 4 + 2 + 2 + 2 + 2);
+                /* the categories of the file do not depend on the split */
+                meg_kdd99_options o2 = o;
+                o2.seed = 12345;
+                meg_dataset tr2, te2;
+                meg_kdd99_info in2;
+                ck_assert_int_eq(meg_dataset_kdd99(&tr2, &te2, p, &o2, &in2), 0);
+                ck_assert_int_eq(in2.features, in.features);
+                check_kdd_raw(&tr2, &te2, &in2, 0);
+                meg_dataset_free(&tr2);
+                meg_dataset_free(&te2);
+                meg_kdd99_info_free(&in2);
+            } else {
+                /* ftp, REJ and telnet occur in normal rows only: never trained on */
+                for (int j = 0; j < in.features; j++) {
+                    ck_assert_ptr_null(strstr(meg_kdd99_feature_name(&in, j), "=ftp"));
+                    ck_assert_ptr_null(strstr(meg_kdd99_feature_name(&in, j), "=REJ"));
+                    ck_assert_ptr_null(strstr(meg_kdd99_feature_name(&in, j), "=telnet"));
+                }
+            }
+            ck_assert_str_eq(tr.name, gz ? tpath("kdd.gz:train") : tpath("kdd.txt:train"));
+            meg_dataset_free(&tr);
+            meg_dataset_free(&te);
+            meg_kdd99_info_free(&in);
+            ck_assert_ptr_null(in.min);
+        }
+}
+END_TEST
+
+START_TEST(kdd_scaling_fitted_on_train)
+{
+    const char *p = tpath("kdd_scale.txt");
+    write_kdd(p, kdd_rows, KDD_N, 0);
+    meg_kdd99_options o;
+    meg_kdd99_options_default(&o);
+    meg_dataset rtr, rte, tr, te;
+    meg_kdd99_info rin, in;
+    o.no_scaling = 1;
+    ck_assert_int_eq(meg_dataset_kdd99(&rtr, &rte, p, &o, &rin), 0);
+    o.no_scaling = 0;
+    ck_assert_int_eq(meg_dataset_kdd99(&tr, &te, p, &o, &in), 0);
+    ck_assert_int_eq(in.features, rin.features);
+    ck_assert_uint_eq(tr.n, rtr.n);
+    size_t D = (size_t)in.features;
+    int constant_seen = 0;
+    for (size_t j = 0; j < D; j++) {
+        /* the scaling is fitted on the rows of train, with or without applying it */
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t r = 0; r < rtr.n; r++) {
+            lo = fmin(lo, rtr.x[r * D + j]);
+            hi = fmax(hi, rtr.x[r * D + j]);
+        }
+        ck_assert_double_eq(in.min[j], lo);
+        ck_assert_double_eq(in.max[j], hi);
+        ck_assert_double_eq(rin.min[j], lo);
+        ck_assert_double_eq(rin.max[j], hi);
+        double range = hi > lo ? hi - lo : 1;
+        for (size_t r = 0; r < tr.n; r++) {
+            ck_assert(tr.x[r * D + j] >= 0.0f && tr.x[r * D + j] <= 1.0f);
+            ck_assert_float_eq(tr.x[r * D + j], (float)((rtr.x[r * D + j] - lo) / range));
+        }
+        for (size_t r = 0; r < te.n; r++)
+            ck_assert_float_eq(te.x[r * D + j], (float)((rte.x[r * D + j] - lo) / range));
+        if (hi == lo)
+            for (size_t r = 0; r < tr.n; r++)
+                ck_assert_float_eq(tr.x[r * D + j], 0.0f);
+    }
+    /* num_outbound_cmds (feature 14) is 7 in every attack row, 9 in some
+     * normal ones: constant in training, so 9 is shifted to 2, not divided */
+    ck_assert_str_eq(meg_kdd99_feature_name(&in, 14), "num_outbound_cmds");
+    ck_assert_double_eq(in.min[14], 7);
+    ck_assert_double_eq(in.max[14], 7);
+    for (size_t r = 0; r < te.n; r++)
+        if (rte.x[r * D + 14] == 9) {
+            ck_assert_float_eq(te.x[r * D + 14], 2.0f);
+            constant_seen++;
+        }
+    ck_assert_int_gt(constant_seen, 0);
+    meg_dataset_free(&rtr);
+    meg_dataset_free(&rte);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    meg_kdd99_info_free(&rin);
+    meg_kdd99_info_free(&in);
+    /* info is optional, options too */
+    ck_assert_int_eq(meg_dataset_kdd99(&tr, &te, p, NULL, NULL), 0);
+    ck_assert_uint_eq(te.n, KDD_N - KDD_N / 2);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+}
+END_TEST
+
+/* A test value far outside a tiny training range saturates at FLT_MAX
+ * instead of becoming infinite. */
+START_TEST(kdd_scaling_saturates)
+{
+    krow rows[KDD_N];
+    for (size_t i = 0; i < KDD_N; i++) {
+        rows[i] = kdd_rows[i];
+        int normal = !strcmp(rows[i].label, "normal.");
+        rows[i].v = normal ? 1e30 : i % 2 ? 1e-30 : 2e-30;
+    }
+    const char *p = tpath("kdd_sat.txt");
+    write_kdd(p, rows, KDD_N, 0);
+    meg_dataset tr, te;
+    meg_kdd99_info in;
+    ck_assert_msg(meg_dataset_kdd99(&tr, &te, p, NULL, &in) == 0, "%s", rt_error());
+    /* src_bytes (feature 1) holds 4 v: 4e-30 and 8e-30 in train, 4e30 in normal rows */
+    ck_assert_str_eq(meg_kdd99_feature_name(&in, 1), "src_bytes");
+    ck_assert_double_eq_tol(in.max[1] - in.min[1], 4e-30, 1e-36);
+    size_t saturated = 0;
+    for (size_t r = 0; r < te.n; r++) {
+        ck_assert(isfinite(te.x[r * (size_t)in.features + 1]));
+        if (te.labels[r]) {
+            ck_assert_float_eq(te.x[r * (size_t)in.features + 1], FLT_MAX);
+            saturated++;
+        }
+    }
+    ck_assert_uint_gt(saturated, 0);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    meg_kdd99_info_free(&in);
+}
+END_TEST
+
+/* The split depends on the seed only, is half the rows, and is pinned: a
+ * refactor must not move rows between the halves (a run's numbers are
+ * reported by seed). */
+START_TEST(kdd_split_is_seeded_and_pinned)
+{
+    enum { N = 1000 };
+    krow *rows = malloc(N * sizeof *rows);
+    for (int i = 0; i < N; i++) {
+        rows[i] = kdd_rows[i % KDD_N];
+        rows[i].dur = i;
+        rows[i].label = i % 5 == 0 ? "normal." : "smurf.";
+    }
+    const char *p = tpath("kdd_big.txt");
+    write_kdd(p, rows, N, 0);
+    meg_kdd99_options o;
+    meg_kdd99_options_default(&o);
+    o.no_scaling = 1;
+    meg_dataset a, at, b, bt;
+    meg_kdd99_info ia, ib;
+    ck_assert_int_eq(meg_dataset_kdd99(&a, &at, p, &o, &ia), 0);
+    ck_assert_int_eq(meg_dataset_kdd99(&b, &bt, p, &o, &ib), 0);
+    ck_assert_uint_eq(a.n, b.n);
+    ck_assert(!memcmp(a.x, b.x, a.n * meg_dataset_dim(&a) * sizeof *a.x));
+    ck_assert_uint_eq(ia.train_half, N / 2);
+    ck_assert_uint_eq(ia.test_half, N / 2);
+    ck_assert_uint_eq(ia.anomalies, N / 5);
+    ck_assert_uint_eq(ia.train_dropped + ia.test_anomalies, N / 5);
+    ck_assert_uint_eq(a.n, N / 2 - ia.train_dropped);
+    /* about half of the 200 anomalies in each half */
+    ck_assert(ia.test_anomalies > 70 && ia.test_anomalies < 130);
+    size_t D = meg_dataset_dim(&a);
+    /* the pin: what the default seed gave when the reader was written */
+    ck_assert_uint_eq(a.n, 408);
+    ck_assert_uint_eq(ia.test_anomalies, 108);
+    const float first[4] = {1, 7, 12, 13};
+    for (int r = 0; r < 4; r++)
+        ck_assert_float_eq(a.x[(size_t)r * D], first[r]);
+    meg_dataset_free(&b);
+    meg_dataset_free(&bt);
+    meg_kdd99_info_free(&ib);
+    o.seed = 2;
+    ck_assert_int_eq(meg_dataset_kdd99(&b, &bt, p, &o, &ib), 0);
+    size_t same = 0, m = a.n < b.n ? a.n : b.n;
+    for (size_t r = 0; r < m; r++)
+        same += a.x[r * D] == b.x[r * D];
+    ck_assert_msg(same < m / 4, "seeds %u and 2 put %zu of %zu train rows in the same places", MEG_KDD99_SEED,
+                  same, m);
+    meg_dataset_free(&a);
+    meg_dataset_free(&at);
+    meg_dataset_free(&b);
+    meg_dataset_free(&bt);
+    meg_kdd99_info_free(&ia);
+    meg_kdd99_info_free(&ib);
+    free(rows);
+}
+END_TEST
+
+/* text holds good rows with `bad` as line 3 (or alone when bad starts
+ * with '!'): loading must fail naming the file, the line and what. */
+static void kdd_fails_bytes(const char *bytes, size_t n, int gz, const char *where, const char *what)
+{
+    const char *p = tpath(gz ? "bad_kdd.gz" : "bad_kdd.txt");
+    if (gz)
+        write_gz(p, bytes, n);
+    else
+        write_bytes(p, bytes, n);
+    meg_dataset tr = {.n = 77}, te = {.n = 77};
+    meg_kdd99_info in;
+    ck_assert_msg(meg_dataset_kdd99(&tr, &te, p, NULL, &in) == -1, "%s: loaded, should fail with '%s'", p, what);
+    ck_assert_ptr_null(tr.x);
+    ck_assert_ptr_null(te.x);
+    ck_assert_uint_eq(tr.n, 0);
+    ck_assert_uint_eq(te.n, 0);
+    char buf[600];
+    snprintf(buf, sizeof buf, "%s%s", p, where);
+    assert_error_has(buf);
+    assert_error_has(what);
+}
+
+/* Two good rows, then line 3 made of good fields with field c (0-based)
+ * replaced by value (c = -1: the whole line is value). */
+static void kdd_bad_line(int c, const char *value, const char *what)
+{
+    char *good = kdd_text(kdd_rows, 2), line[1200], f[64];
+    size_t len = 0;
+    if (c < 0) {
+        snprintf(line, sizeof line, "%s", value);
+    } else {
+        for (int k = 0; k <= 41; k++) {
+            if (k == c)
+                snprintf(f, sizeof f, "%s", value);
+            else if (k == 41)
+                snprintf(f, sizeof f, "smurf.");
+            else
+                kdd_field(&kdd_rows[2], k, f, sizeof f);
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s%s", f, k < 41 ? "," : "");
+        }
+    }
+    char *all = malloc(2 * strlen(good) + strlen(line) + 200);
+    sprintf(all, "%s%s\n%s", good, line, good);
+    for (int gz = 0; gz < 2; gz++)
+        kdd_fails_bytes(all, strlen(all), gz, ":3:", what);
+    free(all);
+    free(good);
+}
+
+START_TEST(kdd_broken_rows)
+{
+    /* field counts */
+    char *one = kdd_text(kdd_rows, 1);
+    one[strlen(one) - 1] = 0;
+    char line[1500];
+    char *cut = strrchr(one, ',');
+    *cut = 0;   /* 41 fields: the label is gone */
+    kdd_bad_line(-1, one, "expected 42 fields (41 features and a label), found 41");
+    *cut = ',';
+    snprintf(line, sizeof line, "0,%s", one);
+    kdd_bad_line(-1, line, "found 43");
+    kdd_bad_line(-1, "1,2,3", "found 3");
+    free(one);
+    /* numbers */
+    kdd_bad_line(0, "12x", "column 1 (duration): '12x' is not a number");
+    kdd_bad_line(4, "", "column 5 (src_bytes) is empty");
+    kdd_bad_line(24, "nan", "column 25 (serror_rate): 'nan' is not a finite float");
+    kdd_bad_line(5, "inf", "not a finite float");
+    kdd_bad_line(5, "1e39", "not a finite float");
+    kdd_bad_line(6, "2", "column 7 (land): '2' is neither 0 nor 1");
+    kdd_bad_line(11, "yes", "column 12 (logged_in): 'yes' is not a number");
+    /* categories */
+    kdd_bad_line(2, "ht tp", "column 3 (service): 'ht tp' is not a category name");
+    kdd_bad_line(1, "", "column 2 (protocol_type) is empty");
+    kdd_bad_line(3, "S\x1b[31m", "'S\\x1b[31m' is not a category name");   /* escaped in the message */
+    kdd_bad_line(2, "a_service_name_of_more_than_31_bytes", "at most 31 bytes");
+    /* labels */
+    kdd_bad_line(41, "normal", "label 'normal' is not a KDD Cup 99 label");
+    kdd_bad_line(41, "smurf..", "label 'smurf..' is not");
+    kdd_bad_line(41, ".", "label '.' is not");
+    kdd_bad_line(41, "", "label '' is not");
+    kdd_bad_line(41, "3", "label '3' is not");
+    /* bytes that are not text */
+    char *good = kdd_text(kdd_rows, 3);
+    size_t n = strlen(good);
+    char *nul = malloc(n + 1);
+    memcpy(nul, good, n);
+    nul[n - 10] = '\0';   /* inside line 3 */
+    kdd_fails_bytes(nul, n, 0, ":3:", "NUL byte");
+    free(nul);
+    size_t big = 10000;
+    char *longl = malloc(n + big + 2);
+    memcpy(longl, good, n);
+    memset(longl + n, '1', big);
+    longl[n + big] = '\n';
+    kdd_fails_bytes(longl, n + big + 1, 0, ":4:", "longer than 4096 bytes");
+    kdd_fails_bytes(longl, n + big + 1, 1, ":4:", "longer than 4096 bytes");
+    free(longl);
+    free(good);
+}
+END_TEST
+
+START_TEST(kdd_broken_files)
+{
+    /* no rows, one row, nothing to train on */
+    kdd_fails_bytes("", 0, 0, "", "no data rows");
+    kdd_fails_bytes("\n  \n\r\n", 5, 1, "", "no data rows");
+    char *one = kdd_text(kdd_rows, 1);
+    kdd_fails_bytes(one, strlen(one), 0, "", "the 50/50 split needs at least 2");
+    free(one);
+    krow normals[6];
+    for (int i = 0; i < 6; i++) {
+        normals[i] = kdd_rows[3];
+        normals[i].label = "normal.";
+    }
+    char *all_normal = kdd_text(normals, 6);
+    kdd_fails_bytes(all_normal, strlen(all_normal), 0, "", "holds no attack rows");
+    free(all_normal);
+
+    /* gzip: a flipped CRC, a cut stream */
+    char *good = kdd_text(kdd_rows, KDD_N);
+    const char *gp = tpath("kdd_ok.gz");
+    write_gz(gp, good, strlen(good));
+    size_t gn;
+    unsigned char *gzb = read_bytes(gp, &gn);
+    gzb[gn - 6] ^= 0x55;   /* the CRC-32 in the trailer */
+    kdd_fails_bytes((const char *)gzb, gn, 0, "", "gzip stream corrupt");
+    gzb[gn - 6] ^= 0x55;
+    kdd_fails_bytes((const char *)gzb, gn / 2, 0, "", "gzip stream truncated");
+    free(gzb);
+
+    /* not there, a folder, an unknown option */
+    meg_dataset tr, te;
+    const char *missing = tpath("no_such_kdd");
+    ck_assert_int_eq(meg_dataset_kdd99(&tr, &te, missing, NULL, NULL), -1);
+    assert_error_has(missing);
+    assert_error_has("cannot open");
+    const char *dir = tpath("kdd_dir");
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    ck_assert_int_eq(meg_dataset_kdd99(&tr, &te, dir, NULL, NULL), -1);
+    assert_error_has(dir);
+    rmdir(dir);
+    const char *p = tpath("kdd_opt.txt");
+    write_text(p, good);
+    meg_kdd99_options o;
+    meg_kdd99_options_default(&o);
+    o.categories = 7;
+    ck_assert_int_eq(meg_dataset_kdd99(&tr, &te, p, &o, NULL), -1);
+    assert_error_has("categories option 7");
+    /* what is accepted: CRLF, spaces around fields, "0.0" for 0, no final newline */
+    char *crlf = malloc(strlen(good) * 2 + 8);
+    size_t k = 0;
+    for (const char *s = good; *s; s++) {
+        if (*s == '\n')
+            crlf[k++] = '\r';
+        crlf[k++] = *s == ',' && s[1] == '0' && s[2] == ',' ? ',' : *s;
+    }
+    crlf[k - 2] = 0;   /* no final CRLF */
+    char *spaced = malloc(k * 2);
+    size_t m = 0;
+    for (const char *s = crlf; *s; s++) {
+        spaced[m++] = *s;
+        if (*s == ',')
+            spaced[m++] = ' ';
+    }
+    spaced[m] = 0;
+    write_text(p, spaced);
+    meg_dataset a, at;
+    ck_assert_msg(meg_dataset_kdd99(&a, &at, p, NULL, NULL) == 0, "%s", rt_error());
+    write_text(p, good);
+    ck_assert_int_eq(meg_dataset_kdd99(&tr, &te, p, NULL, NULL), 0);
+    ck_assert_uint_eq(a.n, tr.n);
+    ck_assert(!memcmp(a.x, tr.x, a.n * meg_dataset_dim(&a) * sizeof *a.x));
+    meg_dataset_free(&a);
+    meg_dataset_free(&at);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    free(spaced);
+    free(crlf);
+    free(good);
+}
+END_TEST
+
+/* ---- MNIST with one digit held out ------------------------------------------------------ */
+
+/* n images of [1, 2, 2] whose first byte is a unique id (first + i), label
+ * (i + shift) % 10, x the bytes as floats. */
+static void id_images(meg_dataset *d, const char *name, size_t n, int first, int shift, int bytes)
+{
+    memset(d, 0, sizeof *d);
+    d->name = strdup(name);
+    d->n = n;
+    d->ndim = 3;
+    d->shape[0] = 1;
+    d->shape[1] = 2;
+    d->shape[2] = 2;
+    d->x = malloc(n * 4 * sizeof *d->x);
+    d->labels = malloc(n * sizeof *d->labels);
+    d->u8 = bytes ? malloc(n * 4) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        d->labels[i] = (int32_t)((i + (size_t)shift) % 10);
+        for (int j = 0; j < 4; j++) {
+            uint8_t v = (uint8_t)(j ? 200 + j : first + (int)i);
+            d->x[i * 4 + (size_t)j] = v;
+            if (bytes)
+                d->u8[i * 4 + (size_t)j] = v;
+        }
+    }
+}
+
+START_TEST(heldout_digit_split)
+{
+    meg_dataset a, b, tr, te;
+    id_images(&a, "a", 40, 0, 0, 1);
+    id_images(&b, "b", 20, 100, 3, 1);
+    const int d = 3;
+    /* normals: 36 of a, 18 of b; 80% of 54 is 43.2: 43 train, 11 test + 6 of d */
+    ck_assert_msg(meg_dataset_heldout_digit(&tr, &te, &a, &b, d, MEG_HELDOUT_SEED) == 0, "%s", rt_error());
+    ck_assert_uint_eq(tr.n, 43);
+    ck_assert_uint_eq(te.n, 11 + 6);
+    ck_assert_int_eq(tr.ndim, 3);
+    ck_assert_int_eq(te.shape[2], 2);
+    ck_assert_str_eq(tr.name, "a:without-3:train");
+    ck_assert_ptr_nonnull(tr.u8);
+    int seen[256] = {0};
+    size_t anomalies = 0;
+    const meg_dataset *sets[2] = {&tr, &te};
+    for (int s = 0; s < 2; s++) {
+        int last = -1;
+        for (size_t r = 0; r < sets[s]->n; r++) {
+            int id = sets[s]->u8[r * 4];
+            ck_assert_float_eq(sets[s]->x[r * 4], (float)id);
+            ck_assert_float_eq(sets[s]->x[r * 4 + 3], 203.0f);
+            ck_assert_int_eq(sets[s]->u8[r * 4 + 2], 202);
+            ck_assert_int_gt(id, last);   /* a's order then b's */
+            last = id;
+            ck_assert_int_eq(seen[id], 0);
+            seen[id] = 1;
+            int digit = id < 100 ? id % 10 : (id - 100 + 3) % 10;
+            ck_assert_int_eq(sets[s]->labels[r], digit == d);
+            if (s == 0)
+                ck_assert_int_ne(digit, d);
+            anomalies += sets[s]->labels[r];
+        }
+    }
+    ck_assert_uint_eq(anomalies, 6);
+    for (int id = 0; id < 40; id++)
+        ck_assert(seen[id]);
+    for (int id = 100; id < 120; id++)
+        ck_assert(seen[id]);
+    /* the same seed, the same split; another seed, another */
+    meg_dataset tr2, te2;
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr2, &te2, &a, &b, d, MEG_HELDOUT_SEED), 0);
+    ck_assert(!memcmp(tr.u8, tr2.u8, tr.n * 4));
+    meg_dataset_free(&tr2);
+    meg_dataset_free(&te2);
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr2, &te2, &a, &b, d, 5), 0);
+    ck_assert_uint_eq(tr2.n, 43);
+    ck_assert(memcmp(tr.u8, tr2.u8, tr.n * 4));
+    meg_dataset_free(&tr2);
+    meg_dataset_free(&te2);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    /* one source; a source without bytes gives sets without bytes */
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, NULL, 0, 1), 0);
+    ck_assert_uint_eq(tr.n, 36 * 4 / 5);
+    ck_assert_uint_eq(te.n, 40 - 36 * 4 / 5);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    free(b.u8);
+    b.u8 = NULL;
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, &b, 9, 1), 0);
+    ck_assert_ptr_null(tr.u8);
+    ck_assert_ptr_null(te.u8);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    meg_dataset_free(&b);
+    meg_dataset_free(&a);
+}
+END_TEST
+
+START_TEST(heldout_digit_errors)
+{
+    meg_dataset a, b, tr, te;
+    id_images(&a, "a", 20, 0, 0, 1);
+    id_images(&b, "b", 20, 100, 0, 1);
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, &b, 10, 1), -1);
+    assert_error_has("held-out digit 10");
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, &b, -1, 1), -1);
+    b.shape[1] = 4;
+    b.shape[2] = 1;
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, &b, 1, 1), -1);
+    assert_error_has("b: held-out digit split: its images are not the shape of a's");
+    b.shape[1] = 2;
+    b.shape[2] = 2;
+    b.labels[7] = 11;
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, &b, 1, 1), -1);
+    assert_error_has("b: held-out digit split: label 7 (counted from 0) is 11");
+    b.labels[7] = 7;
+    int32_t *keep = a.labels;
+    a.labels = NULL;
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, &b, 1, 1), -1);
+    assert_error_has("has no labels");
+    a.labels = keep;
+    for (size_t i = 0; i < a.n; i++)
+        a.labels[i] = 4;
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, NULL, 4, 1), -1);
+    assert_error_has("every image is of it");
+    ck_assert_int_eq(meg_dataset_heldout_digit(&tr, &te, &a, NULL, 5, 1), -1);
+    assert_error_has("no image of it");
+    ck_assert_ptr_null(tr.x);
+    ck_assert_ptr_null(te.x);
+    meg_dataset_free(&a);
+    meg_dataset_free(&b);
+}
+END_TEST
+
+/* ---- the real KDD Cup 99 file, when there ------------------------------------------------ */
+
+/* $MEG_TEST_KDD99 (tests/meson.build points it at ../shared/data/kddcup99/
+ * beside the source tree): the counts of UCI's file and of the protocol. */
+START_TEST(real_kdd99_when_present)
+{
+    const char *p = getenv("MEG_TEST_KDD99");
+    struct stat st;
+    if (!p || !*p || stat(p, &st)) {
+        printf("data: skipped the real KDD Cup 99 file: %s\n", p && *p ? p : "MEG_TEST_KDD99 is not set");
+        if (p && *p)
+            printf("data: (no such file: %s)\n", p);
+        return;
+    }
+    meg_dataset tr, te;
+    meg_kdd99_info in;
+    ck_assert_msg(meg_dataset_kdd99(&tr, &te, p, NULL, &in) == 0, "%s", rt_error());
+    ck_assert_uint_eq(in.rows, 494021);
+    ck_assert_uint_eq(in.anomalies, 97278);
+    ck_assert_int_eq(in.features, 121);
+    const int cats[7] = {3, 66, 11, 2, 2, 1, 2};
+    for (int k = 0; k < 7; k++)
+        ck_assert_int_eq(in.categories[k], cats[k]);
+    ck_assert_uint_eq(in.train_half, 247010);
+    ck_assert_uint_eq(in.test_half, 247011);
+    ck_assert_uint_eq(tr.n, in.train_half - in.train_dropped);
+    ck_assert_uint_eq(te.n, in.test_half);
+    /* the default seed's split, pinned (the numbers the notes report) */
+    ck_assert_uint_eq(tr.n, 198325);
+    ck_assert_uint_eq(in.test_anomalies, 48593);
+    double share = (double)in.test_anomalies / (double)te.n;
+    ck_assert_msg(share > 0.19 && share < 0.205, "test anomaly share %g", share);
+    /* counted first and asserted once: a check per value costs a write each */
+    size_t D = 121, anom = 0, outside = 0, labelled = 0;
+    for (size_t i = 0; i < tr.n * D; i++)
+        outside += !(tr.x[i] >= 0.0f && tr.x[i] <= 1.0f);
+    for (size_t r = 0; r < tr.n; r++)
+        labelled += tr.labels[r] != 0;
+    for (size_t r = 0; r < te.n; r++)
+        anom += (size_t)te.labels[r];
+    ck_assert_uint_eq(outside, 0);
+    ck_assert_uint_eq(labelled, 0);
+    ck_assert_uint_eq(anom, in.test_anomalies);
+    ck_assert_str_eq(meg_kdd99_feature_name(&in, 34), "protocol_type=icmp");
+    ck_assert_str_eq(meg_kdd99_feature_name(&in, 120), "is_guest_login=1");
+    printf("data: real KDD Cup 99 file %s: %zu rows (%zu normal.), %d features; train %zu rows (%zu anomalies "
+           "of the training half left out), test %zu rows, %zu anomalies (%.4f)\n",
+           p, in.rows, in.anomalies, in.features, tr.n, in.train_dropped, te.n, in.test_anomalies, share);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    meg_kdd99_info_free(&in);
+}
+END_TEST
+
 /* ---- the real files, when fetched ------------------------------------------------------------ */
 
 START_TEST(real_mnist_when_fetched)
@@ -980,6 +1751,19 @@ START_TEST(real_mnist_when_fetched)
     ck_assert_uint_eq(per[1], 6742);   /* the commonest class of the training set */
     ck_assert_uint_eq(per[5], 5421);   /* the rarest */
     ck_assert_float_eq(tr.x[0], -1.0f); /* the border is blank */
+    /* table 2.4's sets for digit 1: 7,877 ones (6,742 + 1,135), 62,123
+     * normals of which floor(4/5) train */
+    meg_dataset htr, hte;
+    ck_assert_int_eq(meg_dataset_heldout_digit(&htr, &hte, &tr, &te, 1, MEG_HELDOUT_SEED), 0);
+    ck_assert_uint_eq(htr.n, 62123 * 4 / 5);
+    ck_assert_uint_eq(hte.n, 70000 - 62123 * 4 / 5);
+    size_t ones = 0;
+    for (size_t i = 0; i < hte.n; i++)
+        ones += (size_t)hte.labels[i];
+    ck_assert_uint_eq(ones, 7877);
+    ck_assert_ptr_nonnull(htr.u8);
+    meg_dataset_free(&htr);
+    meg_dataset_free(&hte);
     meg_stacked s;
     ck_assert_int_eq(meg_stacked_new(&s, &tr, 4, MEG_STACKED_SEED), 0);
     size_t *h = calloc(10000, sizeof *h), nonzero = 0;
@@ -1033,5 +1817,18 @@ int main(void)
     tcase_add_test(stacked, stacked_values_are_pinned);
     tcase_add_test(stacked, stacked_images_and_errors);
     suite_add_tcase(s, stacked);
+    TCase *kdd = tcase_create("kdd99");
+    tcase_add_test(kdd, kdd_features_split_and_labels);
+    tcase_add_test(kdd, kdd_scaling_fitted_on_train);
+    tcase_add_test(kdd, kdd_scaling_saturates);
+    tcase_add_test(kdd, kdd_split_is_seeded_and_pinned);
+    tcase_add_test(kdd, kdd_broken_rows);
+    tcase_add_test(kdd, kdd_broken_files);
+    tcase_add_test(kdd, real_kdd99_when_present);
+    suite_add_tcase(s, kdd);
+    TCase *held = tcase_create("heldout");
+    tcase_add_test(held, heldout_digit_split);
+    tcase_add_test(held, heldout_digit_errors);
+    suite_add_tcase(s, held);
     return tf_run(s);
 }

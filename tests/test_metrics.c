@@ -2,7 +2,9 @@
  * densities, the toy mixture quality numbers on known answers, on the
  * generator's own data and on grid densities, and the image metrics
  * (StackedMNIST modes and KL, the Frechet distance against closed forms,
- * the Inception-like score) on known answers. Suite "metrics". */
+ * the Inception-like score) on known answers, and the anomaly metrics
+ * (threshold, precision, recall, F1, AUPRC, ROC AUC) on hand-computed
+ * cases with and without ties. Suite "metrics". */
 #include "data.h"
 #include "filetest.h"
 #include "graph.h"   /* g_splitmix64 */
@@ -509,6 +511,266 @@ START_TEST(inception_score_known_answers)
 }
 END_TEST
 
+/* ---- anomaly detection ------------------------------------------------------------------ */
+
+/* scikit-learn's own example: descending 8 (anomaly), 4, 3.5 (anomaly), 1.
+ * PR points from (0, 1): (1/2, 1), (1/2, 1/2), (1, 2/3), (1, 1/2); the
+ * trapezoids give 1/2 + 0 + 1/2 * (1/2 + 2/3) / 2 + 0 = 19/24. ROC AUC:
+ * 3 of the 4 (anomaly, normal) pairs in order. 80th percentile: position
+ * 0.8 * 3 = 2.4 between 4 and 8, 5.6; only 8 is above it. */
+START_TEST(anomaly_known_answers)
+{
+    const float s[4] = {1, 4, 3.5f, 8};
+    const int32_t y[4] = {0, 0, 1, 1};
+    meg_anomaly_stats m;
+    ck_assert_msg(meg_anomaly_metrics(s, y, 4, 80, &m) == 0, "%s", rt_error());
+    ck_assert_uint_eq(m.n, 4);
+    ck_assert_uint_eq(m.anomalies, 2);
+    ck_assert_double_eq_tol(m.threshold, 5.6, 1e-12);
+    ck_assert_uint_eq(m.flagged, 1);
+    ck_assert_uint_eq(m.true_pos, 1);
+    ck_assert_double_eq(m.precision, 1);
+    ck_assert_double_eq(m.recall, 0.5);
+    ck_assert_double_eq_tol(m.f1, 2.0 / 3, 1e-15);
+    ck_assert_double_eq_tol(m.auprc, 19.0 / 24, 1e-15);
+    ck_assert_double_eq_tol(m.auroc, 0.75, 1e-15);
+    double a;
+    ck_assert_int_eq(meg_anomaly_auprc(s, y, 4, &a), 0);
+    ck_assert_double_eq_tol(a, 19.0 / 24, 1e-15);
+    ck_assert_int_eq(meg_anomaly_auroc(s, y, 4, &a), 0);
+    ck_assert_double_eq_tol(a, 0.75, 1e-15);
+    /* the order of the rows does not matter */
+    const float s2[4] = {8, 1, 3.5f, 4};
+    const int32_t y2[4] = {1, 0, 1, 0};
+    meg_anomaly_stats m2;
+    ck_assert_int_eq(meg_anomaly_metrics(s2, y2, 4, 80, &m2), 0);
+    ck_assert_double_eq(m2.auprc, m.auprc);
+    ck_assert_double_eq(m2.f1, m.f1);
+    /* a perfect score: every area 1 */
+    const float s3[4] = {0, 1, 2, 3};
+    ck_assert_int_eq(meg_anomaly_metrics(s3, y, 4, 50, &m), 0);
+    ck_assert_double_eq(m.auprc, 1);
+    ck_assert_double_eq(m.auroc, 1);
+    ck_assert_double_eq(m.f1, 1);   /* the median 1.5: the top two flagged */
+}
+END_TEST
+
+/* Ties: scores 5 5 5 2 2 1, labels 1 0 1 1 0 0. A tied block is one point
+ * of the curves: PR points (2/3, 2/3), (1, 3/5), (1, 1/2) after (0, 1):
+ * 2/3 * (1 + 2/3) / 2 + 1/3 * (2/3 + 3/5) / 2 = 69/90. ROC: a tie with a
+ * normal counts half: (2.5 + 2.5 + 1.5) / 9 = 13/18. The 80th percentile
+ * is 5 itself (position 4 of the sorted 1 2 2 5 5 5), and nothing is
+ * strictly above it: no row flagged, precision, recall and F1 all 0. The
+ * median is 3.5: the three 5s are flagged. */
+START_TEST(anomaly_ties)
+{
+    const float s[6] = {5, 5, 5, 2, 2, 1};
+    const int32_t y[6] = {1, 0, 1, 1, 0, 0};
+    meg_anomaly_stats m;
+    ck_assert_int_eq(meg_anomaly_metrics(s, y, 6, 80, &m), 0);
+    ck_assert_double_eq(m.threshold, 5);
+    ck_assert_uint_eq(m.flagged, 0);
+    ck_assert_double_eq(m.precision, 0);
+    ck_assert_double_eq(m.recall, 0);
+    ck_assert_double_eq(m.f1, 0);
+    ck_assert_double_eq_tol(m.auprc, 69.0 / 90, 1e-15);
+    ck_assert_double_eq_tol(m.auroc, 13.0 / 18, 1e-15);
+    ck_assert_int_eq(meg_anomaly_metrics(s, y, 6, 50, &m), 0);
+    ck_assert_double_eq(m.threshold, 3.5);
+    ck_assert_uint_eq(m.flagged, 3);
+    ck_assert_uint_eq(m.true_pos, 2);
+    ck_assert_double_eq_tol(m.precision, 2.0 / 3, 1e-15);
+    ck_assert_double_eq_tol(m.recall, 2.0 / 3, 1e-15);
+    ck_assert_double_eq_tol(m.f1, 2.0 / 3, 1e-15);
+    /* all scores equal: one point (1, 1/2) after (0, 1), area 3/4; ROC 1/2 */
+    const float flat[4] = {2, 2, 2, 2};
+    const int32_t y4[4] = {1, 0, 0, 1};
+    ck_assert_int_eq(meg_anomaly_metrics(flat, y4, 4, 80, &m), 0);
+    ck_assert_double_eq(m.auprc, 0.75);
+    ck_assert_double_eq(m.auroc, 0.5);
+    ck_assert_uint_eq(m.flagged, 0);
+}
+END_TEST
+
+/* The areas against a slow count on random scores with many ties (values
+ * rounded to 20 levels): ROC AUC as the share of (anomaly, normal) pairs in
+ * order, ties half; AUPRC by counting, for every distinct score t from the
+ * top, the rows at or above t, and joining the points by trapezoids from
+ * (recall 0, precision 1). */
+START_TEST(anomaly_areas_match_brute_force)
+{
+    enum { N = 400 };
+    float s[N];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        uint64_t r = g_splitmix64(77 + (uint64_t)i);
+        y[i] = (r & 7) < 2;   /* about a quarter anomalies */
+        s[i] = (float)((r >> 8) % 20) + (y[i] ? 3.0f : 0.0f);
+    }
+    double pairs = 0, np = 0, nn = 0;
+    for (int i = 0; i < N; i++) {
+        np += y[i];
+        nn += !y[i];
+        for (int j = 0; y[i] && j < N; j++)
+            if (!y[j])
+                pairs += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0;
+    }
+    double pr = 0, r0 = 0, p0 = 1;
+    for (float t = 40; t >= -1; t -= 1) {
+        double tp = 0, k = 0;
+        for (int i = 0; i < N; i++)
+            if (s[i] >= t) {
+                k++;
+                tp += y[i];
+            }
+        int distinct = 0;
+        for (int i = 0; i < N; i++)
+            distinct |= s[i] == t;
+        if (!distinct)
+            continue;
+        double r = tp / np, p = tp / k;
+        pr += (r - r0) * (p + p0) / 2;
+        r0 = r;
+        p0 = p;
+    }
+    meg_anomaly_stats m;
+    ck_assert_int_eq(meg_anomaly_metrics(s, y, N, 80, &m), 0);
+    ck_assert_double_eq_tol(m.auroc, pairs / (np * nn), 1e-12);
+    ck_assert_double_eq_tol(m.auprc, pr, 1e-12);
+    ck_assert(m.auroc > 0.6 && m.auroc < 0.9);   /* the shift of 3 makes it informative, not perfect */
+    /* flagged: exactly the rows above the threshold */
+    size_t above = 0, tp = 0;
+    for (int i = 0; i < N; i++) {
+        above += s[i] > m.threshold;
+        tp += s[i] > m.threshold && y[i];
+    }
+    ck_assert_uint_eq(m.flagged, above);
+    ck_assert_uint_eq(m.true_pos, tp);
+}
+END_TEST
+
+START_TEST(percentile_like_numpy)
+{
+    const float v[4] = {4, 1, 3, 2};
+    double p;
+    const double at[6] = {0, 25, 50, 80, 100, 37.5};
+    /* np.percentile([1, 2, 3, 4], at) */
+    const double want[6] = {1, 1.75, 2.5, 3.4, 4, 2.125};
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(meg_percentile(v, 4, at[i], &p), 0);
+        ck_assert_double_eq_tol(p, want[i], 1e-15);
+    }
+    const float one = 7;
+    ck_assert_int_eq(meg_percentile(&one, 1, 80, &p), 0);
+    ck_assert_double_eq(p, 7);
+    ck_assert_int_eq(meg_percentile(v, 4, 100.5, &p), -1);
+    assert_error_has("percentile 100.5");
+    ck_assert_int_eq(meg_percentile(v, 4, NAN, &p), -1);
+    ck_assert_int_eq(meg_percentile(v, 0, 50, &p), -1);
+    assert_error_has("no scores");
+}
+END_TEST
+
+START_TEST(anomaly_one_class_and_errors)
+{
+    const float s[3] = {1, 2, 3};
+    const int32_t none[3] = {0, 0, 0}, all[3] = {1, 1, 1};
+    meg_anomaly_stats m;
+    ck_assert_int_eq(meg_anomaly_metrics(s, none, 3, 80, &m), 0);
+    ck_assert(isnan(m.auprc) && isnan(m.auroc));
+    ck_assert_uint_eq(m.flagged, 1);
+    ck_assert_double_eq(m.precision, 0);
+    ck_assert_double_eq(m.recall, 0);
+    ck_assert_int_eq(meg_anomaly_metrics(s, all, 3, 80, &m), 0);
+    ck_assert(isnan(m.auprc) && isnan(m.auroc));
+    ck_assert_double_eq(m.precision, 1);
+    ck_assert_double_eq_tol(m.recall, 1.0 / 3, 1e-15);
+    char buf[512];
+    ck_assert_int_eq(meg_anomaly_stats_json(&m, buf, sizeof buf), 0);
+    ck_assert_ptr_nonnull(strstr(buf, "\"auprc\": null, \"auroc\": null"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"n\": 3, \"anomalies\": 3, \"percentile\": 80, "));
+    ck_assert_ptr_nonnull(strstr(buf, "\"flagged\": 1, \"precision\": 1, "));
+    ck_assert_int_eq(meg_anomaly_stats_json(&m, buf, 40), -1);
+    assert_error_has("JSON needs");
+
+    const float bad[3] = {1, NAN, 3};
+    const int32_t y[3] = {0, 1, 0}, y2[3] = {0, 2, 1};
+    double a;
+    ck_assert_int_eq(meg_anomaly_metrics(bad, y, 3, 80, &m), -1);
+    assert_error_has("row 1");
+    assert_error_has("not finite");
+    ck_assert_int_eq(meg_anomaly_auprc(bad, y, 3, &a), -1);
+    assert_error_has("AUPRC");
+    const float inf[2] = {INFINITY, 0};
+    ck_assert_int_eq(meg_anomaly_auroc(inf, y, 2, &a), -1);
+    assert_error_has("row 0");
+    ck_assert_int_eq(meg_anomaly_metrics(s, y2, 3, 80, &m), -1);
+    assert_error_has("the label of row 1");
+    assert_error_has("is 2");
+    ck_assert_int_eq(meg_anomaly_metrics(s, y, 0, 80, &m), -1);
+    assert_error_has("no scores");
+    ck_assert_int_eq(meg_anomaly_metrics(s, y, 3, -1, &m), -1);
+    assert_error_has("outside 0..100");
+}
+END_TEST
+
+/* A fake model: the score of a row is its first value plus ten times its
+ * second; it counts its calls and fails on a row whose first value is -1. */
+typedef struct fake_model {
+    int calls;
+    size_t largest;
+} fake_model;
+
+static int fake_energy(void *ctx, const float *x, size_t n, size_t dim, float *scores)
+{
+    fake_model *f = ctx;
+    f->calls++;
+    f->largest = n > f->largest ? n : f->largest;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i * dim] == -1) {
+            rt_set_error("the fake model refuses row %zu of its batch", i);
+            return -1;
+        }
+        scores[i] = x[i * dim] + 10 * x[i * dim + 1];
+    }
+    return 0;
+}
+
+START_TEST(anomaly_score_set_through_a_callback)
+{
+    float x[12] = {0.1f, 0, 0.2f, 0.8f, 0.4f, 0, 0.3f, 0.9f, 0.5f, 0.1f, 0, 0};
+    int32_t y[6] = {0, 1, 0, 1, 0, 0};
+    meg_dataset d = {.name = "fake", .n = 6, .ndim = 1, .shape = {2}, .x = x, .labels = y};
+    fake_model f = {0};
+    float sc[6];
+    meg_anomaly_stats m, want;
+    ck_assert_msg(meg_anomaly_score_set(&d, fake_energy, &f, 4, 80, sc, &m) == 0, "%s", rt_error());
+    ck_assert_int_eq(f.calls, 2);
+    ck_assert_uint_eq(f.largest, 4);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(sc[i], x[2 * i] + 10 * x[2 * i + 1]);
+    ck_assert_int_eq(meg_anomaly_metrics(sc, y, 6, 80, &want), 0);
+    ck_assert(!memcmp(&m, &want, sizeof m));
+    /* the two anomalies score highest: perfect areas; the 80th percentile
+     * of 6 scores is the fifth (8.2), and only 9.3 is above it */
+    ck_assert_double_eq(m.auprc, 1);
+    ck_assert_double_eq(m.auroc, 1);
+    ck_assert_double_eq_tol(m.threshold, 8.2, 1e-6);
+    ck_assert_uint_eq(m.flagged, 1);
+    f.calls = 0;
+    ck_assert_int_eq(meg_anomaly_score_set(&d, fake_energy, &f, 0, 80, NULL, &m), 0);
+    ck_assert_int_eq(f.calls, 1);
+    ck_assert(!memcmp(&m, &want, sizeof m));
+    x[10] = -1;   /* row 5: in the second batch */
+    ck_assert_int_eq(meg_anomaly_score_set(&d, fake_energy, &f, 4, 80, NULL, &m), -1);
+    assert_error_has("fake: scoring rows 4 to 5");
+    assert_error_has("refuses row 1");
+    d.labels = NULL;
+    ck_assert_int_eq(meg_anomaly_score_set(&d, fake_energy, &f, 4, 80, NULL, &m), -1);
+    assert_error_has("no labels");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("metrics");
@@ -526,5 +788,13 @@ int main(void)
     tcase_add_test(im, frechet_of_samples);
     tcase_add_test(im, inception_score_known_answers);
     suite_add_tcase(s, im);
+    TCase *an = tcase_create("anomaly");
+    tcase_add_test(an, anomaly_known_answers);
+    tcase_add_test(an, anomaly_ties);
+    tcase_add_test(an, anomaly_areas_match_brute_force);
+    tcase_add_test(an, percentile_like_numpy);
+    tcase_add_test(an, anomaly_one_class_and_errors);
+    tcase_add_test(an, anomaly_score_set_through_a_callback);
+    suite_add_tcase(s, an);
     return tf_run(s);
 }

@@ -168,6 +168,88 @@ int meg_toy_modes(const char *name, float *centers, int *count, float *std);
  * lines are skipped. Errors name the file and the line. */
 int meg_csv_read(const char *path, size_t *cols, float **data, size_t *rows);
 
+/* ---- KDD Cup 99 (anomaly detection) ------------------------------------------
+ * The "10 percent" file of KDD Cup 1999 (UCI), raw or gzipped: lines of 41
+ * comma-separated features and a label ("smurf.", "normal.", ...), no
+ * header. As in the seed's protocol (its authors' code, after ALAD's):
+ * - features: the 34 numeric columns in file order, then protocol_type,
+ *   service, flag, land, logged_in, is_host_login and is_guest_login one-hot
+ *   encoded, in that order, each block's categories sorted (byte order, as
+ *   pandas.get_dummies): 34 + 3 + 66 + 11 + 2 + 2 + 1 + 2 = 121 features
+ *   for the 10 percent file; land and the logins must be 0 or 1;
+ * - labels: "normal." rows (about 20%) are the anomalies, label 1, every
+ *   attack 0;
+ * - a 50/50 split of the rows by a fixed seed (n / 2 rows train, the rest
+ *   test; each half keeps the file's order); train holds only the label-0
+ *   rows of the training half, test every row of the other half;
+ * - min-max scaling fitted on the rows of train and applied to both (a test
+ *   value may fall outside [0, 1], saturating at +-FLT_MAX); a column
+ *   constant in training is only shifted by its minimum (scikit-learn's
+ *   MinMaxScaler does the same). */
+
+#define MEG_KDD99_FEATURES_RAW 41   /* columns before encoding */
+#define MEG_KDD99_CAT_COLS 7        /* of them one-hot encoded */
+#define MEG_KDD99_NAME_MAX 48       /* bytes of a feature name, NUL included */
+#define MEG_KDD99_SEED 1999u        /* the default split seed */
+
+/* Where the categories of the one-hot blocks come from. */
+enum {
+    /* every value in the file, labels unused: the authors' 121 features,
+     * the same for every seed */
+    MEG_KDD99_CATEGORIES_FILE = 0,
+    /* the values of the rows trained on only; the count depends on the
+     * seed (several services occur once) */
+    MEG_KDD99_CATEGORIES_TRAIN = 1,
+};
+
+typedef struct meg_kdd99_options {
+    uint64_t seed;            /* of the 50/50 split (MEG_KDD99_SEED) */
+    int no_scaling;           /* 1: fit the scaling but leave values raw (the authors' code) */
+    int categories;           /* MEG_KDD99_CATEGORIES_* */
+} meg_kdd99_options;
+
+typedef struct meg_kdd99_info {
+    size_t rows;              /* data rows in the file */
+    size_t anomalies;         /* "normal." rows among them */
+    size_t train_half, test_half; /* the split: train_half = rows / 2 */
+    size_t train_dropped;     /* anomalies of the training half, left out of train */
+    size_t test_anomalies;    /* anomalies in test */
+    int features;             /* values per row */
+    int categories[MEG_KDD99_CAT_COLS]; /* one-hot columns per encoded column */
+    double *min, *max;        /* [features]: the scaling fitted on train (owned) */
+    char *names;              /* [features][MEG_KDD99_NAME_MAX]: "duration", "service=http" (owned) */
+} meg_kdd99_info;
+
+/* The defaults: MEG_KDD99_SEED, scaling applied, categories from the file. */
+void meg_kdd99_options_default(meg_kdd99_options *o);
+/* The file at path into train and test (shape [features], labels 0/1;
+ * name "<path>:train" and "<path>:test"); opt NULL for the defaults; info,
+ * when not NULL, gets the counts and the scaling (free it with
+ * meg_kdd99_info_free). The same file and options give the same sets on
+ * every machine. Errors name the file and line: a wrong field count, a
+ * field that is empty, not a number, not finite, not 0/1 or not a category
+ * name, a label not of the form "name.", a NUL byte or an overlong line, a
+ * corrupt or truncated gzip stream; also a file without data rows, and a
+ * training half without attack rows. On failure nothing stays allocated,
+ * the sets are zeroed and info is left alone. */
+int meg_dataset_kdd99(meg_dataset *train, meg_dataset *test, const char *path, const meg_kdd99_options *opt,
+                      meg_kdd99_info *info);
+/* Feature j's name ("" outside 0..features-1). */
+const char *meg_kdd99_feature_name(const meg_kdd99_info *info, int j);
+void meg_kdd99_info_free(meg_kdd99_info *info);
+
+/* ---- MNIST with one digit held out (anomaly detection) ------------------------
+ * For a held-out digit d: the normal class is every other digit. Of the
+ * images of a and b (say mnist train and test; b may be NULL) with labels
+ * 0-9, the normals are split by a fixed seed, 80% (floor(4n/5)) into train
+ * and the rest into test, and every image of d goes to test. Labels become
+ * 0 (normal) and 1 (the digit d); each set keeps the order of a then b;
+ * pixels and the bytes (u8, when both sources have them) are copied. */
+#define MEG_HELDOUT_SEED 2019u
+
+int meg_dataset_heldout_digit(meg_dataset *train, meg_dataset *test, const meg_dataset *a, const meg_dataset *b,
+                              int digit, uint64_t seed);
+
 /* ---- data-space boxes and grids ------------------------------------------
  * The rectangle of the 2-D data space that plots show and density grids
  * cover; it lives here because the data sets define it (meg_toy_box), and

@@ -3,7 +3,8 @@
  * quality of 2-D samples and densities against a toy Gaussian mixture, and
  * for image models the StackedMNIST mode counts, the Frechet distance
  * between feature sets and the Inception-like score of a classifier's
- * predictions. The one public header of models/metrics/.
+ * predictions; the precision, recall, F1, AUPRC and ROC AUC of anomaly
+ * scores. The one public header of models/metrics/.
  *
  * Errors: functions returning int give 0 on success and -1 on failure, with
  * a message in rt_error() (util.h). Nothing here touches the device, aborts,
@@ -153,5 +154,55 @@ int meg_frechet_distance(const float *a, size_t na, const float *b, size_t nb, i
  * over the k classes. Rows must be finite, >= 0 and sum to 1 within 1e-3
  * (each is renormalised in double); errors name the row. */
 int meg_inception_score(const float *probs, size_t n, int k, double *score);
+
+/* ---- anomaly detection --------------------------------------------------------
+ * From n scores (higher = more anomalous: an energy, a gradient norm) and
+ * labels (1 = anomaly, 0 = normal), the numbers of tables 2.3 and 2.4 of
+ * the seed, computed as its authors' code does (numpy and scikit-learn):
+ * - threshold: the percentile of the scores with numpy's default (linear)
+ *   interpolation; a row is flagged when its score is strictly above it
+ *   (np.percentile(scores, 80) and scores > thresh): at 80 the top 20%,
+ *   fewer when scores tie at the threshold;
+ * - precision, recall and F1 of the anomaly class over the flagged rows
+ *   (0 where a denominator is 0, as scikit-learn's default);
+ * - auprc: the trapezoid over the precision-recall curve, as sklearn's
+ *   auc(recall, precision) of precision_recall_curve (not its step-wise
+ *   average_precision_score); auroc: the area under the ROC curve (as
+ *   roc_auc_score). Both NaN when the labels hold one class only. */
+typedef struct meg_anomaly_stats {
+    size_t n;                 /* rows */
+    size_t anomalies;         /* rows labelled 1 */
+    double percentile;        /* of the threshold, 0..100 */
+    double threshold;
+    size_t flagged;           /* rows with a score above the threshold */
+    size_t true_pos;          /* anomalies among them */
+    double precision, recall, f1;
+    double auprc, auroc;
+} meg_anomaly_stats;
+
+/* The percentile (0..100) of n >= 1 finite scores, numpy's linear way:
+ * sorted v, position p/100 * (n - 1), interpolated between its neighbours. */
+int meg_percentile(const float *scores, size_t n, double percentile, double *out);
+/* AUPRC and ROC AUC alone (NaN with one class); errors as below. */
+int meg_anomaly_auprc(const float *scores, const int32_t *labels, size_t n, double *auprc);
+int meg_anomaly_auroc(const float *scores, const int32_t *labels, size_t n, double *auroc);
+/* Everything above at the given percentile of the scores (80 in the seed).
+ * Fails on n = 0, a score that is not finite or a label other than 0 and 1,
+ * naming the row. */
+int meg_anomaly_metrics(const float *scores, const int32_t *labels, size_t n, double percentile,
+                        meg_anomaly_stats *out);
+/* `"n": ..., "anomalies": ..., "percentile": ..., "threshold": ...,
+ * "flagged": ..., "precision": ..., "recall": ..., "f1": ..., "auprc": ...,
+ * "auroc": ...` (no braces, NaN as null) into buf; fails when it does not fit. */
+int meg_anomaly_stats_json(const meg_anomaly_stats *s, char *buf, size_t cap);
+
+/* Any model's score of n rows x[n, dim] into scores[n]: 0, or -1 with a
+ * message (a device error, say). */
+typedef int (*meg_score_fn)(void *ctx, const float *x, size_t n, size_t dim, float *scores);
+/* Scores every row of d (with labels 0/1) through fn, at most batch rows a
+ * call (0: all at once), into scores (d->n of them; NULL: kept inside), and
+ * the metrics of those scores at the percentile into out. */
+int meg_anomaly_score_set(const meg_dataset *d, meg_score_fn fn, void *ctx, size_t batch, double percentile,
+                          float *scores, meg_anomaly_stats *out);
 
 #endif
