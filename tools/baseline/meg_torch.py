@@ -17,16 +17,46 @@ torch threads = 1; width 512 0.6-1.2 against 1.7-3.1; MALA 6-18 against
 = --threads = cores) and torch's OpenMP pool gets one thread
 (--torch-threads 1). --torch-threads N restores torch.set_num_threads(N);
 OMP_WAIT_POLICY=PASSIVE then recovers most of the loss.
+The image networks' convolutions go through oneDNN (MKL-DNN), which runs on
+torch's OpenMP pool, not OpenBLAS's (the transposed ones and the linear
+layers take the BLAS path), so with --torch-threads 1 they run on one core.
+Measured here under load from other work (2 cores, width 64, it/s): torch
+threads 1 0.9-1.7, torch threads 2 0.14 (spinning), torch threads 2 with
+OMP_WAIT_POLICY=PASSIVE 1.9-2.1; at width 128 both 0.5-1.7 (noise). The
+default stays 1, as for the toy networks; on an idle machine compare with
+OMP_WAIT_POLICY=PASSIVE and --torch-threads 2.
 
 Run it with Debian's /usr/bin/python3 (tools/baseline/install installs
 python3-torch and the threaded OpenBLAS it must use).
 
 Modes (each prints JSON, one object per line):
   --mode train    its_per_s of the MEG iteration (n_energy energy updates, then
-                  one generator + statistics update)
+                  one generator + statistics update); with an image set
+                  (--data mnist, fashion, stackedmnist3, stackedmnist4, or
+                  --image-channels C) the convolutional networks of
+                  models/meg_image.c (see IMAGES)
   --mode mala     steps_per_s of latent MALA on U(z) = E(G(z)) + ||z||^2/2
   --quality N     train N iterations on 8gaussians (width 128 unless --width),
                   evaluating every --eval-every iterations
+
+IMAGES. The iteration our C code runs on 28 x 28 images with C channels
+(models/meg_image.c, build_step in models/meg.c), width w (512 in the paper):
+  G: Linear(z, 2*2*w) -> 4 x [BatchNorm2d (training mode), ReLU,
+     ConvTranspose2d 5x5 stride 2 padding 2, output padding 1, 0, 1, 1]
+     w -> w/2 -> w/4 -> w/8 -> C (2 -> 4 -> 7 -> 14 -> 28) -> tanh
+  E: 4 x [Conv2d 5x5 stride 2 padding 2, LeakyReLU 0.2] C -> w/8 -> w/4 ->
+     w/2 -> w (28 -> 14 -> 7 -> 4 -> 2) -> flatten -> Linear(4w, 1)
+  T(x, z): E's trunk -> Linear(4w, zdim), concatenated with z ->
+     Linear(2 zdim, w) -> LeakyReLU 0.2 -> Linear(w, 1)
+Convolution weights N(0, 0.02) with zero biases, batch-norm scales N(1, 0.02),
+linear layers PyTorch's default. The defaults become the seed's image profile
+(width 512, batch 64, zdim 128, lambda 10, 5 energy updates); the penalty is
+||dE/dx||^2 summed over all C*H*W values (--penalty-norm channel: divided by
+H*W, the authors' code). The "data" are --data-size (default 10000) random
+images, uniform in [-1, 1]: this mode times the iteration, it does not learn
+MNIST. G stays in training mode throughout, so its batch norm uses the
+batch's statistics (and updates the running ones) in the energy updates too,
+as ours does.
 """
 import argparse
 import json
@@ -36,20 +66,31 @@ import sys
 import time
 
 
+# image sets by name -> channels (the images themselves are random here)
+IMAGE_SETS = {"mnist": 1, "fashion": 1, "stackedmnist3": 3, "stackedmnist4": 4}
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=["train", "mala"], default="train")
-    p.add_argument("--data", choices=["25gaussians", "8gaussians"], default=None,
-                   help="toy data set (default 25gaussians; 8gaussians with --quality)")
-    p.add_argument("--data-size", type=int, default=100000, help="points in the fixed data set")
+    p.add_argument("--data", choices=["25gaussians", "8gaussians"] + list(IMAGE_SETS), default=None,
+                   help="toy data set (default 25gaussians; 8gaussians with --quality), or an image set's name "
+                        "for its channel count (random images: see IMAGES)")
+    p.add_argument("--image-channels", type=int, default=None, metavar="C",
+                   help="train on random 28 x 28 images with C channels (the convolutional networks)")
+    p.add_argument("--data-size", type=int, default=None,
+                   help="points (default 100000) or images (default 10000) in the fixed data set")
     p.add_argument("--width", type=int, default=None, help="hidden width (default 512; 128 with --quality)")
-    p.add_argument("--zdim", type=int, default=2)
-    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--zdim", type=int, default=None, help="latent dimension (default 2; 128 for images)")
+    p.add_argument("--batch", type=int, default=None, help="batch (default 256; 64 for images)")
     p.add_argument("--n-energy", type=int, default=5, help="energy updates per generator update")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--beta2", type=float, default=0.9)
-    p.add_argument("--lam", type=float, default=0.1, help="gradient penalty coefficient lambda")
+    p.add_argument("--lam", type=float, default=None,
+                   help="gradient penalty coefficient lambda (default 0.1; 10 for images)")
+    p.add_argument("--penalty-norm", choices=["paper", "channel"], default="paper",
+                   help="images: ||dE/dx||^2 over all values (paper) or divided by H*W (channel)")
     p.add_argument("--shuffle", choices=["dim", "row"], default="dim",
                    help="latent shuffle for the product of marginals: each dimension independently (dim) "
                         "or whole rows (row)")
@@ -68,8 +109,32 @@ def parse_args(argv):
     p.add_argument("--torch-threads", type=int, default=1,
                    help="torch.set_num_threads: torch's own OpenMP intra-op threads (elementwise ops); "
                         "default 1 (see THREADS in the description)")
+    p.add_argument("--check", action="store_true",
+                   help="train: print each iteration's losses (JSON, to stderr) and fail when one is not finite")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
+    a.channels = IMAGE_SETS.get(a.data, 0)
+    if a.image_channels is not None:
+        if a.image_channels < 1:
+            p.error("--image-channels must be >= 1")
+        if a.channels and a.channels != a.image_channels:
+            p.error("--data %s has %d channels, not --image-channels %d" % (a.data, a.channels, a.image_channels))
+        a.channels = a.image_channels
+    image = a.channels > 0
+    if image and (a.mode != "train" or a.quality):
+        p.error("image networks: only --mode train (no --quality, no MALA)")
+    if image and a.data is None:
+        a.data = "images%d" % a.channels
+    if a.zdim is None:
+        a.zdim = 128 if image else 2
+    if a.batch is None:
+        a.batch = 64 if image else 256
+    if a.lam is None:
+        a.lam = 10.0 if image else 0.1
+    if a.data_size is None:
+        a.data_size = 10000 if image else 100000
+    if image and (a.width is not None and (a.width < 8 or a.width % 8)):
+        p.error("image networks: --width must be a multiple of 8")
     if a.threads is None:
         try:
             a.threads = len(os.sched_getaffinity(0))
@@ -147,6 +212,68 @@ def build(zdim, width):
     return E, G, T
 
 
+# ---------------------------------------------------------------- image networks
+
+IMAGE_SIZE = 28
+OUT_PAD = (1, 0, 1, 1)  # G's upsamplings: 2 -> 4 -> 7 -> 14 -> 28
+CONV_STD = 0.02
+
+
+def conv_init(layer):
+    nn.init.normal_(layer.weight, 0.0, CONV_STD)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def trunk(C, w):
+    """E's (and T's) 4 x [5x5 stride-2 conv, LeakyReLU 0.2]: [N, C, 28, 28] -> [N, 4w]."""
+    ch = [C, w // 8, w // 4, w // 2, w]
+    layers = []
+    for i in range(4):
+        layers += [conv_init(nn.Conv2d(ch[i], ch[i + 1], 5, stride=2, padding=2)), nn.LeakyReLU(0.2)]
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+class ImageG(nn.Module):
+    def __init__(self, zdim, w, C):
+        super().__init__()
+        self.w = w
+        self.inp = nn.Linear(zdim, 4 * w)
+        ch = [w, w // 2, w // 4, w // 8, C]
+        layers = []
+        for i in range(4):
+            bn = nn.BatchNorm2d(ch[i], eps=1e-5, momentum=0.1)
+            nn.init.normal_(bn.weight, 1.0, CONV_STD)
+            nn.init.zeros_(bn.bias)
+            layers += [bn, nn.ReLU(),
+                       conv_init(nn.ConvTranspose2d(ch[i], ch[i + 1], 5, stride=2, padding=2,
+                                                    output_padding=OUT_PAD[i]))]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return torch.tanh(self.body(self.inp(z).view(z.shape[0], self.w, 2, 2)))
+
+
+class ImageT(nn.Module):
+    def __init__(self, zdim, w, C):
+        super().__init__()
+        self.trunk = nn.Sequential(trunk(C, w), nn.Linear(4 * w, zdim))
+        self.head = nn.Sequential(nn.Linear(2 * zdim, w), nn.LeakyReLU(0.2), nn.Linear(w, 1))
+
+    def forward(self, x, z):
+        return self.head(torch.cat([self.trunk(x), z], 1))
+
+
+def build_image(zdim, width, C):
+    E = nn.Sequential(trunk(C, width), nn.Linear(4 * width, 1))
+    return E, ImageG(zdim, width, C), ImageT(zdim, width, C)
+
+
+def random_images(n, C, gen):
+    """n random images in [-1, 1] (timing only: the iteration's cost does not depend on the pixels)."""
+    return torch.rand(n, C, IMAGE_SIZE, IMAGE_SIZE, generator=gen) * 2 - 1
+
+
 def adam(params, a):
     return torch.optim.Adam(params, lr=a.lr, betas=(a.beta1, a.beta2))
 
@@ -155,7 +282,16 @@ class MEG:
     def __init__(self, a, data):
         self.a = a
         self.data = data
-        self.E, self.G, self.T = build(a.zdim, a.width)
+        self.image = a.channels > 0
+        if self.image:
+            self.E, self.G, self.T = build_image(a.zdim, a.width, a.channels)
+            self.stat = self.T  # T(x, z)
+        else:
+            self.E, self.G, self.T = build(a.zdim, a.width)
+            self.stat = lambda x, z: self.T(torch.cat([x, z], 1))  # noqa: E731
+        # G is never switched to evaluation mode: its batch norm (images) uses
+        # the batch's statistics in every update, as ours does.
+        self.G.train()
         self.optE = adam(self.E.parameters(), a)
         self.optG = adam(self.G.parameters(), a)
         self.optT = adam(self.T.parameters(), a)
@@ -180,7 +316,11 @@ class MEG:
             xg = self.G(z)
         ex = E(x)
         (gx,) = torch.autograd.grad(ex.sum(), x, create_graph=True)
-        loss = ex.mean() - E(xg).mean() + a.lam * (gx ** 2).sum(1).mean()
+        # ||dE/dx||^2 of each sample over all its values (C*H*W for images)
+        pen = (gx ** 2).flatten(1).sum(1).mean()
+        if self.image and a.penalty_norm == "channel":
+            pen = pen / (IMAGE_SIZE * IMAGE_SIZE)
+        loss = ex.mean() - E(xg).mean() + a.lam * pen
         self.optE.zero_grad(set_to_none=True)
         loss.backward()
         self.optE.step()
@@ -192,8 +332,8 @@ class MEG:
         z = torch.randn(B, a.zdim)
         x = self.G(z)
         zs = self.shuffle(z)
-        t_joint = self.T(torch.cat([x, z], 1))
-        t_marg = self.T(torch.cat([x, zs], 1))
+        t_joint = self.stat(x, z)
+        t_marg = self.stat(x, zs)
         loss_h = F.softplus(-t_joint).mean() + F.softplus(t_marg).mean()
         loss_g = self.E(x).mean() + loss_h
         # One backward pass: E(x).mean() does not depend on T's parameters, so
@@ -220,19 +360,41 @@ def common_fields(a):
             "blas": blas_report()}
 
 
+def check_losses(meg, it, timed):
+    """--check: the iteration's losses to stderr; exits 1 when one is not finite."""
+    le, lg, lh = (t.item() for t in meg.last)
+    r = {"iter": it, "timed": timed, "loss_e": le, "loss_g": lg, "loss_h": lh}
+    print(json.dumps(r), file=sys.stderr, flush=True)
+    if not all(math.isfinite(v) for v in (le, lg, lh)):
+        print("meg_torch.py: iteration %d: a loss is not finite" % it, file=sys.stderr)
+        sys.exit(1)
+
+
 def mode_train(a):
     gen = torch.Generator().manual_seed(a.seed + 1)
-    data, _, _ = toy_data(a.data, a.data_size, gen)
+    if a.channels:
+        data = random_images(a.data_size, a.channels, gen)
+    else:
+        data, _, _ = toy_data(a.data, a.data_size, gen)
     meg = MEG(a, data)
-    for _ in range(a.warmup):
+    for i in range(a.warmup):
         meg.iteration()
+        if a.check:
+            check_losses(meg, i + 1, False)
+    # --check reads the losses after each iteration (outside the iteration,
+    # but inside the timed span: its cost is one .item() per loss)
     t0 = time.perf_counter()
-    for _ in range(a.iters):
+    for i in range(a.iters):
         meg.iteration()
+        if a.check:
+            check_losses(meg, a.warmup + i + 1, True)
     dt = time.perf_counter() - t0
     out = {"mode": "train", "data": a.data, "width": a.width, "zdim": a.zdim, "batch": a.batch,
            "n_energy": a.n_energy, "iters": a.iters, "seconds": round(dt, 4),
            "its_per_s": a.iters / dt}
+    if a.channels:
+        out.update({"channels": a.channels, "lambda": a.lam, "penalty_norm": a.penalty_norm,
+                    "images": "random"})
     out.update(common_fields(a))
     print(json.dumps(out), flush=True)
 
