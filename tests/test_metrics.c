@@ -559,9 +559,9 @@ END_TEST
  * of the curves: PR points (2/3, 2/3), (1, 3/5), (1, 1/2) after (0, 1):
  * 2/3 * (1 + 2/3) / 2 + 1/3 * (2/3 + 3/5) / 2 = 69/90. ROC: a tie with a
  * normal counts half: (2.5 + 2.5 + 1.5) / 9 = 13/18. The 80th percentile
- * is 5 itself (position 4 of the sorted 1 2 2 5 5 5), and nothing is
- * strictly above it: no row flagged, precision, recall and F1 all 0. The
- * median is 3.5: the three 5s are flagged. */
+ * is 5 itself (position 4 of the sorted 1 2 2 5 5 5), and a row at the
+ * threshold is flagged (the authors' scores >= per): the three 5s, as at
+ * the median, 3.5. */
 START_TEST(anomaly_ties)
 {
     const float s[6] = {5, 5, 5, 2, 2, 1};
@@ -569,10 +569,8 @@ START_TEST(anomaly_ties)
     meg_anomaly_stats m;
     ck_assert_int_eq(meg_anomaly_metrics(s, y, 6, 80, &m), 0);
     ck_assert_double_eq(m.threshold, 5);
-    ck_assert_uint_eq(m.flagged, 0);
-    ck_assert_double_eq(m.precision, 0);
-    ck_assert_double_eq(m.recall, 0);
-    ck_assert_double_eq(m.f1, 0);
+    ck_assert_uint_eq(m.flagged, 3);
+    ck_assert_uint_eq(m.true_pos, 2);
     ck_assert_double_eq_tol(m.auprc, 69.0 / 90, 1e-15);
     ck_assert_double_eq_tol(m.auroc, 13.0 / 18, 1e-15);
     ck_assert_int_eq(meg_anomaly_metrics(s, y, 6, 50, &m), 0);
@@ -588,7 +586,7 @@ START_TEST(anomaly_ties)
     ck_assert_int_eq(meg_anomaly_metrics(flat, y4, 4, 80, &m), 0);
     ck_assert_double_eq(m.auprc, 0.75);
     ck_assert_double_eq(m.auroc, 0.5);
-    ck_assert_uint_eq(m.flagged, 0);
+    ck_assert_uint_eq(m.flagged, 4);
 }
 END_TEST
 
@@ -638,11 +636,11 @@ START_TEST(anomaly_areas_match_brute_force)
     ck_assert_double_eq_tol(m.auroc, pairs / (np * nn), 1e-12);
     ck_assert_double_eq_tol(m.auprc, pr, 1e-12);
     ck_assert(m.auroc > 0.6 && m.auroc < 0.9);   /* the shift of 3 makes it informative, not perfect */
-    /* flagged: exactly the rows above the threshold */
+    /* flagged: exactly the rows at or above the threshold */
     size_t above = 0, tp = 0;
     for (int i = 0; i < N; i++) {
-        above += s[i] > m.threshold;
-        tp += s[i] > m.threshold && y[i];
+        above += s[i] >= m.threshold;
+        tp += s[i] >= m.threshold && y[i];
     }
     ck_assert_uint_eq(m.flagged, above);
     ck_assert_uint_eq(m.true_pos, tp);
@@ -752,11 +750,11 @@ START_TEST(anomaly_score_set_through_a_callback)
     ck_assert_int_eq(meg_anomaly_metrics(sc, y, 6, 80, &want), 0);
     ck_assert(!memcmp(&m, &want, sizeof m));
     /* the two anomalies score highest: perfect areas; the 80th percentile
-     * of 6 scores is the fifth (8.2), and only 9.3 is above it */
+     * of 6 scores is the fifth (8.2): 8.2 and 9.3 are flagged */
     ck_assert_double_eq(m.auprc, 1);
     ck_assert_double_eq(m.auroc, 1);
     ck_assert_double_eq_tol(m.threshold, 8.2, 1e-6);
-    ck_assert_uint_eq(m.flagged, 1);
+    ck_assert_uint_eq(m.flagged, 2);
     f.calls = 0;
     ck_assert_int_eq(meg_anomaly_score_set(&d, fake_energy, &f, 0, 80, NULL, &m), 0);
     ck_assert_int_eq(f.calls, 1);

@@ -160,7 +160,7 @@ int meg_anomaly_metrics(const float *scores, const int32_t *labels, size_t n, do
     scored *r = sorted(scores, labels, n, &s.anomalies, "anomaly metrics");
     if (!r)
         return -1;
-    for (size_t i = 0; i < n && r[i].s > s.threshold; i++) {
+    for (size_t i = 0; i < n && r[i].s >= s.threshold; i++) {
         s.flagged++;
         s.true_pos += (size_t)r[i].y;
     }

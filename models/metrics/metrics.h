@@ -160,9 +160,9 @@ int meg_inception_score(const float *probs, size_t n, int k, double *score);
  * labels (1 = anomaly, 0 = normal), the numbers of tables 2.3 and 2.4 of
  * the seed, computed as its authors' code does (numpy and scikit-learn):
  * - threshold: the percentile of the scores with numpy's default (linear)
- *   interpolation; a row is flagged when its score is strictly above it
- *   (np.percentile(scores, 80) and scores > thresh): at 80 the top 20%,
- *   fewer when scores tie at the threshold;
+ *   interpolation; a row is flagged when its score is at or above it
+ *   (np.percentile(scores, 80) and labs[scores >= per] = 1 in the authors'
+ *   ebm_kdd.py): at 80 the top 20%, more when scores tie at the threshold;
  * - precision, recall and F1 of the anomaly class over the flagged rows
  *   (0 where a denominator is 0, as scikit-learn's default);
  * - auprc: the trapezoid over the precision-recall curve, as sklearn's
@@ -174,7 +174,7 @@ typedef struct meg_anomaly_stats {
     size_t anomalies;         /* rows labelled 1 */
     double percentile;        /* of the threshold, 0..100 */
     double threshold;
-    size_t flagged;           /* rows with a score above the threshold */
+    size_t flagged;           /* rows with a score at or above the threshold */
     size_t true_pos;          /* anomalies among them */
     double precision, recall, f1;
     double auprc, auroc;
