@@ -201,3 +201,14 @@ int app_training_out(const char *prog, const char *out, const char *file, int re
     }
     return 0;
 }
+
+double app_json_field(const char *line, const char *key)
+{
+    char pat[80];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(line, pat);
+    if (!p) return NAN;
+    char *end;
+    double v = strtod(p + strlen(pat), &end);
+    return end == p + strlen(pat) ? NAN : v;
+}

@@ -81,4 +81,8 @@ typedef struct app_kv {
 void app_kv_put(app_kv *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The count of keys put into *n; -1 when kv or store overflowed. */
 int app_kv_done(const app_kv *b, size_t *n);
+/* The number after "key": in a line of JSON (a log row of flat keys); NAN
+ * when the key is absent or its value is not a number (null). */
+double app_json_field(const char *line, const char *key);
+
 #endif

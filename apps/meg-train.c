@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "anomaly.h"
 #include "imgscore.h"
 #include "megimages.h"
 #include "megrun.h"
@@ -108,7 +109,7 @@ static void on_signal(int sig) { (void)sig; interrupted = 1; }
 
 typedef struct opts {
     const char *data, *out, *device, *data_dir, *classifier, *profile;
-    long iters, log_every, ckpt_every, max_submit, eval_every, eval_n;
+    long iters, log_every, ckpt_every, max_submit, eval_every, eval_n, epochs;
     int resume, force, grid, samples;
     meg_box box;
     meg_config cfg;
@@ -117,14 +118,17 @@ typedef struct opts {
 
 enum { SET_BATCH = 1, SET_WIDTH = 2, SET_HIDDEN = 4, SET_ZDIM = 8, SET_LR = 16, SET_B1 = 32, SET_B2 = 64,
        SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048, SET_MCMC = 4096,
-       SET_MCMC_A = 8192, SET_PENALTY = 16384, SET_ITERS = 32768, SET_SAMPLES = 65536 };
+       SET_MCMC_A = 8192, SET_PENALTY = 16384, SET_ITERS = 32768, SET_SAMPLES = 65536, SET_LOG = 1 << 17,
+       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19 };
 
 /* The image profiles: "paper" (section 2.5.2 and the authors' code) and
  * "quick", sized to show learning on a 2-core CPU in about 30 minutes.
  * Options the user gave win over either. */
+static void given_over(opts *o, meg_config c);
+
 static void image_defaults(opts *o)
 {
-    meg_config c, *u = &o->cfg;
+    meg_config c;
     int quick = o->profile && !strcmp(o->profile, "quick");
     meg_config_image(&c, 1);   /* the channels come from the data */
     if (quick) {
@@ -135,6 +139,23 @@ static void image_defaults(opts *o)
     }
     if (!(o->set & SET_ITERS)) o->iters = quick ? QUICK_ITERS : 100000;
     if (!(o->set & SET_SAMPLES)) o->samples = 1000;
+    given_over(o, c);
+}
+
+/* KDD Cup 99 (kdd99:PATH): the seed's tabular networks and settings; the
+ * iterations follow from --epochs once the data's size is known. */
+static void tabular_defaults(opts *o)
+{
+    meg_config c;
+    meg_config_tabular(&c, 121);   /* the features come from the data */
+    if (!(o->set & SET_EPOCHS)) o->epochs = 55;
+    given_over(o, c);
+}
+
+/* c, with the options the user gave in o->cfg over it, becomes o->cfg. */
+static void given_over(opts *o, meg_config c)
+{
+    meg_config *u = &o->cfg;
     if (o->set & SET_BATCH) c.batch = u->batch;
     if (o->set & SET_WIDTH) c.width = u->width;
     if (o->set & SET_ZDIM) c.zdim = u->zdim;
@@ -148,6 +169,12 @@ static void image_defaults(opts *o)
     if (o->set & SET_MCMC) c.mcmc_steps = u->mcmc_steps;
     if (o->set & SET_MCMC_A) c.mcmc_step_size = u->mcmc_step_size;
     if (o->set & SET_PENALTY) c.penalty_channel_norm = u->penalty_channel_norm;
+    if (o->set & (SET_WIDTH | SET_HIDDEN)) {
+        /* a width or depth given: uniform MLPs of it, as for the toy sets */
+        memset(&c.e_hidden, 0, sizeof c.e_hidden);
+        memset(&c.g_hidden, 0, sizeof c.g_hidden);
+        memset(&c.t_hidden, 0, sizeof c.t_hidden);
+    }
     c.hidden = u->hidden;   /* unused by the image networks; kept in the metadata */
     *u = c;
 }
@@ -233,8 +260,9 @@ static int parse(int argc, char **argv, opts *o)
         INT("--zdim", 1, 4096, o->cfg.zdim, SET_ZDIM)
         INT("--n-energy", 1, 100, o->cfg.n_energy, SET_NE)
         INT("--mcmc-steps", 0, 1000, o->cfg.mcmc_steps, SET_MCMC)
-        INT("--log-every", 1, 1000000000L, o->log_every, 0)
-        INT("--checkpoint-every", 1, 1000000000L, o->ckpt_every, 0)
+        INT("--log-every", 1, 1000000000L, o->log_every, SET_LOG)
+        INT("--checkpoint-every", 1, 1000000000L, o->ckpt_every, SET_CKPT)
+        INT("--epochs", 1, 1000000L, o->epochs, SET_EPOCHS)
         INT("--max-submit", 1, 100000, o->max_submit, 0)
         INT("--grid", 8, 4096, o->grid, 0)
         INT("--samples", 1, 10000000, o->samples, SET_SAMPLES)
@@ -258,7 +286,13 @@ static int parse(int argc, char **argv, opts *o)
                 meg_dataset_image_names());
         return -1;
     }
+    int tabular = megrun_is_tabular_name(o->data);
+    if (!tabular && (o->set & SET_EPOCHS)) {
+        fprintf(stderr, "%s: --epochs is for tabular sets (kdd99:PATH); others count --iters\n", PROG);
+        return -1;
+    }
     if (image) image_defaults(o);
+    if (tabular) tabular_defaults(o);
     return 0;
 }
 
@@ -365,6 +399,21 @@ static int score_row(megrun *r, imgscore *sc, const opts *o, const runlog *lg, i
     return 0;
 }
 
+/* A log row of the anomaly numbers of the test split at this iteration. */
+static int anomaly_row(megrun *r, const runlog *lg, anomaly_result *a)
+{
+    char js[1024];
+    long per_epoch = (long)((r->n + (size_t)r->cfg.batch - 1) / (size_t)r->cfg.batch);
+    if (anomaly_score(r, a, NULL) || anomaly_json(a, js, sizeof js)) return -1;
+    fprintf(lg->f, "{\"iter\": %ld, \"epoch\": %.6g, %s}\n", r->iteration, (double)r->iteration / (double)per_epoch,
+            js);
+    fflush(lg->f);
+    r->log_rows++;
+    fprintf(stderr, "%s: iteration %ld: F1 %.4f (energy), %.4f (||dE/dx||^2); AUPRC %.4f, %.4f\n", PROG, r->iteration,
+            a->energy.f1, a->grad2.f1, a->energy.auprc, a->grad2.auprc);
+    return 0;
+}
+
 /* The model named by --model: "meg" (this file) or "classifier". */
 static int model_of(int argc, char **argv, const char **model)
 {
@@ -390,17 +439,12 @@ int main(int argc, char **argv)
     app_progress pr = {.f = stderr};
     long submits = 0;
     if (parse(argc, argv, &o)) return 2;
-    if (o.eval_every <= 0) o.eval_every = o.ckpt_every;
-    if (o.eval_every % o.log_every || o.ckpt_every % o.log_every) {
-        fprintf(stderr, "%s: --eval-every (%ld) and --checkpoint-every (%ld) must be multiples of --log-every (%ld)\n",
-                PROG, o.eval_every, o.ckpt_every, o.log_every);
-        return 2;
-    }
     megrun r = {0};
     meg_st_file *ck = NULL;
     runlog lg = {0};
     imgscore sc = {0};
     imgscore_result res = {0};
+    anomaly_result ares = {0};
     int rc = 1, have_sc = 0, have_res = 0;
     char ckpath[4200];
     int have_ck;
@@ -411,7 +455,22 @@ int main(int argc, char **argv)
     }
     if (!o.resume) r.log_rows = 0;
     if (megrun_load_data(&r, o.resume && !(o.set & SET_DATA) ? r.data : o.data, r.cfg.seed, o.data_dir)) goto fail;
-    int image = megrun_is_image(&r);
+    int image = megrun_is_image(&r), tabular = megrun_is_tabular_name(r.data);
+    if (tabular) {
+        /* epochs of minibatches drawn with replacement: ceil(n / batch) iterations each; a log row,
+         * an evaluation every epoch, a checkpoint every 5 */
+        long per = (long)((r.n + (size_t)r.cfg.batch - 1) / (size_t)r.cfg.batch);
+        if (!(o.set & SET_ITERS)) o.iters = o.epochs * per;
+        if (!(o.set & SET_LOG)) o.log_every = per;
+        if (!(o.set & SET_CKPT)) o.ckpt_every = 5 * per;
+        if (o.eval_every <= 0) o.eval_every = per;
+    }
+    if (o.eval_every <= 0) o.eval_every = o.ckpt_every;
+    if (o.eval_every % o.log_every || o.ckpt_every % o.log_every) {
+        rt_set_error("--eval-every (%ld) and --checkpoint-every (%ld) must be multiples of --log-every (%ld)",
+                     o.eval_every, o.ckpt_every, o.log_every);
+        goto fail;
+    }
     if (!image && (o.profile || o.classifier || (o.set & SET_PENALTY))) {
         rt_set_error("--profile, --classifier and --penalty-norm are for image models; %s trained on %s", ckpath,
                      r.data);
@@ -430,6 +489,12 @@ int main(int argc, char **argv)
                 PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.n, r.cfg.channels,
                 r.cfg.height, r.cfg.img_width, r.cfg.width, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr,
                 (double)r.cfg.lambda, r.cfg.penalty_channel_norm ? "the authors' channel" : "the paper's");
+    else if (tabular)
+        fprintf(stderr, "%s: %s on %s (%s); %s (%zu training rows of %d features, %zu test rows); E, G, T of hidden "
+                        "widths %s, z %d, batch %d, %d energy updates, lr %g, lambda %g; %ld iterations\n", PROG,
+                o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.n, r.cfg.dim, r.test.n,
+                r.cfg.e_hidden.n ? "the seed's" : "uniform", r.cfg.zdim, r.cfg.batch, r.cfg.n_energy,
+                (double)r.cfg.lr, (double)r.cfg.lambda, o.iters);
     else
         fprintf(stderr, "%s: %s on %s (%s); %s; width %d, %d hidden, z %d, batch %d, %d energy updates, lr %g, %s "
                         "shuffle\n", PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data,
@@ -497,6 +562,10 @@ int main(int argc, char **argv)
                 if (score_row(&r, &sc, &o, &lg, &res)) goto fail;
                 have_res = 1;
             }
+            if (tabular && r.iteration % o.eval_every == 0) {
+                if (anomaly_row(&r, &lg, &ares)) goto fail;
+                have_res = 1;
+            }
             if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters &&
                 (save_checkpoint(&r, ckpath) || runlog_commit(&lg) || (image && megimages_write(&r, o.out, (size_t)o.samples))))
                 goto fail;
@@ -519,6 +588,10 @@ int main(int argc, char **argv)
         if (score_row(&r, &sc, &o, &lg, &res)) goto fail;
         have_res = 1;
     }
+    if (tabular && !interrupted && !(have_res && r.iteration % o.eval_every == 0)) {
+        if (anomaly_row(&r, &lg, &ares)) goto fail;
+        have_res = 1;
+    }
     if (save_checkpoint(&r, ckpath) || runlog_commit(&lg)) goto fail;
     int qok = 0;
     char qjson[512] = "";
@@ -529,6 +602,14 @@ int main(int argc, char **argv)
         }
         fprintf(stderr, "%s: wrote %s/samples.png, samples.safetensors, log.jsonl, checkpoint.safetensors\n", PROG,
                 o.out);
+    } else if (tabular) {
+        /* the last evaluation, and the means over the last 10 (the seed's tables average its last 10 epochs) */
+        char a1[1024] = "", a2[2048] = "";
+        if (have_res && anomaly_json(&ares, a1, sizeof a1)) goto fail;
+        if (anomaly_last_mean(lg.is_pending ? lg.pending : lg.path, 10, a2, sizeof a2)) goto fail;
+        snprintf(qjson, sizeof qjson, "%s%s%s", a1, a1[0] && a2[0] ? ", " : "", a2);
+        qok = qjson[0] != 0;
+        fprintf(stderr, "%s: wrote %s/log.jsonl, checkpoint.safetensors\n", PROG, o.out);
     } else {
         if (write_outputs(&r, &o, &qok, qjson, sizeof qjson)) goto fail;
         fprintf(stderr, "%s: wrote %s/density.png, samples.png, samples.csv, log.jsonl, checkpoint.safetensors\n",

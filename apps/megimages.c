@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "util.h"
 
 #define SCORE_CHUNK 2000
@@ -74,17 +75,6 @@ done:
     return rc;
 }
 
-/* the number after "key": in a JSON line, NAN when absent or null */
-static double field(const char *line, const char *key)
-{
-    char pat[48];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *p = strstr(line, pat);
-    if (!p) return NAN;
-    char *end;
-    double v = strtod(p + strlen(pat), &end);
-    return end == p + strlen(pat) ? NAN : v;
-}
 
 int megimages_curve(const char *log, const char *png, const char *data)
 {
@@ -98,7 +88,7 @@ int megimages_curve(const char *log, const char *png, const char *data)
     double ymax = 0, xmax = 0;
     while (fgets(line, sizeof line, f)) {
         if (!strstr(line, "\"eval_n\"")) continue;
-        double it = field(line, "iter"), v = field(line, key);
+        double it = app_json_field(line, "iter"), v = app_json_field(line, key);
         if (!isfinite(it) || !isfinite(v)) continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 64;

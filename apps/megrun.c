@@ -12,6 +12,8 @@
 
 int megrun_is_image(const megrun *r) { return r->cfg.channels > 0; }
 
+int megrun_is_tabular_name(const char *data) { return !strncmp(data, "kdd99:", 6); }
+
 static int load_images(megrun *r, const char *data_dir)
 {
     if (meg_data_dir(r->data_dir, sizeof r->data_dir, data_dir)) return -1;
@@ -37,9 +39,16 @@ int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *dat
 {
     if (data != r->data) snprintf(r->data, sizeof r->data, "%s", data);
     meg_dataset_free(&r->set);
+    meg_dataset_free(&r->test);
     meg_stacked_free(&r->pool);
     memset(&r->src, 0, sizeof r->src);
     if (meg_dataset_is_image_name(r->data)) return load_images(r, data_dir);
+    if (megrun_is_tabular_name(r->data)) {
+        if (meg_dataset_kdd99(&r->set, &r->test, r->data + 6, NULL, NULL)) return -1;
+        r->n = r->set.n;
+        r->cfg.dim = (int)meg_dataset_dim(&r->set);
+        return 0;
+    }
     int rc = meg_toy_is_known(r->data) ? meg_dataset_toy(&r->set, r->data, MEGRUN_TOY_POINTS, seed)
                                        : meg_dataset_csv(&r->set, r->data, 2, -1);
     if (rc) return -1;
@@ -66,6 +75,15 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
     app_kv_put(&b, "zdim", "%d", c->zdim);
     app_kv_put(&b, "width", "%d", c->width);
     app_kv_put(&b, "hidden", "%d", c->hidden);
+    const meg_widths *ws[3] = {&c->e_hidden, &c->g_hidden, &c->t_hidden};
+    const char *wk[3] = {"e_hidden", "g_hidden", "t_hidden"};
+    for (int k = 0; k < 3; k++)
+        if (ws[k]->n > 0) {
+            char list[128] = "";
+            for (int l = 0; l < ws[k]->n; l++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", l ? "," : "", ws[k]->w[l]);
+            app_kv_put(&b, wk[k], "%s", list);
+        }
     app_kv_put(&b, "batch", "%d", c->batch);
     app_kv_put(&b, "n_energy", "%d", c->n_energy);
     app_kv_put(&b, "lr", "%.9g", (double)c->lr);
@@ -102,10 +120,11 @@ static int check_tensors(const megrun *r, const meg_st_file *f)
     if (megrun_is_image(r) && check_image_tensors(r, f)) return -1;
     struct { const char *net; int in, out; } nets[] = {
         {"E", c->dim, 1}, {"G", c->zdim, c->dim}, {"T", c->dim + c->zdim, 1}};
+    const meg_widths *ws[3] = {&c->e_hidden, &c->g_hidden, &c->t_hidden};
     for (int k = 0; k < 3 && !megrun_is_image(r); k++) {
-        int in = nets[k].in;
-        for (int l = 0; l <= c->hidden; l++) {
-            int o = l == c->hidden ? nets[k].out : c->width;
+        int in = nets[k].in, nh = ws[k]->n > 0 ? ws[k]->n : c->hidden;
+        for (int l = 0; l <= nh; l++) {
+            int o = l == nh ? nets[k].out : ws[k]->n > 0 ? ws[k]->w[l] : c->width;
             char wn[32], bn[32];
             snprintf(wn, sizeof wn, "%s.w%d", nets[k].net, l);
             snprintf(bn, sizeof bn, "%s.b%d", nets[k].net, l);
@@ -128,6 +147,29 @@ static int check_tensors(const megrun *r, const meg_st_file *f)
     } else if (mz) {
         rt_set_error("%s: holds \"mcmc.z\" but its metadata says mcmc_steps = 0", meg_st_path(f));
         return -1;
+    }
+    return 0;
+}
+
+/* An optional list of hidden widths "256,128,128" (absent: n = 0). */
+static int widths_of(const meg_st_file *f, const char *key, meg_widths *w)
+{
+    memset(w, 0, sizeof *w);
+    const char *v = meg_st_meta(f, key);
+    if (!v) return 0;
+    const char *p = v;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < 1 || x > 65536 || w->n >= MEG_MAX_LAYERS - 1 || (*end && *end != ',')) {
+            char shown[200];
+            rt_set_error("%s: checkpoint metadata \"%s\" = \"%s\" is not a list of 1 to %d widths", meg_st_path(f),
+                         key, rt_escape(v, 60, shown, sizeof shown), MEG_MAX_LAYERS - 1);
+            return -1;
+        }
+        w->w[w->n++] = (int)x;
+        p = *end ? end + 1 : end;
     }
     return 0;
 }
@@ -182,9 +224,10 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
     /* the programs train and evaluate 2-D data (dim 2) or images of C x 28 x 28 */
     const char *keys[] = {"dim", "zdim", "width", "hidden", "batch", "n_energy", "lr", "beta1", "beta2", "lambda",
                           "seed", "iteration", "ndata"};
+    int tabular = megrun_is_tabular_name(data);
     double dim = image ? (double)(c->channels * c->height * c->img_width) : 2;
-    const double lo[] = {dim, 1, 1, 1, 2, 1, 0, 0, 0, 0, 0, 0, 1};
-    const double hi[] = {dim, 4096, 1 << 16, MEG_MAX_LAYERS - 1, 1 << 20, 100, 1e6, 1, 1, 1e9, 1.8446744073709552e19, 1e15,
+    const double lo[] = {tabular ? 1 : dim, 1, 1, 1, 2, 1, 0, 0, 0, 0, 0, 0, 1};
+    const double hi[] = {tabular ? 65536 : dim, 4096, 1 << 16, MEG_MAX_LAYERS - 1, 1 << 20, 100, 1e6, 1, 1, 1e9, 1.8446744073709552e19, 1e15,
                          1 << 24};
     const int integer[] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1};
     for (int i = 0; i < 13; i++)
@@ -201,6 +244,9 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
     c->lambda = (float)v[9];
     c->seed = strtoull(meg_st_meta(f, "seed"), NULL, 10);
     c->shuffle_rows = !strcmp(sh, "row");
+    if (widths_of(f, "e_hidden", &c->e_hidden) || widths_of(f, "g_hidden", &c->g_hidden) ||
+        widths_of(f, "t_hidden", &c->t_hidden))
+        return -1;
     /* optional keys (older checkpoints): latent MCMC in training, log rows */
     c->mcmc_steps = 0;
     c->mcmc_step_size = 0.01f;
@@ -273,10 +319,12 @@ void megrun_close(megrun *r)
     g_plan_free(r->train);
     g_plan_free(r->energy);
     g_plan_free(r->gen);
+    g_plan_free(r->grad2);
     g_session_free(r->s);
     if (r->ctx) rt_ctx_destroy(r->ctx);
     meg_model_free(&r->m);
     meg_dataset_free(&r->set);
+    meg_dataset_free(&r->test);
     meg_stacked_free(&r->pool);
     memset(r, 0, sizeof *r);
 }

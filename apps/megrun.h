@@ -18,6 +18,7 @@ typedef struct megrun {
     char data[1024];          /* toy set name, CSV path, or image set name (mnist, fashion, stackedmnist3, 4) */
     char data_dir[4096];      /* image sets: the data folder (meg_data_dir) */
     meg_dataset set;          /* the training set when loaded (megrun_load_data); StackedMNIST: its digits */
+    meg_dataset test;         /* tabular sets (kdd99:PATH): the test split, labels 1 for anomalies */
     meg_stacked pool;         /* StackedMNIST: the pool over set */
     meg_image_source src;     /* image sets, when loaded */
     size_t n;                 /* training points: the set's, or the checkpoint's "ndata" */
@@ -26,16 +27,20 @@ typedef struct megrun {
     meg_model m;
     rt_ctx *ctx;
     g_session *s;
-    g_plan *train, *energy, *gen;
+    g_plan *train, *energy, *gen, *grad2;
     int train_timestamps;
 } megrun;
 
-/* Loads a toy set (generated from seed), a CSV of two columns, or an image
+/* Loads a toy set (generated from seed), a CSV of two columns, KDD Cup 99
+ * (kdd99:PATH: the training split into set, the test split into test; cfg.dim
+ * set from it), or an image
  * set by name from data_dir (NULL: meg_data_dir's default): then cfg's
  * image shape is set from the set's, and the rest of cfg is left alone. */
 int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *data_dir);
 /* 1 when the model trains on images. */
 int megrun_is_image(const megrun *r);
+/* 1 for a tabular set named "kdd99:PATH" (KDD Cup 99, meg_dataset_kdd99). */
+int megrun_is_tabular_name(const char *data);
 /* Checkpoint metadata of the configuration, and back. The strings live in
  * `store` (at least 2048 bytes). */
 int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t store_n, size_t *n);

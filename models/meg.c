@@ -41,6 +41,19 @@ void meg_config_image(meg_config *c, int channels)
     c->lambda = 10.0f;
 }
 
+void meg_config_tabular(meg_config *c, int dim)
+{
+    meg_config_default(c);
+    c->dim = dim;
+    c->zdim = 32;
+    c->batch = 256;
+    c->lambda = 100.0f;
+    c->n_energy = 1;
+    c->g_hidden = (meg_widths){2, {64, 128}};
+    c->e_hidden = (meg_widths){3, {256, 128, 128}};
+    c->t_hidden = (meg_widths){3, {256, 128, 128}};
+}
+
 static int check_config(const meg_config *c, size_t ndata)
 {
     if (c->dim < 1 || c->zdim < 1 || c->width < 1 || c->hidden < 1 || c->batch < 2 || c->n_energy < 1) {
@@ -140,9 +153,16 @@ static int make_nets(meg_model *m)
     g_graph *g = m->g;
     if (m->image) return meg_image_nets_make(g, c, &m->net);
     /* leaky relu (0.2) in E and T, relu in G, as in the seed's code */
-    return meg_mlp_make(g, "E", c->dim, c->width, c->hidden, 1, G_ACT_LEAKY_RELU, 0.2f, &m->E) ||
-           meg_mlp_make(g, "G", c->zdim, c->width, c->hidden, c->dim, G_ACT_RELU, 0.0f, &m->G) ||
-           meg_mlp_make(g, "T", c->dim + c->zdim, c->width, c->hidden, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T) ? -1 : 0;
+    meg_widths we = c->e_hidden, wg = c->g_hidden, wt = c->t_hidden;
+    meg_widths *ws[3] = {&we, &wg, &wt};
+    for (int k = 0; k < 3; k++)
+        if (ws[k]->n == 0) {
+            ws[k]->n = c->hidden;
+            for (int l = 0; l < c->hidden && l < MEG_MAX_LAYERS - 1; l++) ws[k]->w[l] = c->width;
+        }
+    return meg_mlp_make_widths(g, "E", c->dim, we.w, we.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->E) ||
+           meg_mlp_make_widths(g, "G", c->zdim, wg.w, wg.n, c->dim, G_ACT_RELU, 0.0f, &m->G) ||
+           meg_mlp_make_widths(g, "T", c->dim + c->zdim, wt.w, wt.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T) ? -1 : 0;
 }
 
 static int params_of(const meg_model *m, char net, g_tensor **out)
@@ -257,6 +277,11 @@ static int build(meg_model *m, const meg_config *c, size_t ndata, const meg_imag
     m->energy = meg_energy_of(m, m->x_in);
     m->z_in = g_input(g, "eval.z", 2, G_SHAPE(eval_n, Z));
     m->gen = meg_generator_of(m, m->z_in, NULL);
+    if (!m->image) {
+        g_tensor *gx;
+        if (g_grad(g, g_sum_all(m->energy), &m->x_in, 1, &gx)) goto fail;
+        m->grad2 = g_sum(g_square(gx), 1, 1);
+    }
     if (g_graph_error(g)) {
         rt_set_error("building the MEG graph: %s", g_graph_error(g));
         goto fail;
@@ -324,6 +349,12 @@ static int eval_chunks(g_session *s, g_plan *p, g_tensor *in, g_tensor *out, int
 int meg_eval_energy(g_session *s, g_plan *p, const meg_model *m, const float *x, size_t n, float *e)
 {
     return eval_chunks(s, p, m->x_in, m->energy, m->eval_n, m->cfg.dim, 1, x, n, e);
+}
+
+int meg_eval_grad2(g_session *s, g_plan *p, const meg_model *m, const float *x, size_t n, float *g2)
+{
+    if (!m->grad2) { rt_set_error("MEG: ||dE/dx||^2 is evaluated for vector models only"); return -1; }
+    return eval_chunks(s, p, m->x_in, m->grad2, m->eval_n, m->cfg.dim, 1, x, n, g2);
 }
 
 int meg_eval_generate(g_session *s, g_plan *p, const meg_model *m, const float *z, size_t n, float *x)

@@ -21,6 +21,12 @@
 #include "graph.h"
 #include "nn.h"
 
+/* Hidden layer widths of one MLP; n = 0: cfg.hidden layers of cfg.width. */
+typedef struct meg_widths {
+    int n;
+    int w[MEG_MAX_LAYERS - 1];
+} meg_widths;
+
 typedef struct meg_config {
     int dim;                  /* data dimension (images: channels x height x img_width) */
     int channels, height, img_width;   /* images [C, 28, 28]: the convolutional networks; channels 0:
@@ -32,6 +38,7 @@ typedef struct meg_config {
     int mcmc_steps;           /* latent MALA steps refining the generator's samples before each
                                  energy update (section 2.3.2; 0, the seed's setting: none) */
     float mcmc_step_size;     /* their step size (prior N(0, I) included in the target) */
+    meg_widths e_hidden, g_hidden, t_hidden;   /* vectors: each network's own hidden widths (n > 0) */
     int penalty_channel_norm; /* images: the authors' code's penalty, ||dE/dx||^2 over the channel axis
                                  averaged over pixels (the paper's over C x H x W, divided by H x W);
                                  0: the paper's */
@@ -44,6 +51,13 @@ void meg_config_default(meg_config *c);
  * of `channels` x 28 x 28: width 512, z of 128, batch 64, lambda 10, 5
  * energy updates, Adam 1e-4 (0.5, 0.9). */
 void meg_config_image(meg_config *c, int channels);
+
+/* The seed's KDD Cup 99 settings (section 2.5.4, the authors' code) for
+ * dim features: G z 32 -> 64 -> 128 -> dim (ReLU), E dim -> 256 -> 128 ->
+ * 128 -> 1 and T (x, z) -> 256 -> 128 -> 128 -> 1 (LeakyReLU 0.2), batch
+ * 256, lambda 100, one energy update per generator update, Adam 1e-4 (0.5,
+ * 0.9). */
+void meg_config_tabular(meg_config *c, int dim);
 
 /* ---- the image networks (meg_image.c) ---------------------------------------- */
 
@@ -104,6 +118,7 @@ typedef struct meg_model {
     int eval_n;               /* rows per evaluation run */
     g_tensor *x_in, *energy;  /* input [eval_n, dim] (images [eval_n, C, H, W]) -> E(x) [eval_n, 1] */
     g_tensor *z_in, *gen;     /* input [eval_n, zdim] -> G(z) [eval_n, dim] (images [eval_n, C, H, W]) */
+    g_tensor *grad2;          /* vectors: ||dE/dx||^2 of x_in's rows [eval_n, 1] (an anomaly score) */
 } meg_model;
 
 int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n);
@@ -123,6 +138,8 @@ void meg_model_free(meg_model *m);
 
 /* Energies of n points (n x dim), through the evaluation plan in chunks. */
 int meg_eval_energy(g_session *s, g_plan *p, const meg_model *m, const float *x, size_t n, float *e);
+/* ||dE/dx||^2 of n points (n x dim), vector models (a plan of m->grad2). */
+int meg_eval_grad2(g_session *s, g_plan *p, const meg_model *m, const float *x, size_t n, float *g2);
 /* n generator samples from latents z (n x zdim). */
 int meg_eval_generate(g_session *s, g_plan *p, const meg_model *m, const float *z, size_t n, float *x);
 /* n standard normal latents (n x zdim), deterministic in seed. */

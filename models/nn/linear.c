@@ -29,25 +29,38 @@ g_tensor *meg_linear_apply(const meg_linear *l, g_tensor *x)
     return g_add(g_matmul(x, l->w, 0, 0), l->b);
 }
 
-int meg_mlp_make(g_graph *g, const char *prefix, int in, int width, int hidden, int out, g_act act,
-                 float leaky_slope, meg_mlp *m)
+int meg_mlp_make_widths(g_graph *g, const char *prefix, int in, const int *widths, int hidden, int out, g_act act,
+                        float leaky_slope, meg_mlp *m)
 {
     memset(m, 0, sizeof *m);
     if (hidden < 0 || hidden + 1 > MEG_MAX_LAYERS) {
         rt_set_error("%s: %d hidden layers (0 to %d)", prefix, hidden, MEG_MAX_LAYERS - 1);
         return -1;
     }
+    for (int l = 0; l < hidden; l++)
+        if (widths[l] < 1) {
+            rt_set_error("%s: hidden layer %d of width %d (at least 1)", prefix, l, widths[l]);
+            return -1;
+        }
     m->act = act;
     m->slope = leaky_slope;
     m->nlayers = hidden + 1;
     for (int l = 0; l < m->nlayers; l++) {
         char tag[16];
         snprintf(tag, sizeof tag, "%d", l);
-        int o = l == hidden ? out : width;
+        int o = l == hidden ? out : widths[l];
         if (meg_linear_make(g, prefix, tag, in, o, &m->layer[l])) return -1;
         in = o;
     }
     return 0;
+}
+
+int meg_mlp_make(g_graph *g, const char *prefix, int in, int width, int hidden, int out, g_act act,
+                 float leaky_slope, meg_mlp *m)
+{
+    int w[MEG_MAX_LAYERS];
+    for (int l = 0; l < MEG_MAX_LAYERS; l++) w[l] = width;
+    return meg_mlp_make_widths(g, prefix, in, w, hidden, out, act, leaky_slope, m);
 }
 
 g_tensor *meg_mlp_apply(const meg_mlp *m, g_tensor *x)

@@ -44,6 +44,9 @@ typedef struct meg_mlp {
  * MEG_MAX_LAYERS - 1 hidden layers. */
 int meg_mlp_make(g_graph *g, const char *prefix, int in, int width, int hidden, int out, g_act act,
                  float leaky_slope, meg_mlp *m);
+/* The same with hidden layer l of widths[l] (hidden entries). */
+int meg_mlp_make_widths(g_graph *g, const char *prefix, int in, const int *widths, int hidden, int out, g_act act,
+                        float leaky_slope, meg_mlp *m);
 g_tensor *meg_mlp_apply(const meg_mlp *m, g_tensor *x);
 /* The parameters in order w0, b0, w1, ...; returns their count
  * (2 * nlayers: out must hold that many). */
