@@ -64,20 +64,29 @@ static g_tensor *binarize(meg_rbm *m, g_tensor *x)
 }
 
 /* One update: L = mean F(v_data) - mean F(v_k), v_k the chains' ends behind
- * a stop_gradient, so dL/dtheta is the positive phase minus the negative. */
+ * a stop_gradient, so dL/dtheta is the positive phase minus the negative.
+ * v_data W + c is built once: F(v_data) and the first step from the data share it. */
 static int build_training(meg_rbm *m)
 {
     const meg_rbm_config *c = &m->cfg;
+    const meg_rbm_net *n = &m->net;
     g_graph *g = m->g;
     int B = c->batch, V = c->visible;
     g_tensor *x = g_reshape(meg_device_set_batch(&m->data, m->rng, B, NULL), 2, G_SHAPE(B, V));
     g_tensor *v0 = binarize(m, x);
-    if (c->persistent) m->chain = g_state(g, "pcd.v", 2, G_SHAPE(B, V), g_init_zeros());
-    g_tensor *vk = meg_rbm_gibbs(&m->net, m->rng, c->persistent ? m->chain : v0, c->k, c->wrong, NULL);
-    m->fe_data = g_mean_all(meg_rbm_free_energy(&m->net, v0));
-    m->fe_model = g_mean_all(meg_rbm_free_energy(&m->net, g_stop_gradient(vk)));
-    g_tensor *pv = meg_rbm_visible_prob(&m->net, meg_rbm_hidden_prob(&m->net, v0), c->wrong);
-    m->recon = g_scale(g_sum_all(g_square(g_sub(v0, pv))), 1.0f / (float)B);
+    g_tensor *a0 = g_add(g_matmul(v0, n->W, 0, 0), n->c);
+    g_tensor *pv1 = meg_rbm_visible_prob(n, g_bernoulli(m->rng, g_sigmoid(a0)), c->wrong);
+    g_tensor *vk;
+    if (c->persistent) {
+        m->chain = g_state(g, "pcd.v", 2, G_SHAPE(B, V), g_init_zeros());
+        vk = meg_rbm_gibbs(n, m->rng, m->chain, c->k, c->wrong, NULL);
+    } else {
+        vk = g_bernoulli(m->rng, pv1);
+        if (c->k > 1) vk = meg_rbm_gibbs(n, m->rng, vk, c->k - 1, c->wrong, NULL);
+    }
+    m->fe_data = g_mean_all(meg_rbm_free_energy_at(n, v0, a0));
+    m->fe_model = g_mean_all(meg_rbm_free_energy(n, g_stop_gradient(vk)));
+    m->recon = g_scale(g_sum_all(g_square(g_sub(v0, pv1))), 1.0f / (float)B);
     g_tensor *params[3] = {m->net.W, m->net.b, m->net.c}, *grads[3];
     if (g_graph_error(g) || g_grad(g, g_sub(m->fe_data, m->fe_model), params, 3, grads)) return -1;
     g_tensor *effects[3];

@@ -50,6 +50,8 @@ g_tensor *meg_rbm_hidden_prob(const meg_rbm_net *n, g_tensor *v);
 g_tensor *meg_rbm_visible_prob(const meg_rbm_net *n, g_tensor *h, unsigned flags);
 /* v [B, V] -> F(v) [B]. */
 g_tensor *meg_rbm_free_energy(const meg_rbm_net *n, g_tensor *v);
+/* The same with act = v W + c [B, H] already built (shared with p(h | v)). */
+g_tensor *meg_rbm_free_energy_at(const meg_rbm_net *n, g_tensor *v, g_tensor *act);
 /* k block Gibbs steps v -> h -> v from v [B, V] with Bernoulli draws of rng
  * (g_bernoulli): the visible sample after the last step. *pv (when not
  * NULL) gets the last step's p(v | h), the picture of a chain. */
@@ -89,7 +91,8 @@ typedef struct meg_rbm {
     g_tensor *chain;          /* PCD: state "pcd.v" [batch, V], the persistent chains (zeros at first) */
     g_tensor *step;           /* root: one update */
     /* 0-d roots of the update: mean F of the minibatch and of the chains' ends,
-     * and the squared error per image of the minibatch's mean-field reconstruction */
+     * and the squared error per image of the minibatch's reconstruction
+     * p(v | h0), h0 ~ p(h | v_data) (CD: the chains' first step) */
     g_tensor *fe_data, *fe_model, *recon;
     int eval_n;
     g_tensor *x_in;           /* input [eval_n, V]: binary visible vectors */
@@ -113,10 +116,10 @@ void meg_rbm_free(meg_rbm *m);
 /* The binary visible vectors (0/1 floats) of the first n examples of d, as
  * the training graph binarises them (stochastic: drawn once from seed). */
 int meg_rbm_binarize_set(const meg_dataset *d, size_t n, meg_rbm_binarize how, uint64_t seed, float *out);
-/* Visible biases of the base-rate model: logit of each unit's mean over n
- * binary vectors, smoothed by (count + a) / (n + 2a) with a = 0.5 (finite for
- * units always 0 or always 1). */
-void meg_rbm_base_rate(const float *v, size_t n, int visible, float *b);
+/* Visible biases of the base-rate model of set d binarised as `how` says:
+ * the logit of each unit's mean probability of 1 over the set, smoothed as
+ * (sum + a) / (n + 2a) with a = 0.5 (finite for units always 0 or always 1). */
+void meg_rbm_base_rate(const meg_dataset *d, meg_rbm_binarize how, float *b);
 /* F of n binary vectors through the evaluation plan (root fe) in chunks. */
 int meg_rbm_eval_fe(g_session *s, g_plan *p, const meg_rbm *m, const float *v, size_t n, double *fe);
 

@@ -31,12 +31,16 @@ int meg_rbm_binarize_set(const meg_dataset *d, size_t n, meg_rbm_binarize how, u
     return 0;
 }
 
-void meg_rbm_base_rate(const float *v, size_t n, int visible, float *b)
+void meg_rbm_base_rate(const meg_dataset *d, meg_rbm_binarize how, float *b)
 {
-    for (int i = 0; i < visible; i++) {
-        double cnt = 0;
-        for (size_t r = 0; r < n; r++) cnt += v[r * (size_t)visible + (size_t)i];
-        double p = (cnt + 0.5) / ((double)n + 1.0);
+    size_t D = meg_dataset_dim(d);
+    for (size_t i = 0; i < D; i++) {
+        double sum = 0;
+        for (size_t r = 0; r < d->n; r++) {
+            double x = d->x[r * D + i];
+            sum += how == MEG_RBM_STOCHASTIC ? (x + 1) / 2 : x > 0;
+        }
+        double p = (sum + 0.5) / ((double)d->n + 1.0);
         b[i] = (float)log(p / (1 - p));
     }
 }

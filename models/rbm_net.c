@@ -41,11 +41,14 @@ g_tensor *meg_rbm_visible_prob(const meg_rbm_net *n, g_tensor *h, unsigned flags
     return g_sigmoid((flags & MEG_RBM_WRONG_NO_VBIAS) ? a : g_add(a, n->b));
 }
 
+g_tensor *meg_rbm_free_energy_at(const meg_rbm_net *n, g_tensor *v, g_tensor *act)
+{
+    return g_neg(g_add(g_sum(g_mul(v, n->b), 1, 0), g_sum(g_softplus(act), 1, 0)));
+}
+
 g_tensor *meg_rbm_free_energy(const meg_rbm_net *n, g_tensor *v)
 {
-    g_tensor *vb = g_sum(g_mul(v, n->b), 1, 0);
-    g_tensor *sp = g_sum(g_softplus(g_add(g_matmul(v, n->W, 0, 0), n->c)), 1, 0);
-    return g_neg(g_add(vb, sp));
+    return meg_rbm_free_energy_at(n, v, g_add(g_matmul(v, n->W, 0, 0), n->c));
 }
 
 g_tensor *meg_rbm_gibbs(const meg_rbm_net *n, g_tensor *rng, g_tensor *v, int k, unsigned flags, g_tensor **pv)
