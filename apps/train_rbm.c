@@ -49,6 +49,8 @@ static void usage(FILE *f)
             "  --sample-steps K Gibbs steps of the sample chains started from noise (default 1000)\n"
             "  --out DIR        output folder (default rbm-out): checkpoint.safetensors, log.jsonl,\n"
             "                   filters.png, reconstructions.png, samples.png\n"
+            "  --resume         continue DIR/checkpoint.safetensors (its configuration is used;\n"
+            "                   options given must agree with it) until --iters or --epochs in total\n"
             "  --force          start over even if DIR holds a checkpoint\n"
             "  --log-every K    log F(data), F(chains) and the reconstruction error every K updates (100)\n"
             "  --device D       Vulkan device index or name substring (default: $MEG_DEVICE or the best)\n"
@@ -66,9 +68,13 @@ static void on_signal(int sig) { (void)sig; interrupted = 1; }
 typedef struct opts {
     const char *data, *data_dir, *out, *device;
     long epochs, iters, log_every, ais_runs, ais_betas, test_n, sample_steps;
-    int force, lr_set, cd_set, pcd_set;
+    int resume, force, cd_set, pcd_set;
     meg_rbm_config cfg;
+    unsigned set;            /* which configuration options were given */
 } opts;
+
+enum { SET_HIDDEN = 1, SET_BATCH = 2, SET_LR = 4, SET_ADAM = 8, SET_CHAINS = 16, SET_BIN = 32, SET_SEED = 64,
+       SET_DATA = 128 };
 
 static int parse(int argc, char **argv, opts *o)
 {
@@ -82,15 +88,15 @@ static int parse(int argc, char **argv, opts *o)
     o->ais_betas = 14500;
     o->test_n = -1;
     o->sample_steps = 1000;
-    unsigned set = 0;
     long k;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
         if (!strcmp(a, "--model") && v) { i++; continue; }   /* meg-train's: "rbm" brought us here */
+        if (!strcmp(a, "--resume")) { o->resume = 1; continue; }
         if (!strcmp(a, "--force")) { o->force = 1; continue; }
-        if (!strcmp(a, "--adam")) { o->cfg.adam = 1; continue; }
-        if (!strcmp(a, "--data") && v) { o->data = v; i++; continue; }
+        if (!strcmp(a, "--adam")) { o->cfg.adam = 1; o->set |= SET_ADAM; continue; }
+        if (!strcmp(a, "--data") && v) { o->data = v; o->set |= SET_DATA; i++; continue; }
         if (!strcmp(a, "--data-dir") && v) { o->data_dir = v; i++; continue; }
         if (!strcmp(a, "--out") && v) { o->out = v; i++; continue; }
         if (!strcmp(a, "--device") && v) { o->device = v; i++; continue; }
@@ -100,6 +106,7 @@ static int parse(int argc, char **argv, opts *o)
                 return -1;
             }
             o->cfg.binarize = strcmp(v, "threshold") ? MEG_RBM_STOCHASTIC : MEG_RBM_THRESHOLD;
+            o->set |= SET_BIN;
             i++;
             continue;
         }
@@ -108,30 +115,28 @@ static int parse(int argc, char **argv, opts *o)
             o->cfg.k = (int)k;
             o->cfg.persistent = !strcmp(a, "--pcd");
             *(o->cfg.persistent ? &o->pcd_set : &o->cd_set) = 1;
+            o->set |= SET_CHAINS;
             i++;
             continue;
         }
-#define INT(flag, lo, hi, dst) APP_INT_OPT(PROG, flag, lo, hi, dst, set, 0)
-        INT("--hidden", 1, 1 << 16, o->cfg.hidden)
-        INT("--batch", 1, 1 << 16, o->cfg.batch)
-        INT("--epochs", 0, 100000, o->epochs)
-        INT("--iters", 0, 1000000000L, o->iters)
-        INT("--seed", 0, 1L << 62, o->cfg.seed)
-        INT("--ais-runs", 1, 100000, o->ais_runs)
-        INT("--ais-betas", 1, 1 << 23, o->ais_betas)
-        INT("--test-n", 1, 1L << 30, o->test_n)
-        INT("--sample-steps", 1, 10000000, o->sample_steps)
-        INT("--log-every", 1, 1000000000L, o->log_every)
+#define INT(flag, lo, hi, dst, bit) APP_INT_OPT(PROG, flag, lo, hi, dst, o->set, bit)
+        INT("--hidden", 1, 1 << 16, o->cfg.hidden, SET_HIDDEN)
+        INT("--batch", 1, 1 << 16, o->cfg.batch, SET_BATCH)
+        INT("--seed", 0, 1L << 52, o->cfg.seed, SET_SEED)
+        INT("--epochs", 0, 100000, o->epochs, 0)
+        INT("--iters", 0, 1000000000L, o->iters, 0)
+        INT("--ais-runs", 1, 100000, o->ais_runs, 0)
+        INT("--ais-betas", 1, 1 << 23, o->ais_betas, 0)
+        INT("--test-n", 1, 1L << 30, o->test_n, 0)
+        INT("--sample-steps", 1, 10000000, o->sample_steps, 0)
+        INT("--log-every", 1, 1000000000L, o->log_every, 0)
 #undef INT
-        if (!strcmp(a, "--lr")) {
-            double d;
-            if (app_parse_float(PROG, a, v, &d)) return -1;
-            o->cfg.lr = (float)d;
-            o->lr_set = 1;
-            i++;
-            continue;
-        }
+        APP_FLT_OPT(PROG, "--lr", o->cfg.lr, o->set, SET_LR)
         fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
+        return -1;
+    }
+    if (o->resume && o->force) {
+        fprintf(stderr, "%s: --resume and --force contradict each other\n", PROG);
         return -1;
     }
     if (o->cd_set && o->pcd_set) {
@@ -142,7 +147,7 @@ static int parse(int argc, char **argv, opts *o)
         fprintf(stderr, "%s: --data expects mnist or fashion, got \"%s\"\n", PROG, o->data);
         return -1;
     }
-    if (!o->lr_set && o->cfg.adam) o->cfg.lr = 1e-3f;
+    if (!(o->set & SET_LR) && o->cfg.adam) o->cfg.lr = 1e-3f;
     if (!(o->cfg.lr > 0)) {
         fprintf(stderr, "%s: --lr must be > 0 (got %g)\n", PROG, (double)o->cfg.lr);
         return -1;
@@ -185,6 +190,59 @@ static int save(const char *path, g_session *s, const meg_rbm *m, const opts *o,
     return meg_checkpoint_save(path, s, m->g, kv, n);
 }
 
+/* On --resume: the checkpoint's configuration, every option given checked
+ * against it; the update count and the log rows it counts. */
+static int resume_config(opts *o, const meg_st_file *f, long *iteration, long *log_rows)
+{
+    const char *path = meg_st_path(f), *fmt = meg_st_meta(f, "format");
+    if (!fmt || strcmp(fmt, "meg-rbm-1")) {
+        rt_set_error("%s: not a checkpoint of meg-train --model rbm (metadata \"format\" is not \"meg-rbm-1\")", path);
+        return -1;
+    }
+    const char *data = meg_st_meta(f, "data"), *chains = meg_st_meta(f, "chains"), *opt = meg_st_meta(f, "optimizer");
+    const char *bin = meg_st_meta(f, "binarize");
+    if (!data || (strcmp(data, "mnist") && strcmp(data, "fashion")) || !chains ||
+        (strcmp(chains, "cd") && strcmp(chains, "pcd")) || !opt || (strcmp(opt, "sgd") && strcmp(opt, "adam")) ||
+        !bin || (strcmp(bin, "threshold") && strcmp(bin, "stochastic"))) {
+        rt_set_error("%s: checkpoint metadata \"data\", \"chains\", \"optimizer\" or \"binarize\" is missing or "
+                     "unknown", path);
+        return -1;
+    }
+    double hidden, k, lr, batch, seed, it, rows;
+    if (app_meta_num(f, "hidden", 1, 1 << 16, 1, &hidden) || app_meta_num(f, "k", 1, 1000, 1, &k) ||
+        app_meta_num(f, "lr", 0, 1e6, 0, &lr) || app_meta_num(f, "batch", 1, 1 << 16, 1, &batch) ||
+        app_meta_num(f, "seed", 0, 4503599627370496.0, 1, &seed) || app_meta_num(f, "iteration", 0, 1e15, 1, &it) ||
+        app_meta_num(f, "log_rows", 0, 1e15, 1, &rows))
+        return -1;
+    meg_rbm_config c = o->cfg, *u = &o->cfg;
+    c.hidden = (int)hidden;
+    c.k = (int)k;
+    c.persistent = !strcmp(chains, "pcd");
+    c.adam = !strcmp(opt, "adam");
+    c.lr = (float)lr;
+    c.batch = (int)batch;
+    c.binarize = strcmp(bin, "stochastic") ? MEG_RBM_THRESHOLD : MEG_RBM_STOCHASTIC;
+    c.seed = (uint64_t)seed;
+    struct { unsigned bit; int differs; const char *name; } chk[] = {
+        {SET_HIDDEN, c.hidden != u->hidden, "--hidden"}, {SET_BATCH, c.batch != u->batch, "--batch"},
+        {SET_LR, c.lr != u->lr, "--lr"}, {SET_ADAM, c.adam != u->adam, "--adam"},
+        {SET_CHAINS, c.persistent != u->persistent || c.k != u->k, c.persistent ? "--pcd" : "--cd"},
+        {SET_BIN, c.binarize != u->binarize, "--binarize"}, {SET_SEED, c.seed != u->seed, "--seed"},
+        {SET_DATA, strcmp(data, o->data) != 0, "--data"},
+    };
+    for (size_t i = 0; i < sizeof chk / sizeof chk[0]; i++)
+        if ((o->set & chk[i].bit) && chk[i].differs) {
+            rt_set_error("%s: %s differs from the checkpoint's configuration (drop it, or start over with --force)",
+                         path, chk[i].name);
+            return -1;
+        }
+    o->cfg = c;
+    o->data = !strcmp(data, "mnist") ? "mnist" : "fashion";
+    *iteration = (long)it;
+    *log_rows = (long)rows;
+    return 0;
+}
+
 /* mean -F(v) of n binary vectors through the evaluation plan */
 static int mean_neg_fe(g_session *s, g_plan *eval, const meg_rbm *m, const float *v, size_t n, double *out)
 {
@@ -220,7 +278,10 @@ int train_rbm_main(int argc, char **argv)
     long log_rows = 0;
     char ckpath[4200], dir[4096], path[4300];
     result res = {.test_ll = NAN, .train_ll = NAN};
-    if (app_training_out(PROG, o.out, "checkpoint.safetensors", 0, o.force, ckpath, sizeof ckpath, &have_ck)) return 1;
+    meg_st_file *ck = NULL;
+    if (app_training_out(PROG, o.out, "checkpoint.safetensors", o.resume, o.force, ckpath, sizeof ckpath, &have_ck))
+        return 1;
+    if (o.resume && (meg_st_read(ckpath, &ck) || resume_config(&o, ck, &res.iteration, &log_rows))) goto fail;
     if (meg_data_dir(dir, sizeof dir, o.data_dir) || meg_dataset_named(&train, o.data, "train", dir) ||
         meg_dataset_named(&test, o.data, "test", dir))
         goto fail;
@@ -235,13 +296,15 @@ int train_rbm_main(int argc, char **argv)
     /* visible biases start at the data's base rates (Hinton's practical guide); AIS's base model uses them too */
     if (!(base = malloc((size_t)o.cfg.visible * sizeof *base))) { rt_set_error("out of host memory"); goto fail; }
     meg_rbm_base_rate(&train, o.cfg.binarize, base);
-    if (g_session_write(s, m.net.b, base)) goto fail;
+    if (ck ? meg_checkpoint_load(ck, s, m.g) : g_session_write(s, m.net.b, base)) goto fail;
+    meg_st_free(ck);
+    ck = NULL;
     long per_epoch = (long)((train.n + (size_t)o.cfg.batch - 1) / (size_t)o.cfg.batch);
     long total = o.iters >= 0 ? o.iters : o.epochs * per_epoch;
     const rt_device_info *dev = rt_ctx_device(ctx);
-    fprintf(stderr, "%s: training on %s (%s); %s, %zu images, %d visible, %d hidden; %s-%d, %s lr %g, batch %d, "
+    fprintf(stderr, "%s: %s on %s (%s); %s, %zu images, %d visible, %d hidden; %s-%d, %s lr %g, batch %d, "
                     "%s binarisation; %ld updates (%.2f epochs)\n",
-            PROG, dev->name, dev->type_name, o.data, train.n, o.cfg.visible, o.cfg.hidden,
+            PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, o.data, train.n, o.cfg.visible, o.cfg.hidden,
             o.cfg.persistent ? "PCD" : "CD", o.cfg.k, o.cfg.adam ? "Adam" : "SGD", (double)o.cfg.lr, o.cfg.batch,
             o.cfg.binarize == MEG_RBM_STOCHASTIC ? "stochastic" : "threshold", total, (double)total / per_epoch);
     double t_plan = app_now();
@@ -254,10 +317,11 @@ int train_rbm_main(int argc, char **argv)
     g_plan_stats_get(tp, &ps);
     fprintf(stderr, "%s: planned in %.1f s: %d dispatches per update, %.1f MFLOP, arena %.1f MiB\n", PROG,
             app_now() - t_plan, ps.dispatches, ps.flops / 1e6, ps.arena_bytes / 1048576.0);
-    if (runlog_open(&lg, o.out, 0, have_ck, &log_rows)) goto fail;
+    if (runlog_open(&lg, o.out, o.resume, have_ck && !o.resume, &log_rows)) goto fail;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    app_progress_init(&pr, stderr, 0, total);
+    app_progress_init(&pr, stderr, res.iteration, total);
+    long start_it = res.iteration;
     double t0 = app_now(), rate = 0, t_train = 0;
     float fd = NAN, fm = NAN, rec = NAN;
     while (res.iteration < total && !interrupted) {
@@ -267,7 +331,7 @@ int train_rbm_main(int argc, char **argv)
         if (g_plan_run(tp, (int)k)) goto fail;
         res.iteration += k;
         t_train = app_now() - t0;
-        rate = t_train > 0 ? (double)res.iteration / t_train : 0;
+        rate = t_train > 0 ? (double)(res.iteration - start_it) / t_train : 0;
         if (res.iteration % o.log_every == 0 || res.iteration == total) {
             if (g_session_read(s, m.fe_data, &fd) || g_session_read(s, m.fe_model, &fm) ||
                 g_session_read(s, m.recon, &rec))
@@ -372,6 +436,7 @@ done:
     if (lg.f) fclose(lg.f);
     free((void *)w.W), free((void *)w.b), free((void *)w.c);
     free(tv), free(trv), free(base);
+    meg_st_free(ck);
     g_plan_free(tp), g_plan_free(ep), g_plan_free(sp);
     g_session_free(s);
     meg_rbm_free(&m);

@@ -246,7 +246,7 @@ expect "meg-eval: an unknown command" 2 'unknown command "frobnicate"' -- "$B/ap
 expect "meg-train: an unknown model" 2 '--model expects meg, classifier or rbm, got "frobnicate"' -- "$B/apps/meg-train" --model frobnicate
 expect "rbm help" 0 "test_ll_nats" -- "$B/apps/meg-train" --model rbm --help
 for opt in --data --data-dir --cd --pcd --hidden --batch --lr --adam --epochs --iters --binarize --seed --ais-runs \
-    --ais-betas --test-n --sample-steps --out --force --log-every --device; do
+    --ais-betas --test-n --sample-steps --out --resume --force --log-every --device; do
   grep -q -- "$opt" "$T/out" || bad "rbm help mentions $opt"
 done
 expect "rbm: --cd and --pcd" 2 "--cd and --pcd contradict" -- "$B/apps/meg-train" --model rbm --cd 2 --pcd 1
@@ -288,7 +288,12 @@ PY
   tail -n 1 "$T/out" | python3 -m json.tool >/dev/null && ok "RBM summary is JSON" || bad "RBM summary is JSON"
   for f in checkpoint.safetensors log.jsonl filters.png reconstructions.png samples.png; do [ -s "$T/rbm/$f" ] || bad "RBM run wrote $f"; done
   [ "$(grep -c . "$T/rbm/log.jsonl")" = 2 ] && ok "RBM log has 2 rows" || bad "RBM log has $(grep -c . "$T/rbm/log.jsonl") rows"
-  expect "RBM: existing checkpoint needs --force" 1 "--force" -- "$B/apps/meg-train" "${RBM[@]}" --iters 10 --out "$T/rbm"
+  expect "RBM: existing checkpoint needs --resume or --force" 1 "--resume to continue it or --force" -- "$B/apps/meg-train" "${RBM[@]}" --iters 10 --out "$T/rbm"
+  expect "RBM: resume with other hidden units" 1 "--hidden differs" -- "$B/apps/meg-train" "${RBM[@]}" --hidden 9 --resume --iters 20 --out "$T/rbm"
+  mkdir -p "$T/rbmclf" && cp "$T/clf/classifier.safetensors" "$T/rbmclf/checkpoint.safetensors"
+  expect "RBM: resume of a classifier file" 1 "not a checkpoint of meg-train --model rbm" -- "$B/apps/meg-train" --model rbm --resume --out "$T/rbmclf" --data-dir "$T/fake"
+  expect "RBM resumes" 0 '"chains": "cd", "k": 2, .*"iter": 20' -- "$B/apps/meg-train" "${RBM[@]}" --resume --iters 20 --out "$T/rbm"
+  [ "$(grep -c . "$T/rbm/log.jsonl")" = 4 ] && ok "resumed RBM log has 4 rows" || bad "resumed RBM log has $(grep -c . "$T/rbm/log.jsonl") rows"
   expect "tiny RBM run (PCD-1, Adam, stochastic)" 0 '"chains": "pcd", "k": 1, .*"optimizer": "adam", .*"binarize": "stochastic"' -- "$B/apps/meg-train" "${RBM[@]}" --pcd 1 --adam --binarize stochastic --iters 10 --out "$T/rbm" --force
   expect "images: a file without [N, C, H, W] images" 1 "img5.st" -- "$B/apps/meg-eval" images --samples "$T/img5.st" --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
 fi
