@@ -3,9 +3,10 @@
  * free-energy gradient against the explicit outer products; on an RBM of
  * 10 visible and 8 hidden units, AIS's log Z against enumeration and the
  * visible histogram of long Gibbs chains on the device against the exact
- * marginal (a wrong conditional must fail the same threshold); CD-1 and
- * PCD-1 on a tiny set raising its exact log-likelihood; checkpoints
- * reloaded bit-exact. Validation on. */
+ * marginal (a wrong conditional must fail the same threshold); updates on
+ * the device against the CPU reference; CD-1 and PCD-1 on a tiny set
+ * raising its exact log-likelihood; checkpoints reloaded bit-exact.
+ * Validation on. */
 #include "harness.h"
 #include "filetest.h"
 
@@ -351,6 +352,45 @@ static void trains(int persistent)
     meg_dataset_free(&d);
 }
 
+/* Three updates on the device and in the CPU reference (the same Philox
+ * draws): CD-2 with SGD and PCD-1 with Adam, every leaf within fp32 rounding. */
+START_TEST(updates_match_the_reference)
+{
+    meg_dataset d;
+    bars(&d);
+    for (int pcd = 0; pcd < 2; pcd++) {
+        meg_rbm_config c;
+        tiny_config(&c, pcd);
+        c.k = pcd ? 1 : 2;
+        c.adam = pcd;
+        c.lr = pcd ? 0.01f : 0.1f;
+        tiny_run t = {0};
+        tiny_open(&t, &c, &d);
+        g_ref *r = g_ref_new(t.m.g, c.seed);
+        ck_assert_msg(r && meg_device_set_upload_ref(r, &t.m.data, &d) == 0, "%s", rt_error());
+        for (int k = 0; k < 3; k++) {
+            ck_assert_msg(g_ref_run(r, &t.m.step, 1) == 0, "%s", g_ref_error(r));
+            ck_assert_msg(g_plan_run(t.train, 1) == 0, "%s", rt_error());
+        }
+        for (int id = 0; id < g_graph_size(t.m.g); id++) {
+            g_tensor *x = g_graph_node(t.m.g, id);
+            if (x->op != G_OP_PARAM && x->op != G_OP_STATE) continue;
+            size_t n = g_numel(x);
+            float *dv = malloc(n * sizeof *dv);
+            ck_assert(g_session_read(t.s, x, dv) == 0);
+            const double *rv = g_ref_value(r, x);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(fabs(dv[i] - rv[i]) <= 1e-4 * (1 + fabs(rv[i])), "%s %s[%zu]: device %.7g, reference "
+                              "%.7g", pcd ? "PCD" : "CD", x->name, i, dv[i], rv[i]);
+            free(dv);
+        }
+        g_ref_free(r);
+        tiny_close(&t);
+    }
+    meg_dataset_free(&d);
+}
+END_TEST
+
 START_TEST(cd1_raises_the_exact_log_likelihood) { trains(0); }
 END_TEST
 
@@ -440,6 +480,7 @@ int main(void)
     suite_add_tcase(s, exact);
     TCase *train = tcase_create("training");
     th_validated(train);
+    tcase_add_test(train, updates_match_the_reference);
     tcase_add_test(train, cd1_raises_the_exact_log_likelihood);
     tcase_add_test(train, pcd1_raises_the_exact_log_likelihood);
     tcase_add_test(train, checkpoint_reloads_bit_exact);
