@@ -15,6 +15,7 @@
 #include "megrun.h"
 #include "runlog.h"
 #include "train_classifier.h"
+#include "train_rbm.h"
 #include "metrics.h"
 #include "toyviz.h"
 
@@ -38,8 +39,9 @@ static void usage(FILE *f)
             "penalty, then one generator and statistics update), minibatches, noise and shuffles\n"
             "drawn on the device.\n"
             "\n"
-            "  --model M        meg (default) or classifier (the image classifier that evaluates\n"
+            "  --model M        meg (default), classifier (the image classifier that evaluates\n"
             "                   generated images; meg-train --model classifier --help for its options)\n"
+            "                   or rbm (a restricted Boltzmann machine; meg-train --model rbm --help)\n"
             "\n"
             "data and model:\n"
             "  --data D         8gaussians, 25gaussians, swissroll (generated from --seed), a CSV\n"
@@ -414,14 +416,15 @@ static int anomaly_row(megrun *r, const runlog *lg, anomaly_result *a)
     return 0;
 }
 
-/* The model named by --model: "meg" (this file) or "classifier". */
+/* The model named by --model: "meg" (this file), "classifier" or "rbm". */
 static int model_of(int argc, char **argv, const char **model)
 {
     *model = "meg";
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--model")) {
-            if (i + 1 >= argc || (strcmp(argv[i + 1], "meg") && strcmp(argv[i + 1], "classifier"))) {
-                fprintf(stderr, "%s: --model expects meg or classifier, got \"%s\"\n", PROG,
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "meg") && strcmp(argv[i + 1], "classifier") &&
+                                  strcmp(argv[i + 1], "rbm"))) {
+                fprintf(stderr, "%s: --model expects meg, classifier or rbm, got \"%s\"\n", PROG,
                         i + 1 < argc ? argv[i + 1] : "");
                 return -1;
             }
@@ -435,6 +438,7 @@ int main(int argc, char **argv)
     const char *model;
     if (model_of(argc, argv, &model)) return 2;
     if (!strcmp(model, "classifier")) return train_classifier_main(argc, argv);
+    if (!strcmp(model, "rbm")) return train_rbm_main(argc, argv);
     opts o = {0};
     app_progress pr = {.f = stderr};
     long submits = 0;

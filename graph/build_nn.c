@@ -312,6 +312,15 @@ g_tensor *g_dropout(g_tensor *rng, g_tensor *x, float p)
     return g_mul(x, keep);
 }
 
+g_tensor *g_bernoulli(g_tensor *rng, g_tensor *p)
+{
+    g_tensor *src[2] = {rng, p};
+    g_graph *g = g__check_srcs("bernoulli", 2, src, 0);
+    if (!g) return NULL;
+    if (check_rng(g, "bernoulli", rng)) return NULL;
+    return g_lt(g_rand_uniform(rng, p->ndim, p->shape), p);
+}
+
 /* ---- effects and optimizers ----------------------------------------- */
 
 g_tensor *g_assign(g_tensor *target, g_tensor *value)

@@ -293,6 +293,12 @@ g_tensor *g_rng_advance(g_tensor *rng);                  /* effect: r += 1 */
  * shape), a new mask on every run after g_rng_advance; p = 0 returns x, p
  * outside [0, 1) is an error. */
 g_tensor *g_dropout(g_tensor *rng, g_tensor *x, float p);
+/* Bernoulli draws of probabilities p (any shape): 1 where u < p, else 0,
+ * with u = g_rand_uniform(rng, p's shape), so P(1) is p within 2^-24 (u's
+ * grid); a new draw on every run after g_rng_advance. Built from
+ * rand_uniform and lt, neither of which carries a gradient: autodiff stops
+ * here (d/dp is zero), as at every random op. */
+g_tensor *g_bernoulli(g_tensor *rng, g_tensor *p);
 
 /* ---- effects and optimizers ------------------------------------------- */
 

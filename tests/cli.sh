@@ -243,7 +243,15 @@ expect "meg-eval fd takes no toy options" 2 'unknown or incomplete option "--che
 expect "meg-eval: an unknown command" 2 'unknown command "frobnicate"' -- "$B/apps/meg-eval" frobnicate
 
 # ---- the classifier and meg-eval images, on a tiny fake MNIST folder (IDX files written here)
-expect "meg-train: an unknown model" 2 '--model expects meg or classifier, got "rbm"' -- "$B/apps/meg-train" --model rbm
+expect "meg-train: an unknown model" 2 '--model expects meg, classifier or rbm, got "frobnicate"' -- "$B/apps/meg-train" --model frobnicate
+expect "rbm help" 0 "test_ll_nats" -- "$B/apps/meg-train" --model rbm --help
+for opt in --data --data-dir --cd --pcd --hidden --batch --lr --adam --epochs --iters --binarize --seed --ais-runs \
+    --ais-betas --test-n --sample-steps --out --resume --force --log-every --device; do
+  grep -q -- "$opt" "$T/out" || bad "rbm help mentions $opt"
+done
+expect "rbm: --cd and --pcd" 2 "--cd and --pcd contradict" -- "$B/apps/meg-train" --model rbm --cd 2 --pcd 1
+expect "rbm: a bad binarisation" 2 'expects threshold or stochastic, got "half"' -- "$B/apps/meg-train" --model rbm --binarize half
+expect "rbm: data not fetched" 1 "tools/data mnist" -- "$B/apps/meg-train" --model rbm --data-dir "$T/nodata" --out "$T/rbm0"
 expect "classifier help" 0 "test_accuracy" -- "$B/apps/meg-train" --model classifier --help
 for opt in --data --data-dir --epochs --iters --batch --channels --hidden --dropout --lr --seed --out --resume --force; do
   grep -q -- "$opt" "$T/out" || bad "classifier help mentions $opt"
@@ -288,6 +296,18 @@ PY
   expect "meg-eval toy refuses an image model" 1 "is an image model" -- "$B/apps/meg-eval" toy --checkpoint "$T/img/checkpoint.safetensors"
   expect "toy sampling takes no classifier" 1 "scores image models" -- "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --classifier "$T/clf/classifier.safetensors" --out "$T/imgx"
   feats "$T/img5.st" images 2 0 0
+  RBM=(--model rbm --data-dir "$T/fake" --hidden 8 --batch 16 --log-every 5 --ais-runs 4 --ais-betas 20 --sample-steps 5)
+  expect "tiny RBM run (CD-2)" 0 '"test_ll_nats": -[0-9.]+, "test_ll_lo": ' -- "$B/apps/meg-train" "${RBM[@]}" --cd 2 --iters 10 --out "$T/rbm"
+  tail -n 1 "$T/out" | python3 -m json.tool >/dev/null && ok "RBM summary is JSON" || bad "RBM summary is JSON"
+  for f in checkpoint.safetensors log.jsonl filters.png reconstructions.png samples.png; do [ -s "$T/rbm/$f" ] || bad "RBM run wrote $f"; done
+  [ "$(grep -c . "$T/rbm/log.jsonl")" = 2 ] && ok "RBM log has 2 rows" || bad "RBM log has $(grep -c . "$T/rbm/log.jsonl") rows"
+  expect "RBM: existing checkpoint needs --resume or --force" 1 "--resume to continue it or --force" -- "$B/apps/meg-train" "${RBM[@]}" --iters 10 --out "$T/rbm"
+  expect "RBM: resume with other hidden units" 1 "--hidden differs" -- "$B/apps/meg-train" "${RBM[@]}" --hidden 9 --resume --iters 20 --out "$T/rbm"
+  mkdir -p "$T/rbmclf" && cp "$T/clf/classifier.safetensors" "$T/rbmclf/checkpoint.safetensors"
+  expect "RBM: resume of a classifier file" 1 "not a checkpoint of meg-train --model rbm" -- "$B/apps/meg-train" --model rbm --resume --out "$T/rbmclf" --data-dir "$T/fake"
+  expect "RBM resumes" 0 '"chains": "cd", "k": 2, .*"iter": 20' -- "$B/apps/meg-train" "${RBM[@]}" --resume --iters 20 --out "$T/rbm"
+  [ "$(grep -c . "$T/rbm/log.jsonl")" = 4 ] && ok "resumed RBM log has 4 rows" || bad "resumed RBM log has $(grep -c . "$T/rbm/log.jsonl") rows"
+  expect "tiny RBM run (PCD-1, Adam, stochastic)" 0 '"chains": "pcd", "k": 1, .*"optimizer": "adam", .*"binarize": "stochastic"' -- "$B/apps/meg-train" "${RBM[@]}" --pcd 1 --adam --binarize stochastic --iters 10 --out "$T/rbm" --force
   expect "images: a file without [N, C, H, W] images" 1 "img5.st" -- "$B/apps/meg-eval" images --samples "$T/img5.st" --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
 fi
 expect "meg-train: --profile is for images" 2 "are for image sets" -- "$B/apps/meg-train" --data 8gaussians --profile quick
