@@ -13,6 +13,7 @@
 #include "megrun.h"
 #include "metrics.h"
 #include "toyviz.h"
+#include "eval_anomaly.h"
 #include "eval_figure.h"
 #include "eval_images.h"
 
@@ -24,6 +25,7 @@ static void usage(FILE *f)
             "usage: meg-eval toy --checkpoint FILE [options]\n"
             "       meg-eval images --samples S --classifier FILE [options]   (meg-eval images --help)\n"
             "       meg-eval figure --checkpoint FILE [...] --out FILE.png   (meg-eval figure --help)\n"
+            "       meg-eval anomaly --checkpoint FILE --data kdd99:PATH   (meg-eval anomaly --help)\n"
             "       meg-eval fd --a FILE --b FILE\n"
             "\n"
             "meg-eval toy: quality of a MEG model trained on a 2-D set (meg-train's checkpoint). Prints\n"
@@ -140,6 +142,7 @@ int main(int argc, char **argv)
     /* images has its own options and help */
     if (argc > 1 && !strcmp(argv[1], "images")) return eval_images_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "figure")) return eval_figure_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "anomaly")) return eval_anomaly_main(argc, argv);
     const char *ckpath = NULL, *device = NULL, *data = NULL, *fa = NULL, *fb = NULL;
     long samples = 10000, grid = 500, seed = 99;
     meg_box box = {-2, 2, -2, 2};
@@ -151,9 +154,9 @@ int main(int argc, char **argv)
     int is_toy = cmd && !strcmp(cmd, "toy"), is_fd = cmd && !strcmp(cmd, "fd");
     if (!is_toy && !is_fd) {
         char esc[64];
-        if (cmd) fprintf(stderr, "%s: unknown command \"%s\": expected toy, images, figure or fd (see --help)\n", PROG,
+        if (cmd) fprintf(stderr, "%s: unknown command \"%s\": expected toy, images, figure, anomaly or fd (see --help)\n", PROG,
                          rt_escape(cmd, 40, esc, sizeof esc));
-        else fprintf(stderr, "%s: expected a command, toy, images, figure or fd (see --help)\n", PROG);
+        else fprintf(stderr, "%s: expected a command, toy, images, figure, anomaly or fd (see --help)\n", PROG);
         return 2;
     }
     for (int i = 2; i < argc; i++) {
@@ -193,6 +196,10 @@ int main(int argc, char **argv)
     if (megrun_is_image(&r)) {
         rt_set_error("%s is an image model (%s): score its samples with meg-eval images --samples FILE, or sample "
                      "it with meg-sample", ckpath, r.data);
+        goto fail;
+    }
+    if (megrun_is_tabular_name(r.data)) {
+        rt_set_error("%s is a tabular model (%s): score its test split with meg-eval anomaly", ckpath, r.data);
         goto fail;
     }
     const char *use = megrun_checkpoint_data(&r, data, ckpath);

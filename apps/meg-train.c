@@ -47,7 +47,12 @@ static void usage(FILE *f)
             "  --data D         8gaussians, 25gaussians, swissroll (generated from --seed), a CSV\n"
             "                   file of two numeric columns (default 25gaussians), or an image set:\n"
             "                   mnist, fashion (60,000 training images), stackedmnist3, stackedmnist4\n"
-            "                   (the StackedMNIST pool of 3 or 4 digits as channels; see tools/data)\n"
+            "                   (the StackedMNIST pool of 3 or 4 digits as channels; see tools/data),\n"
+            "                   or kdd99:PATH, KDD Cup 99's \"10 percent\" file (raw or gzipped): the\n"
+            "                   seed's anomaly-detection protocol, 121 features min-max scaled on the\n"
+            "                   training split, trained on its attack rows, the test split scored every\n"
+            "                   epoch (see meg-eval anomaly --help); kdd99-unscaled:PATH leaves the\n"
+            "                   features unscaled, as the authors' code does\n"
             "  --iters N        train until N iterations in total (default 5000; images: the profile's)\n"
             "  --batch B        minibatch size (default 256)\n"
             "  --width W        hidden layer width of E, G and T (default 512)\n"
@@ -62,6 +67,12 @@ static void usage(FILE *f)
             "  --mcmc-steps K   refine the generator's samples by K latent MALA steps (on\n"
             "                   E(G(z)) + ||z||^2/2) before each energy update (default 0, as the seed)\n"
             "  --mcmc-step-size A  their step size (default 0.01)\n"
+            "\n"
+            "KDD Cup 99 (the seed's networks: G z -> 64 -> 128 -> 121, E and T -> 256 -> 128 -> 128 -> 1;\n"
+            "z 32, batch 256, lambda 100, 1 energy update; --width or --hidden make uniform MLPs instead):\n"
+            "  --epochs N       train N epochs of ceil(rows / batch) iterations (default 55); a log row\n"
+            "                   and the test split's numbers every epoch, a checkpoint every 5; the last\n"
+            "                   line adds the means and standard deviations over the last 10 epochs\n"
             "\n"
             "images (the authors' networks: E and T 5x5 stride-2 convolutions of width/8 .. width\n"
             "channels, G the mirror with batch norm; --hidden and --shuffle do not apply):\n"
@@ -458,7 +469,13 @@ int main(int argc, char **argv)
         if (meg_st_read(ckpath, &ck) || resume_config(&o, &r, ck)) goto fail;
     }
     if (!o.resume) r.log_rows = 0;
+    size_t n_ck = r.n;
     if (megrun_load_data(&r, o.resume && !(o.set & SET_DATA) ? r.data : o.data, r.cfg.seed, o.data_dir)) goto fail;
+    if (o.resume && r.n != n_ck) {
+        rt_set_error("%s: the checkpoint trained on %zu examples, %s has %zu: not the data it was trained on", ckpath,
+                     n_ck, r.data, r.n);
+        goto fail;
+    }
     int image = megrun_is_image(&r), tabular = megrun_is_tabular_name(r.data);
     if (tabular) {
         /* epochs of minibatches drawn with replacement: ceil(n / batch) iterations each; a log row,
@@ -598,7 +615,7 @@ int main(int argc, char **argv)
     }
     if (save_checkpoint(&r, ckpath) || runlog_commit(&lg)) goto fail;
     int qok = 0;
-    char qjson[512] = "";
+    char qjson[4096] = "";
     if (image) {
         if (megimages_write(&r, o.out, (size_t)o.samples)) goto fail;
         if (have_res) {

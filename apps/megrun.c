@@ -12,7 +12,14 @@
 
 int megrun_is_image(const megrun *r) { return r->cfg.channels > 0; }
 
-int megrun_is_tabular_name(const char *data) { return !strncmp(data, "kdd99:", 6); }
+const char *megrun_tabular_path(const char *data, int *unscaled)
+{
+    int u = !strncmp(data, "kdd99-unscaled:", 15);
+    if (unscaled) *unscaled = u;
+    return u ? data + 15 : !strncmp(data, "kdd99:", 6) ? data + 6 : NULL;
+}
+
+int megrun_is_tabular_name(const char *data) { return megrun_tabular_path(data, NULL) != NULL; }
 
 static int load_images(megrun *r, const char *data_dir)
 {
@@ -44,7 +51,10 @@ int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *dat
     memset(&r->src, 0, sizeof r->src);
     if (meg_dataset_is_image_name(r->data)) return load_images(r, data_dir);
     if (megrun_is_tabular_name(r->data)) {
-        if (meg_dataset_kdd99(&r->set, &r->test, r->data + 6, NULL, NULL)) return -1;
+        meg_kdd99_options ko;
+        meg_kdd99_options_default(&ko);
+        const char *path = megrun_tabular_path(r->data, &ko.no_scaling);
+        if (meg_dataset_kdd99(&r->set, &r->test, path, &ko, NULL)) return -1;
         r->n = r->set.n;
         r->cfg.dim = (int)meg_dataset_dim(&r->set);
         return 0;

@@ -39,8 +39,12 @@ typedef struct megrun {
 int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *data_dir);
 /* 1 when the model trains on images. */
 int megrun_is_image(const megrun *r);
-/* 1 for a tabular set named "kdd99:PATH" (KDD Cup 99, meg_dataset_kdd99). */
+/* 1 for a tabular set: "kdd99:PATH" (KDD Cup 99, meg_dataset_kdd99, with
+ * min-max scaling) or "kdd99-unscaled:PATH" (the scaling fitted and not
+ * applied, as the seed's authors' code does). */
 int megrun_is_tabular_name(const char *data);
+/* Its PATH, and *unscaled (when not NULL); NULL for other names. */
+const char *megrun_tabular_path(const char *data, int *unscaled);
 /* Checkpoint metadata of the configuration, and back. The strings live in
  * `store` (at least 2048 bytes). */
 int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t store_n, size_t *n);

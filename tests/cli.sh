@@ -312,6 +312,47 @@ PY
 fi
 expect "meg-train: --profile is for images" 2 "are for image sets" -- "$B/apps/meg-train" --data 8gaussians --profile quick
 expect "meg-train: an unknown profile" 2 '--profile expects paper or quick, got "fast"' -- "$B/apps/meg-train" --data mnist --profile fast
+
+# ---- anomaly detection on a small KDD-like file (41 fields and a label per row, written here)
+if [ "$have_python" = 1 ]; then
+  python3 - "$T/kdd.gz" <<'PY'
+import gzip, random, sys
+# a small KDD-like file: 41 fields and a label, categories from small lists
+rnd = random.Random(5)
+rows = []
+for i in range(400):
+    normal = rnd.random() < 0.25
+    proto = rnd.choice(["tcp", "udp", "icmp"])
+    service = rnd.choice(["http", "smtp", "ftp", "ecr_i", "private"])
+    flag = rnd.choice(["SF", "S0", "REJ"])
+    nums = [rnd.randrange(0, 50) if normal else rnd.randrange(100, 1000) for _ in range(3)]
+    f = [str(rnd.randrange(0, 5))] + [proto, service, flag] + [str(v) for v in nums[:2]]
+    f += [str(rnd.randrange(0, 2))]  # land
+    f += [str(rnd.randrange(0, 3)) for _ in range(4)]  # wrong_fragment .. num_failed_logins (4)
+    f += [str(rnd.randrange(0, 2))]  # logged_in
+    f += [str(rnd.randrange(0, 3)) for _ in range(8)]
+    f += [str(rnd.randrange(0, 2))]  # is_host_login
+    f += [str(rnd.randrange(0, 2))]  # is_guest_login
+    f += [str(rnd.randrange(0, 500) if not normal else rnd.randrange(0, 20)) for _ in range(2)]
+    f += ["%.2f" % rnd.random() for _ in range(7)]
+    f += [str(rnd.randrange(0, 255)) for _ in range(2)]
+    f += ["%.2f" % (rnd.random() * (0.2 if normal else 1)) for _ in range(8)]
+    assert len(f) == 41, len(f)
+    rows.append(",".join(f) + "," + ("normal." if normal else rnd.choice(["smurf.", "neptune."])))
+with gzip.open(sys.argv[1], "wt") as out:
+    out.write("\n".join(rows) + "\n")
+PY
+  KDD=(--data "kdd99:$T/kdd.gz" --batch 16 --out "$T/kdd")
+  expect "KDD: a short run scores its test split every epoch" 0 '"energy_f1": [0-9.e+-]+, .*"last_k": 2, "energy_precision_mean": ' -- "$B/apps/meg-train" "${KDD[@]}" --epochs 2
+  [ "$(grep -c '"energy_auprc"' "$T/kdd/log.jsonl")" = 2 ] && ok "KDD log has 2 evaluations" || bad "KDD log has $(grep -c '"energy_auprc"' "$T/kdd/log.jsonl") evaluations"
+  expect "KDD resumes with its --data" 0 '"last_k": 3, ' -- "$B/apps/meg-train" "${KDD[@]}" --epochs 3 --resume
+  expect "meg-eval anomaly" 0 '"n": 20[0-9], "anomalies": [0-9]+, "percentile": 80, "energy_precision": .*"grad2_auroc": ' -- "$B/apps/meg-eval" anomaly --checkpoint "$T/kdd/checkpoint.safetensors" --data "kdd99:$T/kdd.gz"
+  [ "$(grep -c . "$T/kdd/scores.csv")" -gt 200 ] && head -1 "$T/kdd/scores.csv" | grep -qx 'energy,grad2,label' && ok "scores.csv written" || bad "scores.csv written"
+  zcat "$T/kdd.gz" | head -300 | gzip > "$T/kdd300.gz"
+  expect "meg-eval anomaly needs the file trained on" 1 "not the file the model was trained on" -- "$B/apps/meg-eval" anomaly --checkpoint "$T/kdd/checkpoint.safetensors" --data "kdd99:$T/kdd300.gz"
+  expect "meg-eval toy refuses a tabular model" 1 "is a tabular model" -- "$B/apps/meg-eval" toy --checkpoint "$T/kdd/checkpoint.safetensors"
+fi
+expect "--epochs is for tabular sets" 2 "--epochs is for tabular sets" -- "$B/apps/meg-train" --data 8gaussians --epochs 3
 expect "images needs its files" 2 "--samples S and --classifier FILE are required" -- "$B/apps/meg-eval" images --samples mnist
 
 # ---- meg-eval figure: rows of data, samples and density
