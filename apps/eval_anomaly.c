@@ -1,5 +1,6 @@
 /* eval_anomaly.c: meg-eval anomaly: scores the test split of a model
- * trained by meg-train --data kdd99:PATH with its energy E(x) and with
+ * trained by meg-train --data kdd99:PATH or mnist-heldout:D with its
+ * energy E(x) and with
  * ||dE/dx||^2, prints precision, recall, F1 (threshold at the 80th
  * percentile), AUPRC and ROC AUC of both as one JSON object, and writes
  * scores.csv (one row per test row: both scores and the label) so that
@@ -18,10 +19,11 @@ static const char *PROG = "meg-eval anomaly";
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: meg-eval anomaly --checkpoint FILE --data kdd99:PATH [options]\n"
+            "usage: meg-eval anomaly --checkpoint FILE [--data kdd99:PATH] [options]\n"
             "\n"
             "Scores the test split of a model trained by meg-train --data kdd99:PATH (the same file:\n"
-            "its 50/50 split by the fixed seed; a checkpoint's metadata is never opened as a path)\n"
+            "its 50/50 split by the fixed seed; a checkpoint's metadata is never opened as a path) or\n"
+            "--data mnist-heldout:D (the other digits' 20%% and every D, table 2.4 of the seed)\n"
             "with the learned energy E(x) (the seed's authors' code) and with ||dE/dx||^2 (the\n"
             "paper's text). Higher scores are more anomalous; the rows at or above the 80th\n"
             "percentile of the test scores are flagged, and the \"normal.\" rows are the anomalies\n"
@@ -33,7 +35,9 @@ static void usage(FILE *f)
             "options:\n"
             "  --checkpoint FILE  checkpoint.safetensors of meg-train --data kdd99:PATH\n"
             "  --data kdd99:PATH  the KDD Cup 99 \"10 percent\" file the model was trained on\n"
-            "                     (kdd99-unscaled:PATH for a model trained so)\n"
+            "                     (kdd99-unscaled:PATH for a model trained so); not needed for a\n"
+            "                     held-out digit model\n"
+            "  --data-dir DIR     where tools/data put MNIST (held-out digits)\n"
             "  --scores FILE.csv  where to write the scores (default scores.csv beside the checkpoint):\n"
             "                     energy,grad2,label per test row, in the split's order\n"
             "  --device D         Vulkan device index or name substring\n"
@@ -42,21 +46,22 @@ static void usage(FILE *f)
 
 int eval_anomaly_main(int argc, char **argv)
 {
-    const char *ckpath = NULL, *data = NULL, *scores_path = NULL, *device = NULL;
+    const char *ckpath = NULL, *data = NULL, *scores_path = NULL, *device = NULL, *data_dir = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--checkpoint") && v) { ckpath = v; i++; }
         else if (!strcmp(a, "--data") && v) { data = v; i++; }
         else if (!strcmp(a, "--scores") && v) { scores_path = v; i++; }
+        else if (!strcmp(a, "--data-dir") && v) { data_dir = v; i++; }
         else if (!strcmp(a, "--device") && v) { device = v; i++; }
         else {
             fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
             return 2;
         }
     }
-    if (!ckpath || !data) {
-        fprintf(stderr, "%s: --checkpoint FILE and --data kdd99:PATH are required (see --help)\n", PROG);
+    if (!ckpath) {
+        fprintf(stderr, "%s: --checkpoint FILE is required (see --help)\n", PROG);
         return 2;
     }
     megrun r = {0};
@@ -65,17 +70,20 @@ int eval_anomaly_main(int argc, char **argv)
     int rc = 1;
     char path[4200], js[1024];
     if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
-    if (!megrun_is_tabular_name(r.data)) {
-        rt_set_error("%s was trained on %s, not on a tabular set (kdd99:PATH)", ckpath, r.data);
+    if (!megrun_has_anomaly_test(r.data)) {
+        rt_set_error("%s was trained on %s, not on an anomaly-detection set (kdd99:PATH, mnist-heldout:D)", ckpath,
+                     r.data);
         goto fail;
     }
-    if (!megrun_is_tabular_name(data)) {
-        rt_set_error("--data expects kdd99:PATH or kdd99-unscaled:PATH, got \"%s\"", data);
+    if (!data) data = megrun_checkpoint_data(&r, NULL, ckpath);   /* a held-out digit: the checkpoint's */
+    if (!data) goto fail;
+    if (!megrun_has_anomaly_test(data)) {
+        rt_set_error("--data expects kdd99:PATH, kdd99-unscaled:PATH or mnist-heldout:D, got \"%s\"", data);
         goto fail;
     }
     size_t n_ck = r.n;
     int dim_ck = r.cfg.dim;
-    if (megrun_load_data(&r, data, r.cfg.seed, NULL)) goto fail;
+    if (megrun_load_data(&r, data, r.cfg.seed, data_dir)) goto fail;
     if (r.set.n != n_ck || meg_dataset_dim(&r.set) != (size_t)dim_ck) {
         rt_set_error("%s: its training split has %zu rows of %zu features, the checkpoint's %zu of %d: not the file "
                      "the model was trained on", megrun_tabular_path(data, NULL), r.set.n, meg_dataset_dim(&r.set), n_ck,

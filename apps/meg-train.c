@@ -293,19 +293,25 @@ static int parse(int argc, char **argv, opts *o)
         fprintf(stderr, "%s: --resume and --force contradict each other\n", PROG);
         return -1;
     }
-    int image = meg_dataset_is_image_name(o->data);
+    int image = megrun_is_image_name(o->data);
     if (!image && (o->profile || o->classifier || (o->set & SET_PENALTY))) {
         fprintf(stderr, "%s: --profile, --classifier and --penalty-norm are for image sets (%s)\n", PROG,
                 meg_dataset_image_names());
         return -1;
     }
-    int tabular = megrun_is_tabular_name(o->data);
-    if (!tabular && (o->set & SET_EPOCHS)) {
-        fprintf(stderr, "%s: --epochs is for tabular sets (kdd99:PATH); others count --iters\n", PROG);
+    int tabular = megrun_is_tabular_name(o->data), anomaly = megrun_has_anomaly_test(o->data);
+    if (!anomaly && (o->set & SET_EPOCHS)) {
+        fprintf(stderr, "%s: --epochs is for anomaly-detection sets (kdd99:PATH, mnist-heldout:D); others count "
+                        "--iters\n", PROG);
         return -1;
     }
     if (image) image_defaults(o);
     if (tabular) tabular_defaults(o);
+    if (anomaly && !tabular) {
+        /* held-out digits (table 2.4): the image networks with lambda 100, 55 epochs */
+        if (!(o->set & SET_LAMBDA)) o->cfg.lambda = 100.0f;
+        if (!(o->set & SET_EPOCHS)) o->epochs = 55;
+    }
     return 0;
 }
 
@@ -460,7 +466,7 @@ int main(int argc, char **argv)
     imgscore sc = {0};
     imgscore_result res = {0};
     anomaly_result ares = {0};
-    int rc = 1, have_sc = 0, have_res = 0;
+    int rc = 1, have_sc = 0, have_res = 0, have_ares = 0;
     char ckpath[4200];
     int have_ck;
     if (app_training_out(PROG, o.out, "checkpoint.safetensors", o.resume, o.force, ckpath, sizeof ckpath, &have_ck)) return 1;
@@ -476,8 +482,9 @@ int main(int argc, char **argv)
                      n_ck, r.data, r.n);
         goto fail;
     }
-    int image = megrun_is_image(&r), tabular = megrun_is_tabular_name(r.data);
-    if (tabular) {
+    int image = megrun_is_image(&r), tabular = megrun_is_tabular_name(r.data),
+        anomaly = megrun_has_anomaly_test(r.data);
+    if (anomaly) {
         /* epochs of minibatches drawn with replacement: ceil(n / batch) iterations each; a log row,
          * an evaluation every epoch, a checkpoint every 5 */
         long per = (long)((r.n + (size_t)r.cfg.batch - 1) / (size_t)r.cfg.batch);
@@ -583,9 +590,9 @@ int main(int argc, char **argv)
                 if (score_row(&r, &sc, &o, &lg, &res)) goto fail;
                 have_res = 1;
             }
-            if (tabular && r.iteration % o.eval_every == 0) {
+            if (anomaly && r.iteration % o.eval_every == 0) {
                 if (anomaly_row(&r, &lg, &ares)) goto fail;
-                have_res = 1;
+                have_ares = 1;
             }
             if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters &&
                 (save_checkpoint(&r, ckpath) || runlog_commit(&lg) || (image && megimages_write(&r, o.out, (size_t)o.samples))))
@@ -609,29 +616,30 @@ int main(int argc, char **argv)
         if (score_row(&r, &sc, &o, &lg, &res)) goto fail;
         have_res = 1;
     }
-    if (tabular && !interrupted && !(have_res && r.iteration % o.eval_every == 0)) {
+    if (anomaly && !interrupted && !(have_ares && r.iteration % o.eval_every == 0)) {
         if (anomaly_row(&r, &lg, &ares)) goto fail;
-        have_res = 1;
+        have_ares = 1;
     }
     if (save_checkpoint(&r, ckpath) || runlog_commit(&lg)) goto fail;
     int qok = 0;
     char qjson[4096] = "";
     if (image) {
         if (megimages_write(&r, o.out, (size_t)o.samples)) goto fail;
-        if (have_res) {
-            qok = !imgscore_json(&res, qjson, sizeof qjson);
-        }
+        if (have_res) qok = !imgscore_json(&res, qjson, sizeof qjson);
         fprintf(stderr, "%s: wrote %s/samples.png, samples.safetensors, log.jsonl, checkpoint.safetensors\n", PROG,
                 o.out);
-    } else if (tabular) {
+    }
+    if (anomaly) {
         /* the last evaluation, and the means over the last 10 (the seed's tables average its last 10 epochs) */
         char a1[1024] = "", a2[2048] = "";
-        if (have_res && anomaly_json(&ares, a1, sizeof a1)) goto fail;
+        size_t at = strlen(qjson);
+        if (have_ares && anomaly_json(&ares, a1, sizeof a1)) goto fail;
         if (anomaly_last_mean(lg.is_pending ? lg.pending : lg.path, 10, a2, sizeof a2)) goto fail;
-        snprintf(qjson, sizeof qjson, "%s%s%s", a1, a1[0] && a2[0] ? ", " : "", a2);
+        snprintf(qjson + at, sizeof qjson - at, "%s%s%s%s", at && (a1[0] || a2[0]) ? ", " : "", a1,
+                 a1[0] && a2[0] ? ", " : "", a2);
         qok = qjson[0] != 0;
-        fprintf(stderr, "%s: wrote %s/log.jsonl, checkpoint.safetensors\n", PROG, o.out);
-    } else {
+        if (!image) fprintf(stderr, "%s: wrote %s/log.jsonl, checkpoint.safetensors\n", PROG, o.out);
+    } else if (!image) {
         if (write_outputs(&r, &o, &qok, qjson, sizeof qjson)) goto fail;
         fprintf(stderr, "%s: wrote %s/density.png, samples.png, samples.csv, log.jsonl, checkpoint.safetensors\n",
                 PROG, o.out);

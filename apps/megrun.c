@@ -21,12 +21,39 @@ const char *megrun_tabular_path(const char *data, int *unscaled)
 
 int megrun_is_tabular_name(const char *data) { return megrun_tabular_path(data, NULL) != NULL; }
 
+int megrun_heldout_digit(const char *data)
+{
+    if (strncmp(data, "mnist-heldout:", 14) || data[14] < '0' || data[14] > '9' || data[15]) return -1;
+    return data[14] - '0';
+}
+
+int megrun_is_image_name(const char *data)
+{
+    return meg_dataset_is_image_name(data) || megrun_heldout_digit(data) >= 0;
+}
+
+int megrun_has_anomaly_test(const char *data)
+{
+    return megrun_is_tabular_name(data) || megrun_heldout_digit(data) >= 0;
+}
+
 static int load_images(megrun *r, const char *data_dir)
 {
     if (meg_data_dir(r->data_dir, sizeof r->data_dir, data_dir)) return -1;
-    int k = meg_stacked_name_k(r->data);
-    if (meg_dataset_named(&r->set, k ? "mnist" : r->data, "train", r->data_dir)) return -1;
+    int k = meg_stacked_name_k(r->data), d = megrun_heldout_digit(r->data);
     meg_config *c = &r->cfg;
+    if (d >= 0) {
+        /* the normal digits: 80% to train; the rest and every image of d to test */
+        meg_dataset a = {0}, b = {0};
+        int rc = meg_dataset_named(&a, "mnist", "train", r->data_dir) ||
+                 meg_dataset_named(&b, "mnist", "test", r->data_dir) ||
+                 meg_dataset_heldout_digit(&r->set, &r->test, &a, &b, d, MEG_HELDOUT_SEED);
+        meg_dataset_free(&a);
+        meg_dataset_free(&b);
+        if (rc) return -1;
+    } else if (meg_dataset_named(&r->set, k ? "mnist" : r->data, "train", r->data_dir)) {
+        return -1;
+    }
     if (k) {
         if (meg_stacked_new(&r->pool, &r->set, k, MEG_STACKED_SEED)) return -1;
         r->src = (meg_image_source){.pool = &r->pool, .digits = &r->set};
@@ -49,7 +76,7 @@ int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *dat
     meg_dataset_free(&r->test);
     meg_stacked_free(&r->pool);
     memset(&r->src, 0, sizeof r->src);
-    if (meg_dataset_is_image_name(r->data)) return load_images(r, data_dir);
+    if (megrun_is_image_name(r->data)) return load_images(r, data_dir);
     if (megrun_is_tabular_name(r->data)) {
         meg_kdd99_options ko;
         meg_kdd99_options_default(&ko);
@@ -281,7 +308,7 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
 const char *megrun_checkpoint_data(const megrun *r, const char *user_data, const char *ckpath)
 {
     if (user_data) return user_data;
-    if (meg_toy_is_known(r->data) || meg_dataset_is_image_name(r->data)) return r->data;
+    if (meg_toy_is_known(r->data) || megrun_is_image_name(r->data)) return r->data;
     char shown[200];
     rt_set_error("%s was trained on the file \"%s\": pass --data PATH (a checkpoint's metadata is never opened as "
                  "a path)", ckpath, rt_escape(r->data, 120, shown, sizeof shown));

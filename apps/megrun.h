@@ -43,6 +43,14 @@ int megrun_is_image(const megrun *r);
  * min-max scaling) or "kdd99-unscaled:PATH" (the scaling fitted and not
  * applied, as the seed's authors' code does). */
 int megrun_is_tabular_name(const char *data);
+/* 0-9 for "mnist-heldout:D" (MNIST with digit D held out as the anomaly:
+ * meg_dataset_heldout_digit over the 70,000 images; an image set whose test
+ * split is scored like a tabular one), else -1. */
+int megrun_heldout_digit(const char *data);
+/* 1 for the names of image sets: meg_dataset_is_image_name's and mnist-heldout:D. */
+int megrun_is_image_name(const char *data);
+/* 1 for sets with a labelled test split of anomalies (tabular, held-out digits). */
+int megrun_has_anomaly_test(const char *data);
 /* Its PATH, and *unscaled (when not NULL); NULL for other names. */
 const char *megrun_tabular_path(const char *data, int *unscaled);
 /* Checkpoint metadata of the configuration, and back. The strings live in

@@ -277,11 +277,9 @@ static int build(meg_model *m, const meg_config *c, size_t ndata, const meg_imag
     m->energy = meg_energy_of(m, m->x_in);
     m->z_in = g_input(g, "eval.z", 2, G_SHAPE(eval_n, Z));
     m->gen = meg_generator_of(m, m->z_in, NULL);
-    if (!m->image) {
-        g_tensor *gx;
-        if (g_grad(g, g_sum_all(m->energy), &m->x_in, 1, &gx)) goto fail;
-        m->grad2 = g_sum(g_square(gx), 1, 1);
-    }
+    g_tensor *gx;
+    if (g_grad(g, g_sum_all(m->energy), &m->x_in, 1, &gx)) goto fail;
+    m->grad2 = g_sum(g_square(g_reshape(gx, 2, G_SHAPE(eval_n, D))), 1, 1);
     if (g_graph_error(g)) {
         rt_set_error("building the MEG graph: %s", g_graph_error(g));
         goto fail;
@@ -353,7 +351,6 @@ int meg_eval_energy(g_session *s, g_plan *p, const meg_model *m, const float *x,
 
 int meg_eval_grad2(g_session *s, g_plan *p, const meg_model *m, const float *x, size_t n, float *g2)
 {
-    if (!m->grad2) { rt_set_error("MEG: ||dE/dx||^2 is evaluated for vector models only"); return -1; }
     return eval_chunks(s, p, m->x_in, m->grad2, m->eval_n, m->cfg.dim, 1, x, n, g2);
 }
 

@@ -118,7 +118,7 @@ typedef struct meg_model {
     int eval_n;               /* rows per evaluation run */
     g_tensor *x_in, *energy;  /* input [eval_n, dim] (images [eval_n, C, H, W]) -> E(x) [eval_n, 1] */
     g_tensor *z_in, *gen;     /* input [eval_n, zdim] -> G(z) [eval_n, dim] (images [eval_n, C, H, W]) */
-    g_tensor *grad2;          /* vectors: ||dE/dx||^2 of x_in's rows [eval_n, 1] (an anomaly score) */
+    g_tensor *grad2;          /* ||dE/dx||^2 of x_in's rows [eval_n, 1] (an anomaly score) */
 } meg_model;
 
 int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n);
@@ -138,7 +138,7 @@ void meg_model_free(meg_model *m);
 
 /* Energies of n points (n x dim), through the evaluation plan in chunks. */
 int meg_eval_energy(g_session *s, g_plan *p, const meg_model *m, const float *x, size_t n, float *e);
-/* ||dE/dx||^2 of n points (n x dim), vector models (a plan of m->grad2). */
+/* ||dE/dx||^2 of n points (n x dim) (a plan of m->grad2). */
 int meg_eval_grad2(g_session *s, g_plan *p, const meg_model *m, const float *x, size_t n, float *g2);
 /* n generator samples from latents z (n x zdim). */
 int meg_eval_generate(g_session *s, g_plan *p, const meg_model *m, const float *z, size_t n, float *x);

@@ -294,6 +294,9 @@ PY
   for f in start.png end.png chains.png end.safetensors; do [ -s "$T/imgs/$f" ] || bad "image MALA wrote $f"; done
   expect "image MALA, visible" 0 '"space": "visible", "chains": 8, ' -- "$B/apps/meg-sample" --checkpoint "$T/img/checkpoint.safetensors" --chains 8 --steps 3 --space visible --out "$T/imgv"
   expect "meg-eval toy refuses an image model" 1 "is an image model" -- "$B/apps/meg-eval" toy --checkpoint "$T/img/checkpoint.safetensors"
+  HO=(--data mnist-heldout:3 --data-dir "$T/fake" --width 16 --zdim 8 --batch 8 --n-energy 1 --log-every 2 --checkpoint-every 2 --eval-every 2 --samples 10 --out "$T/ho")
+  expect "held-out digit: a short run scores its test split" 0 '"energy_auprc": [0-9.e+-]+, .*"last_k": 2, ' -- "$B/apps/meg-train" "${HO[@]}" --iters 4
+  expect "held-out digit: meg-eval anomaly" 0 '"n": 45, "anomalies": 16, ' -- "$B/apps/meg-eval" anomaly --checkpoint "$T/ho/checkpoint.safetensors" --data-dir "$T/fake"
   expect "toy sampling takes no classifier" 1 "scores image models" -- "$B/apps/meg-sample" --checkpoint "$T/keep.safetensors" --classifier "$T/clf/classifier.safetensors" --out "$T/imgx"
   feats "$T/img5.st" images 2 0 0
   RBM=(--model rbm --data-dir "$T/fake" --hidden 8 --batch 16 --log-every 5 --ais-runs 4 --ais-betas 20 --sample-steps 5)
@@ -352,7 +355,7 @@ PY
   expect "meg-eval anomaly needs the file trained on" 1 "not the file the model was trained on" -- "$B/apps/meg-eval" anomaly --checkpoint "$T/kdd/checkpoint.safetensors" --data "kdd99:$T/kdd300.gz"
   expect "meg-eval toy refuses a tabular model" 1 "is a tabular model" -- "$B/apps/meg-eval" toy --checkpoint "$T/kdd/checkpoint.safetensors"
 fi
-expect "--epochs is for tabular sets" 2 "--epochs is for tabular sets" -- "$B/apps/meg-train" --data 8gaussians --epochs 3
+expect "--epochs is for anomaly sets" 2 "--epochs is for anomaly-detection sets" -- "$B/apps/meg-train" --data 8gaussians --epochs 3
 expect "images needs its files" 2 "--samples S and --classifier FILE are required" -- "$B/apps/meg-eval" images --samples mnist
 
 # ---- meg-eval figure: rows of data, samples and density
