@@ -40,13 +40,58 @@ static void usage(FILE *f)
             "  --data-dir DIR     where tools/data put MNIST (held-out digits)\n"
             "  --scores FILE.csv  where to write the scores (default scores.csv beside the checkpoint):\n"
             "                     energy,grad2,label per test row, in the split's order\n"
+            "  --write-split DIR  instead: write the split and features of --data kdd99:PATH as\n"
+            "                     DIR/train.csv (the rows trained on) and DIR/test.csv (features, then\n"
+            "                     the label), no header, for baselines on the same rows\n"
             "  --device D         Vulkan device index or name substring\n"
             "  -h, --help         this text\n");
 }
 
+/* rows of d as CSV: its values, then the label when with_label */
+static int write_csv(const char *path, const meg_dataset *d, int with_label)
+{
+    size_t D = meg_dataset_dim(d), C = D + (with_label ? 1 : 0);
+    float *v = malloc(d->n * C * sizeof *v);
+    if (!v) { rt_set_error("out of host memory"); return -1; }
+    for (size_t i = 0; i < d->n; i++) {
+        memcpy(v + i * C, d->x + i * D, D * sizeof *v);
+        if (with_label) v[i * C + D] = (float)d->labels[i];
+    }
+    int rc = viz_csv(path, v, d->n, (int)C, NULL);
+    free(v);
+    return rc;
+}
+
+/* The split and features meg-train uses, as train.csv (features) and
+ * test.csv (features, label), for baselines run on exactly these rows. */
+static int write_split(const char *data, const char *dir)
+{
+    megrun r = {0};
+    char path[4200];
+    int rc = 1;
+    if (!megrun_is_tabular_name(data)) {
+        rt_set_error("--write-split: --data expects kdd99:PATH or kdd99-unscaled:PATH, got \"%s\"", data);
+        goto done;
+    }
+    if (app_prepare_out(dir) || megrun_load_data(&r, data, 1, NULL)) goto done;
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    if (write_csv(path, &r.set, 0)) goto done;
+    snprintf(path, sizeof path, "%s/test.csv", dir);
+    if (write_csv(path, &r.test, 1)) goto done;
+    printf("{\"train\": %zu, \"test\": %zu, \"features\": %zu, \"dir\": ", r.set.n, r.test.n,
+           meg_dataset_dim(&r.set));
+    app_json_string(stdout, dir);
+    printf("}\n");
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "%s: %s\n", PROG, rt_error());
+    megrun_close(&r);
+    return rc;
+}
+
 int eval_anomaly_main(int argc, char **argv)
 {
-    const char *ckpath = NULL, *data = NULL, *scores_path = NULL, *device = NULL, *data_dir = NULL;
+    const char *ckpath = NULL, *data = NULL, *scores_path = NULL, *device = NULL, *data_dir = NULL, *split = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -54,11 +99,19 @@ int eval_anomaly_main(int argc, char **argv)
         else if (!strcmp(a, "--data") && v) { data = v; i++; }
         else if (!strcmp(a, "--scores") && v) { scores_path = v; i++; }
         else if (!strcmp(a, "--data-dir") && v) { data_dir = v; i++; }
+        else if (!strcmp(a, "--write-split") && v) { split = v; i++; }
         else if (!strcmp(a, "--device") && v) { device = v; i++; }
         else {
             fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
             return 2;
         }
+    }
+    if (split) {
+        if (ckpath || !data) {
+            fprintf(stderr, "%s: --write-split DIR takes --data kdd99:PATH and no checkpoint\n", PROG);
+            return 2;
+        }
+        return write_split(data, split);
     }
     if (!ckpath) {
         fprintf(stderr, "%s: --checkpoint FILE is required (see --help)\n", PROG);
