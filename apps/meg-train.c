@@ -39,9 +39,14 @@ static void usage(FILE *f)
             "penalty, then one generator and statistics update), minibatches, noise and shuffles\n"
             "drawn on the device.\n"
             "\n"
-            "  --model M        meg (default), classifier (the image classifier that evaluates\n"
-            "                   generated images; meg-train --model classifier --help for its options)\n"
-            "                   or rbm (a restricted Boltzmann machine; meg-train --model rbm --help)\n"
+            "  --model M        meg (default); wgan-gp, the seed's baseline (Gulrajani et al.): E as\n"
+            "                   the critic (D = -E), lambda (default 10) times mean (||dD/dx^|| - 1)^2 at\n"
+            "                   random interpolates of real and generated samples, n-energy critic\n"
+            "                   updates per generator update, no T, every data set and output as for\n"
+            "                   meg (log.jsonl's loss_h is then \"wasserstein\", mean D(x) - mean D(G(z)));\n"
+            "                   classifier (the image classifier that evaluates generated images;\n"
+            "                   meg-train --model classifier --help for its options); or rbm (a\n"
+            "                   restricted Boltzmann machine; meg-train --model rbm --help)\n"
             "\n"
             "data and model:\n"
             "  --data D         8gaussians, 25gaussians, swissroll (generated from --seed), a CSV\n"
@@ -123,6 +128,7 @@ static void on_signal(int sig) { (void)sig; interrupted = 1; }
 typedef struct opts {
     const char *data, *out, *device, *data_dir, *classifier, *profile;
     long iters, log_every, ckpt_every, max_submit, eval_every, eval_n, epochs;
+    int wgan;                /* --model wgan-gp */
     int resume, force, grid, samples;
     meg_box box;
     meg_config cfg;
@@ -307,6 +313,15 @@ static int parse(int argc, char **argv, opts *o)
     }
     if (image) image_defaults(o);
     if (tabular) tabular_defaults(o);
+    if (o->wgan) {
+        /* Gulrajani et al.'s lambda; the rest of the seed's settings stay */
+        o->cfg.objective = MEG_OBJECTIVE_WGAN_GP;
+        if (!(o->set & SET_LAMBDA)) o->cfg.lambda = 10.0f;
+        if (o->set & SET_MCMC) {
+            fprintf(stderr, "%s: --mcmc-steps is MEG's; WGAN-GP trains without it\n", PROG);
+            return -1;
+        }
+    }
     if (anomaly && !tabular) {
         /* held-out digits (table 2.4): the image networks with lambda 100, 55 epochs */
         if (!(o->set & SET_LAMBDA)) o->cfg.lambda = 100.0f;
@@ -321,6 +336,12 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
 {
     if (megrun_from_meta(r, f)) return -1;
     const meg_config *c = &r->cfg, *u = &o->cfg;
+    if (c->objective != u->objective) {
+        rt_set_error("%s: a %s checkpoint; resume it with --model %s (or start over with --force)", meg_st_path(f),
+                     c->objective == MEG_OBJECTIVE_WGAN_GP ? "WGAN-GP" : "MEG",
+                     c->objective == MEG_OBJECTIVE_WGAN_GP ? "wgan-gp" : "meg");
+        return -1;
+    }
     struct { unsigned bit; int differs; const char *name; } chk[] = {
         {SET_BATCH, c->batch != u->batch, "--batch"},   {SET_WIDTH, c->width != u->width, "--width"},
         {SET_HIDDEN, c->hidden != u->hidden, "--hidden"}, {SET_ZDIM, c->zdim != u->zdim, "--zdim"},
@@ -440,8 +461,8 @@ static int model_of(int argc, char **argv, const char **model)
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--model")) {
             if (i + 1 >= argc || (strcmp(argv[i + 1], "meg") && strcmp(argv[i + 1], "classifier") &&
-                                  strcmp(argv[i + 1], "rbm"))) {
-                fprintf(stderr, "%s: --model expects meg, classifier or rbm, got \"%s\"\n", PROG,
+                                  strcmp(argv[i + 1], "rbm") && strcmp(argv[i + 1], "wgan-gp"))) {
+                fprintf(stderr, "%s: --model expects meg, wgan-gp, classifier or rbm, got \"%s\"\n", PROG,
                         i + 1 < argc ? argv[i + 1] : "");
                 return -1;
             }
@@ -456,7 +477,7 @@ int main(int argc, char **argv)
     if (model_of(argc, argv, &model)) return 2;
     if (!strcmp(model, "classifier")) return train_classifier_main(argc, argv);
     if (!strcmp(model, "rbm")) return train_rbm_main(argc, argv);
-    opts o = {0};
+    opts o = {.wgan = !strcmp(model, "wgan-gp")};
     app_progress pr = {.f = stderr};
     long submits = 0;
     if (parse(argc, argv, &o)) return 2;
@@ -566,6 +587,7 @@ int main(int argc, char **argv)
             int finite = 1;
             for (int i = 0; i < 6; i++) finite &= isfinite(losses[i]);
             static const char *names[6] = {"loss_e", "loss_g", "loss_h", "penalty", "e_data", "e_gen"};
+            names[2] = r.cfg.objective == MEG_OBJECTIVE_WGAN_GP ? "wasserstein" : "loss_h";
             fprintf(lg.f, "{\"iter\": %ld", r.iteration);
             for (int i = 0; i < 6; i++) {
                 fprintf(lg.f, ", \"%s\": ", names[i]);
@@ -583,8 +605,9 @@ int main(int argc, char **argv)
             r.log_rows++;
             if (!finite) { diverged = 1; break; }
             char extra[160];
-            snprintf(extra, sizeof extra, "L_E %.4f L_G %.4f L_H %.4f pen %.4f", losses[0], losses[1], losses[2],
-                     losses[3]);
+            snprintf(extra, sizeof extra, r.cfg.objective == MEG_OBJECTIVE_WGAN_GP ? "L_D %.4f L_G %.4f W %.4f pen %.4f"
+                                                                               : "L_E %.4f L_G %.4f L_H %.4f pen %.4f",
+                     losses[0], losses[1], losses[2], losses[3]);
             app_progress_update(&pr, r.iteration, rate, extra);
             if (have_sc && r.iteration % o.eval_every == 0) {
                 if (score_row(&r, &sc, &o, &lg, &res)) goto fail;

@@ -101,6 +101,7 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
     app_kv_put(&b, "format", "meg-checkpoint-1");
     app_kv_put(&b, "model", megrun_is_image(r) ? "meg-image" : "meg-mlp");
     app_kv_put(&b, "data", "%s", r->data);
+    app_kv_put(&b, "objective", "%s", c->objective == MEG_OBJECTIVE_WGAN_GP ? "wgan-gp" : "meg");
     if (megrun_is_image(r)) {
         app_kv_put(&b, "channels", "%d", c->channels);
         app_kv_put(&b, "height", "%d", c->height);
@@ -158,7 +159,8 @@ static int check_tensors(const megrun *r, const meg_st_file *f)
     struct { const char *net; int in, out; } nets[] = {
         {"E", c->dim, 1}, {"G", c->zdim, c->dim}, {"T", c->dim + c->zdim, 1}};
     const meg_widths *ws[3] = {&c->e_hidden, &c->g_hidden, &c->t_hidden};
-    for (int k = 0; k < 3 && !megrun_is_image(r); k++) {
+    int nnets = c->objective == MEG_OBJECTIVE_WGAN_GP ? 2 : 3;   /* WGAN-GP has no T */
+    for (int k = 0; k < nnets && !megrun_is_image(r); k++) {
         int in = nets[k].in, nh = ws[k]->n > 0 ? ws[k]->n : c->hidden;
         for (int l = 0; l <= nh; l++) {
             int o = l == nh ? nets[k].out : ws[k]->n > 0 ? ws[k]->w[l] : c->width;
@@ -239,6 +241,13 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
         return -1;
     }
     meg_config *c = &r->cfg;
+    const char *obj = meg_st_meta(f, "objective");
+    if (obj && strcmp(obj, "meg") && strcmp(obj, "wgan-gp")) {
+        rt_set_error("%s: checkpoint metadata \"objective\" = \"%s\" is neither meg nor wgan-gp", meg_st_path(f),
+                     rt_escape(obj, 40, shown, sizeof shown));
+        return -1;
+    }
+    c->objective = obj && !strcmp(obj, "wgan-gp") ? MEG_OBJECTIVE_WGAN_GP : MEG_OBJECTIVE_MEG;
     c->channels = c->height = c->img_width = 0;
     c->penalty_channel_norm = 0;
     if (image) {

@@ -56,6 +56,14 @@ void meg_config_tabular(meg_config *c, int dim)
 
 static int check_config(const meg_config *c, size_t ndata)
 {
+    if (c->objective != MEG_OBJECTIVE_MEG && c->objective != MEG_OBJECTIVE_WGAN_GP) {
+        rt_set_error("MEG configuration: objective %d (MEG 0 or WGAN-GP 1)", c->objective);
+        return -1;
+    }
+    if (c->objective == MEG_OBJECTIVE_WGAN_GP && c->mcmc_steps > 0) {
+        rt_set_error("MEG configuration: WGAN-GP takes no latent MCMC in training");
+        return -1;
+    }
     if (c->dim < 1 || c->zdim < 1 || c->width < 1 || c->hidden < 1 || c->batch < 2 || c->n_energy < 1) {
         rt_set_error("MEG configuration: dim %d, zdim %d, width %d, hidden %d, batch %d, n_energy %d must all be "
                      "positive (batch at least 2)", c->dim, c->zdim, c->width, c->hidden, c->batch, c->n_energy);
@@ -162,13 +170,89 @@ static int make_nets(meg_model *m)
         }
     return meg_mlp_make_widths(g, "E", c->dim, we.w, we.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->E) ||
            meg_mlp_make_widths(g, "G", c->zdim, wg.w, wg.n, c->dim, G_ACT_RELU, 0.0f, &m->G) ||
-           meg_mlp_make_widths(g, "T", c->dim + c->zdim, wt.w, wt.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T) ? -1 : 0;
+           (c->objective == MEG_OBJECTIVE_MEG &&
+            meg_mlp_make_widths(g, "T", c->dim + c->zdim, wt.w, wt.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T)) ? -1 : 0;
 }
 
 static int params_of(const meg_model *m, char net, g_tensor **out)
 {
     if (m->image) return meg_image_params(&m->net, net, out);
     return meg_mlp_params(net == 'E' ? &m->E : net == 'G' ? &m->G : &m->T, out);
+}
+
+static g_tensor *critic_of(void *model, g_tensor *x) { return meg_energy_of(model, x); }
+
+g_tensor *meg_wgan_penalty(g_tensor *(*critic)(void *user, g_tensor *x), void *user, g_tensor *x_real,
+                           g_tensor *x_fake, g_tensor *alpha)
+{
+    if (!x_real || !x_fake || !alpha) return NULL;
+    g_graph *g = x_real->graph;
+    int B = x_real->shape[0], nd = x_real->ndim;
+    int sh[G_MAX_DIMS] = {B, 1, 1, 1};
+    g_tensor *a = g_reshape(alpha, nd, sh);
+    /* x^ = x_fake + alpha (x_real - x_fake); gradients flow to neither sample (they are data here) */
+    g_tensor *xh = g_add(g_stop_gradient(x_fake), g_mul(a, g_sub(g_stop_gradient(x_real), g_stop_gradient(x_fake))));
+    g_tensor *d = critic(user, xh), *gx;
+    if (!d || g_grad(g, g_sum_all(d), &xh, 1, &gx)) return NULL;
+    g_tensor *sq = g_sum(g_square(g_reshape(gx, 2, G_SHAPE(B, (int)(g_numel(gx) / (size_t)B)))), 1, 0);
+    /* the norm's square root with a floor far below any real gradient, so that its derivative stays finite */
+    g_tensor *norm = g_sqrt(g_add_scalar(sq, 1e-12f));
+    return g_mean_all(g_square(g_add_scalar(norm, -1.0f)));
+}
+
+/* WGAN-GP with E as the critic (D = -E, so that E stays low on data as an
+ * energy): n_energy updates of L_D = mean E(x) - mean E(G(z)) + lambda GP,
+ * then one generator update of L_G = mean E(G(z)); Adam on each. loss_h
+ * holds the Wasserstein estimate mean D(x) - mean D(G(z)) of the last
+ * critic update. */
+static int build_step_wgan(meg_model *m)
+{
+    g_graph *g = m->g;
+    const meg_config *c = &m->cfg;
+    int B = c->batch, Z = c->zdim;
+    g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
+    enum { MAXP = 2 * MEG_MAX_LAYERS > MEG_IMAGE_MAX_PARAMS ? 2 * MEG_MAX_LAYERS : MEG_IMAGE_MAX_PARAMS };
+    g_tensor *pe[MAXP], *pg[MAXP], *grads[MAXP];
+    int npe = params_of(m, 'E', pe), npg = params_of(m, 'G', pg), neff = 0;
+    g_tensor **effects = calloc(2 * (size_t)c->n_energy + 4, sizeof *effects);
+    if (!effects) { rt_set_error("out of host memory"); return -1; }
+    for (int j = 0; j < c->n_energy; j++) {
+        g_tensor *x;
+        if (m->image) {
+            x = meg_device_set_batch(&m->images, m->rng, B, NULL);
+        } else {
+            g_tensor *idx = g_rand_int(m->rng, (int)m->ndata, 1, G_SHAPE(B));
+            x = g_gather_rows(m->data, idx);
+        }
+        g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z)), *bn = NULL;
+        g_tensor *xf = meg_generator_of(m, z, &bn);
+        if (bn) effects[neff++] = bn;
+        g_tensor *alpha = g_rand_uniform(m->rng, 1, G_SHAPE(B));
+        g_tensor *pen = meg_wgan_penalty(critic_of, m, x, xf, alpha);
+        g_tensor *ed = g_mean_all(meg_energy_of(m, x)), *eg = g_mean_all(meg_energy_of(m, g_stop_gradient(xf)));
+        g_tensor *ld = g_add(g_sub(ed, eg), g_scale(pen, c->lambda));
+        if (!ld || g_grad(g, ld, pe, npe, grads)) goto fail;
+        effects[neff++] = g_adam(g, "adamE", pe, grads, npe, ao);
+        m->loss_e = ld;
+        m->penalty = pen;
+        m->e_data = ed;
+        m->e_gen = eg;
+        m->loss_h = g_sub(eg, ed);
+    }
+    g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z)), *bn = NULL;
+    g_tensor *xf = meg_generator_of(m, z, &bn);
+    if (bn) effects[neff++] = bn;
+    g_tensor *lg = g_mean_all(meg_energy_of(m, xf));
+    if (!lg || g_grad(g, lg, pg, npg, grads)) goto fail;
+    effects[neff++] = g_adam(g, "adamG", pg, grads, npg, ao);
+    m->loss_g = lg;
+    effects[neff++] = g_rng_advance(m->rng);
+    m->step = g_group(g, effects, neff);
+    free(effects);
+    return 0;
+fail:
+    free(effects);
+    return -1;
 }
 
 /* The training iteration: effects into m->step, values into the loss roots. */
@@ -269,7 +353,7 @@ static int build(meg_model *m, const meg_config *c, size_t ndata, const meg_imag
     }
     m->rng = g_rng(g, "rng", c->seed);
     if (make_nets(m)) goto fail;
-    if ((!m->image || src) && build_step(m)) goto fail;
+    if ((!m->image || src) && (c->objective == MEG_OBJECTIVE_WGAN_GP ? build_step_wgan(m) : build_step(m))) goto fail;
 
     /* evaluation: energies of given points, generator samples of given latents */
     m->x_in = m->image ? g_input(g, "eval.x", 4, G_SHAPE(eval_n, c->channels, c->height, c->img_width))

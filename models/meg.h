@@ -27,7 +27,12 @@ typedef struct meg_widths {
     int w[MEG_MAX_LAYERS - 1];
 } meg_widths;
 
+/* What the networks are trained for: MEG (Algorithm 1 of the seed), or the
+ * WGAN-GP baseline (Gulrajani et al. 2017) with E as the critic, D = -E. */
+enum { MEG_OBJECTIVE_MEG = 0, MEG_OBJECTIVE_WGAN_GP = 1 };
+
 typedef struct meg_config {
+    int objective;            /* MEG_OBJECTIVE_*; WGAN-GP has no T */
     int dim;                  /* data dimension (images: channels x height x img_width) */
     int channels, height, img_width;   /* images [C, 28, 28]: the convolutional networks; channels 0:
                                           vectors of dim values, the MLPs */
@@ -127,6 +132,13 @@ int meg_model_build(meg_model *m, const meg_config *c, size_t ndata, int eval_n)
 int meg_model_build_images(meg_model *m, const meg_config *c, const meg_image_source *src, int eval_n);
 /* Writes the training images of src (as given to meg_model_build_images) into the session. */
 int meg_model_upload_images(g_session *s, const meg_model *m, const meg_image_source *src);
+
+/* WGAN-GP's penalty: the mean over the batch of (||dD/dx (x^)|| - 1)^2 at
+ * x^ = alpha x_real + (1 - alpha) x_fake, alpha [B] one per sample
+ * (broadcast over the rest of the shape), D = critic(user, x) [B, 1]. The
+ * norm is over all of a sample's values. */
+g_tensor *meg_wgan_penalty(g_tensor *(*critic)(void *user, g_tensor *x), void *user, g_tensor *x_real,
+                           g_tensor *x_fake, g_tensor *alpha);
 
 /* The networks of either kind: E(x) [N, 1] of x [N, dim] (images also
  * [N, C, H, W]); G(z) [N, dim] or [N, C, H, W] (update: as

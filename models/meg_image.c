@@ -64,7 +64,8 @@ int meg_image_nets_make(g_graph *g, const meg_config *c, meg_image_nets *n)
             meg_conv_transpose2d_make(g, "G", tag, ch[l], ch[l + 1], 5, 2, 2, OUT_PAD[l], CONV_STD, &n->g_conv[l]))
             return -1;
     }
-    /* T */
+    /* T (MEG only: WGAN-GP has no statistics network) */
+    if (c->objective != MEG_OBJECTIVE_MEG) return 0;
     if (trunk_make(g, "T", C, w, n->t_conv) || meg_linear_make(g, "T", "x", 4 * w, Z, &n->t_x) ||
         meg_linear_make(g, "T", "h", 2 * Z, w, &n->t_h) || meg_linear_make(g, "T", "out", w, 1, &n->t_out))
         return -1;

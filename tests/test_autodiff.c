@@ -13,6 +13,7 @@
 
 #include "cases.h"
 #include "graph.h"
+#include "meg.h"
 
 #define FD_STEP 1e-6
 
@@ -323,6 +324,48 @@ START_TEST(penalty_grad_matches_finite_difference_mlp)
 }
 END_TEST
 
+/* WGAN-GP's penalty (meg_wgan_penalty) through a 2-layer critic: its
+ * gradient in the critic's weights (a double backward through the norm's
+ * square root) against central differences, at fixed interpolation weights. */
+typedef struct critic2 { g_tensor *w1, *b1, *w2; } critic2;
+
+static g_tensor *critic2_apply(void *user, g_tensor *x)
+{
+    const critic2 *c = user;
+    g_tensor *h = g_leaky_relu(g_add(g_matmul(x, c->w1, 0, 0), c->b1), 0.2f);
+    return g_matmul(h, c->w2, 0, 0);
+}
+
+START_TEST(wgan_penalty_grad_matches_finite_difference)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *xr = g_input(g, "xr", 2, G_SHAPE(5, 3)), *xf = g_input(g, "xf", 2, G_SHAPE(5, 3));
+    g_tensor *alpha = g_input(g, "alpha", 1, G_SHAPE(5));
+    critic2 c = {g_param(g, "w1", 2, G_SHAPE(3, 4), g_init_normal(0.9f)), g_param(g, "b1", 1, G_SHAPE(4), g_init_torch(3)),
+                 g_param(g, "w2", 2, G_SHAPE(4, 1), g_init_normal(0.9f))};
+    g_tensor *pen = meg_wgan_penalty(critic2_apply, &c, xr, xf, alpha), *params[3] = {c.w1, c.b1, c.w2}, *gp[3];
+    ck_assert_msg(pen && g_grad(g, pen, params, 3, gp) == 0, "%s", g_graph_error(g));
+    g_ref *r = g_ref_new(g, 5);
+    double a[5] = {0.1, 0.5, 0.9, 0.3, 0.7}, v[15], u[15], *vals[3];
+    fill_signed(v, 15);
+    fill_signed(u, 15);
+    g_ref_write(r, xr, v);
+    g_ref_write(r, xf, u);
+    g_ref_write(r, alpha, a);
+    for (int k = 0; k < 3; k++) {
+        size_t m = g_numel(params[k]);
+        vals[k] = malloc(m * sizeof(double));
+        memcpy(vals[k], g_ref_value(r, params[k]), m * sizeof(double));
+    }
+    double p = eval_scalar(r, pen);
+    ck_assert_msg(p > 1e-3, "the penalty %g is (nearly) zero: the check would prove little", p);
+    compare_fd(r, pen, params, vals, gp, 3, 1e-5, "wgan penalty");
+    for (int k = 0; k < 3; k++) free(vals[k]);
+    g_ref_free(r);
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(penalty_grad_matches_finite_difference_conv_net)
 {
     g_graph *g = g_graph_new();
@@ -387,6 +430,7 @@ static Suite *autodiff_suite(void)
     tcase_add_test(tc, penalty_grad_matches_finite_difference_mlp);
     tcase_add_test(tc, penalty_grad_matches_finite_difference_conv_net);
     tcase_add_test(tc, penalty_grad_matches_finite_difference_conv_transpose_net);
+    tcase_add_test(tc, wgan_penalty_grad_matches_finite_difference);
     tcase_add_test(tc, penalty_grad_matches_finite_difference_batchnorm_mlp);
     suite_add_tcase(s, tc);
     return s;
