@@ -22,6 +22,7 @@ typedef struct bench_opts {
     int ta, tb;           /* matmul: transposed operands */
     int nshapes;
     unsigned shapes[16][3];
+    const char *only;     /* kernels: only rows whose name contains it */
 } bench_opts;
 
 /* ---- the report ---------------------------------------------------------

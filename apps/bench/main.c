@@ -78,6 +78,7 @@ static void usage(FILE *f)
             "  --variant V     matmul: register-block variant (0 automatic, or $MEG_MATMUL_VARIANT when set;\n"
             "                  'all' compares all; 20 is the shared-memory tiled kernel for GPUs)\n"
             "  --transpose T   matmul: nn (default), tn, nt or tt (which operand is stored transposed)\n"
+            "  --only S        kernels: only the rows whose name contains S (e.g. conv)\n"
             "  --reps N        repetitions (default 10, at most 256): matmul: timed dispatches per\n"
             "                  shape (their median); mlp: timed runs in one submit; peak: dispatches\n"
             "                  per round (at least 3); kernels: matmul dispatches per median (best of\n"
@@ -137,6 +138,7 @@ static int parse(int argc, char **argv, bench_opts *o, const bench_cmd **cmd)
         else if (!strcmp(a, "--list-devices")) *cmd = &CMDS[NCMDS - 1];
         else if (!strcmp(a, "--device") && next) o->device = argv[++i];
         else if (!strcmp(a, "--data") && next) o->data = argv[++i];
+        else if (!strcmp(a, "--only") && next) o->only = argv[++i];
         else if (!strcmp(a, "--variant") && next) {
             i++;
             if (!strcmp(next, "all")) o->variant = -1;

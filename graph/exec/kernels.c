@@ -135,17 +135,28 @@ static int matmul_kernel(g_plan *p, int ui, const x_source *src)
     return generated_bindings(p, dp, src, pre, 3);
 }
 
+/* A pixel block of at most 8 outputs: TN columns (the row cut into equal
+ * blocks) x RB rows, so that narrow images (7, 4, 2 wide) waste no lanes
+ * (16 pixels spilled more than they saved on llvmpipe). */
+static void pixel_block(uint32_t wo, uint32_t ho, uint32_t *tn, uint32_t *rb)
+{
+    uint32_t nbw = (wo + 7) / 8;
+    *tn = (wo + nbw - 1) / nbw;
+    uint32_t r = 8 / *tn;
+    *rb = r > ho ? ho : r < 1 ? 1 : r;
+}
+
 /* Register blocks of the convolution kernels: TM output channels (of the
- * weight gradient: channels a) and, for conv2d and conv_transpose2d, TN
- * pixels per invocation (spec ids 11 and 12 after the 11 shape constants;
- * 13: conv_transpose2d's class padding, the subgroup size). Gives the
- * invocation count and the number of channel blocks. */
+ * weight gradient: channels a) and, for conv2d and conv_transpose2d, a
+ * pixel block (spec ids 11 TM, 12 TN after the 11 shape constants; conv2d
+ * 13 RB; conv_transpose2d 13 its class padding, the subgroup size, 14 RB,
+ * 15 its channel block). Gives the invocation count and the number of
+ * channel blocks. */
 static void conv_blocks(g_op op, uint32_t subgroup, uint32_t *spec, int *nspec, size_t *lanes_y)
 {
     uint32_t nb = spec[0], o = spec[4], kh = spec[5], s = spec[7], ho = spec[9], wo = spec[10];
-    /* 16 x 8 measured best on llvmpipe at the MNIST shapes (meg-bench kernels:
-     * 1.1-1.9x the speed of 8 x 4; 16 x 16 and 32 x 4 slower) */
-    uint32_t tm = o < 16 ? o : 16, tn = 8;
+    /* 16 channels: fewer instructions per FMA than 8 (callgrind), 32 no better */
+    uint32_t tm = o < 16 ? o : 16, tn, rb;
     spec[11] = tm;
     *nspec = 12;
     if (op == G_OP_CONV2D_WGRAD) {
@@ -153,17 +164,23 @@ static void conv_blocks(g_op op, uint32_t subgroup, uint32_t *spec, int *nspec, 
         lanes_y[1] = 1;
         return;
     }
-    spec[12] = tn;
-    *nspec = 13;
     if (op == G_OP_CONV2D) {
-        lanes_y[0] = (size_t)nb * ho * ((wo + tn - 1) / tn);
+        pixel_block(wo, ho, &tn, &rb);
+        spec[12] = tn;
+        spec[13] = rb;
+        *nspec = 14;
+        lanes_y[0] = (size_t)nb * ((ho + rb - 1) / rb) * ((wo + tn - 1) / tn);
     } else {
         size_t hoc = (ho + s - 1) / s, woc = (wo + s - 1) / s;
+        pixel_block((uint32_t)woc, (uint32_t)hoc, &tn, &rb);
         uint32_t run = subgroup >= 1 && subgroup <= 64 ? subgroup : 8;
-        size_t cls = (hoc * ((woc + tn - 1) / tn) + run - 1) / run * run;
+        size_t cls = ((size_t)nb * ((hoc + rb - 1) / rb) * ((woc + tn - 1) / tn) + run - 1) / run * run;
+        spec[12] = tn;
         spec[13] = run;
-        *nspec = 14;
-        lanes_y[0] = (size_t)nb * s * s * cls;
+        spec[14] = rb;
+        spec[15] = 16;   /* 8 and 32 channels: more instructions or cache misses (callgrind) */
+        *nspec = 16;
+        lanes_y[0] = (size_t)s * s * cls;
     }
     lanes_y[1] = (o + tm - 1) / tm;
 }

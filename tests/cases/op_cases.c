@@ -301,12 +301,43 @@ const tc_case tc_cases[] = {
     {"conv_transpose2d_15_channels_s3", DV, 2, {IN(4, 2, 4, 5, 7), IN(4, 4, 15, 4, 4)}, b_conv_t, .arg = {3, 1, 2},
      .tol = 1e-5},
     {"conv2d_wgrad_17_by_9", DV, 2, {IN(4, 2, 9, 7, 7), IN(4, 2, 17, 4, 4)}, b_wgrad, .arg = {3, 3, 2, 1}, .tol = 1e-5},
+    /* the pixel blocks (at most 8: TN columns x RB rows; 2 x 2, 3 x 2 with a
+     * partial row block, 4 x 2), channel blocks (16 outputs; conv_transpose2d's
+     * 16-channel input blocks), the classes of a transposed conv filled
+     * across images (batch 1 and 3), output padding 0 and 1, stride 1 */
+    {"conv2d_2x2_out_batch_3", DV, 2, {IN(4, 3, 5, 4, 4), IN(4, 17, 5, 5, 5)}, b_conv2d, .arg = {2, 2}, .tol = 1e-5},
+    {"conv2d_3x3_out", DV, 2, {IN(4, 2, 4, 6, 6), IN(4, 5, 4, 3, 3)}, b_conv2d, .arg = {2, 1}, .tol = 1e-5},
+    {"conv2d_7_to_4_batch_1_33_channels", DV, 2, {IN(4, 1, 6, 7, 7), IN(4, 33, 6, 5, 5)}, b_conv2d, .arg = {2, 2},
+     .tol = 1e-5},
+    {"conv_transpose2d_2_to_4_17_channels", DV, 2, {IN(4, 3, 17, 2, 2), IN(4, 17, 19, 5, 5)}, b_conv_t,
+     .arg = {2, 2, 1}, .tol = 1e-5},
+    {"conv_transpose2d_4_to_7", DV, 2, {IN(4, 2, 5, 4, 4), IN(4, 5, 3, 5, 5)}, b_conv_t, .arg = {2, 2, 0}, .tol = 1e-5},
+    {"conv_transpose2d_7_to_14_batch_1_33_channels", DV, 2, {IN(4, 1, 33, 7, 7), IN(4, 33, 17, 5, 5)}, b_conv_t,
+     .arg = {2, 2, 1}, .tol = 1e-5},
+    {"conv_transpose2d_14_to_28_1_channel", DV, 2, {IN(4, 2, 4, 14, 14), IN(4, 4, 1, 5, 5)}, b_conv_t,
+     .arg = {2, 2, 1}, .tol = 1e-5},
+    {"conv_transpose2d_s1", DV, 2, {IN(4, 2, 3, 5, 6), IN(4, 3, 4, 3, 3)}, b_conv_t, .arg = {1, 1, 0}, .tol = 1e-5},
+    /* E (and T's trunk): conv C->64->128->256->512, 28->14->7->4->2; their
+     * data gradients are G's transposed convs (the same shapes), weight
+     * gradients of E's and G's layers share shapes too. Classifier: stride 1. */
     {"conv2d_1_to_64_28x28", BN, 2, {IN(4, 64, 1, 28, 28), IN(4, 64, 1, 5, 5)}, b_conv2d, .arg = {2, 2}},
+    {"conv2d_3_to_64_28x28", BN, 2, {IN(4, 64, 3, 28, 28), IN(4, 64, 3, 5, 5)}, b_conv2d, .arg = {2, 2}},
     {"conv2d_64_to_128_14x14", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 128, 64, 5, 5)}, b_conv2d, .arg = {2, 2}},
+    {"conv2d_128_to_256_7x7", BN, 2, {IN(4, 64, 128, 7, 7), IN(4, 256, 128, 5, 5)}, b_conv2d, .arg = {2, 2}},
+    {"conv2d_256_to_512_4x4", BN, 2, {IN(4, 64, 256, 4, 4), IN(4, 512, 256, 5, 5)}, b_conv2d, .arg = {2, 2}},
+    {"conv2d_s1_1_to_16_28x28", BN, 2, {IN(4, 64, 1, 28, 28), IN(4, 16, 1, 5, 5)}, b_conv2d, .arg = {1, 2}},
+    {"conv2d_s1_16_to_32_14x14", BN, 2, {IN(4, 64, 16, 14, 14), IN(4, 32, 16, 5, 5)}, b_conv2d, .arg = {1, 2}},
+    {"conv_transpose2d_512_to_256_2x2", BN, 2, {IN(4, 64, 512, 2, 2), IN(4, 512, 256, 5, 5)}, b_conv_t, .arg = {2, 2, 1}},
+    {"conv_transpose2d_256_to_128_4x4", BN, 2, {IN(4, 64, 256, 4, 4), IN(4, 256, 128, 5, 5)}, b_conv_t, .arg = {2, 2, 0}},
     {"conv_transpose2d_128_to_64_7x7", BN, 2, {IN(4, 64, 128, 7, 7), IN(4, 128, 64, 5, 5)}, b_conv_t, .arg = {2, 2, 1}},
     {"conv_transpose2d_64_to_1_14x14", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 64, 1, 5, 5)}, b_conv_t, .arg = {2, 2, 1}},
+    {"conv_transpose2d_64_to_3_14x14", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 64, 3, 5, 5)}, b_conv_t, .arg = {2, 2, 1}},
     {"conv2d_wgrad_1_to_64", BN, 2, {IN(4, 64, 1, 28, 28), IN(4, 64, 64, 14, 14)}, b_wgrad, .arg = {5, 5, 2, 2}},
+    {"conv2d_wgrad_3_to_64", BN, 2, {IN(4, 64, 3, 28, 28), IN(4, 64, 64, 14, 14)}, b_wgrad, .arg = {5, 5, 2, 2}},
     {"conv2d_wgrad_64_to_128", BN, 2, {IN(4, 64, 64, 14, 14), IN(4, 64, 128, 7, 7)}, b_wgrad, .arg = {5, 5, 2, 2}},
+    {"conv2d_wgrad_128_to_256", BN, 2, {IN(4, 64, 128, 7, 7), IN(4, 64, 256, 4, 4)}, b_wgrad, .arg = {5, 5, 2, 2}},
+    {"conv2d_wgrad_256_to_512", BN, 2, {IN(4, 64, 256, 4, 4), IN(4, 64, 512, 2, 2)}, b_wgrad, .arg = {5, 5, 2, 2}},
+    {"conv2d_wgrad_s1_16_to_32", BN, 2, {IN(4, 64, 16, 14, 14), IN(4, 64, 32, 14, 14)}, b_wgrad, .arg = {5, 5, 1, 2}},
 
     /* max pooling: H and W not multiples of k (unused rows and columns);
      * device rows past the 64-invocation groups, with ties. Bench rows: an
