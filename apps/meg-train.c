@@ -22,11 +22,11 @@
 static const char *PROG = "meg-train";
 
 /* the quick image profile (see image_defaults) */
-#define QUICK_WIDTH 64
+#define QUICK_WIDTH 32
 #define QUICK_ZDIM 64
 #define QUICK_N_ENERGY 5
 #define QUICK_LR 2e-4f
-#define QUICK_ITERS 3000
+#define QUICK_ITERS 4000
 
 static void usage(FILE *f)
 {
