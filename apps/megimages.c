@@ -109,8 +109,8 @@ int megimages_curve(const char *log, const char *png, const char *data)
         meg_canvas c;
         meg_box box = {0, xmax * 1.02, 0, top > 0 ? top : 1};
         char title[160];
-        snprintf(title, sizeof title, "%s: %s against iterations", data,
-                 stacked ? "modes covered" : "Frechet distance (classifier features)");
+        /* short enough for the canvas at the font's scale 2 */
+        snprintf(title, sizeof title, "%.20s: %s by iteration", data, stacked ? "modes" : "Frechet distance");
         rc = meg_canvas_init(&c, 640, 400, 64, box);
         if (!rc) {
             meg_plot_polyline(&c, xy, n, (meg_rgb){200, 40, 40}, 1.0);
