@@ -243,7 +243,7 @@ expect "meg-eval fd takes no toy options" 2 'unknown or incomplete option "--che
 expect "meg-eval: an unknown command" 2 'unknown command "frobnicate"' -- "$B/apps/meg-eval" frobnicate
 
 # ---- the classifier and meg-eval images, on a tiny fake MNIST folder (IDX files written here)
-expect "meg-train: an unknown model" 2 '--model expects meg, classifier or rbm, got "frobnicate"' -- "$B/apps/meg-train" --model frobnicate
+expect "meg-train: an unknown model" 2 '--model expects meg, wgan-gp, classifier or rbm, got "frobnicate"' -- "$B/apps/meg-train" --model frobnicate
 expect "rbm help" 0 "test_ll_nats" -- "$B/apps/meg-train" --model rbm --help
 for opt in --data --data-dir --cd --pcd --hidden --batch --lr --adam --epochs --iters --binarize --seed --ais-runs \
     --ais-betas --test-n --sample-steps --out --resume --force --log-every --device; do

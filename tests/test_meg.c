@@ -225,37 +225,44 @@ START_TEST(latent_mcmc_in_training_matches_the_reference)
 END_TEST
 
 /* WGAN-GP (the seed's baseline) on the same networks: a short run trains a
- * critic whose energy (D = -E) is lower on 8gaussians than on uniform noise
- * over the box, and the model has no statistics network. */
-START_TEST(wgan_gp_critic_separates_data_from_noise)
+ * critic that tells data from the generator's samples (E, the critic's
+ * negative, is higher on G(z) than on data: a positive Wasserstein
+ * estimate), and the model has no statistics network. At width 64, lambda
+ * 10, 5 critic updates, lr 1e-4, the estimate measured here was 0.09, 0.11,
+ * 0.56, 0.95, 1.19, 1.33 every 50 iterations (seed 8; seed 7 went negative
+ * before rising to 1.1 at 300: the norm penalty orients the critic first). */
+START_TEST(wgan_gp_critic_separates_data_from_samples)
 {
     meg_config c;
-    small_config(&c);
+    meg_config_default(&c);
     c.objective = MEG_OBJECTIVE_WGAN_GP;
+    c.width = 64;
+    c.hidden = 2;
+    c.batch = 64;
     c.lambda = 10;
+    c.seed = 8;
     size_t n = 2000;
     float *data = malloc(n * 2 * sizeof *data);
-    ck_assert(meg_toy_generate("8gaussians", n, 3, data) == 0);
+    ck_assert(meg_toy_generate("8gaussians", n, 8, data) == 0);
     run a = {0};
     run_open(&a, &c, data, n);
     ck_assert_ptr_null(a.m.T.layer[0].w);
-    ck_assert_msg(g_plan_run(a.train, 150) == 0, "%s", rt_error());
+    ck_assert_msg(g_plan_run(a.train, 300) == 0, "%s", rt_error());
     float w;
     ck_assert(g_session_read(a.s, a.m.loss_h, &w) == 0);
-    ck_assert_msg(isfinite(w) && w > 0, "Wasserstein estimate %g", w);
-    g_plan *pe;
-    ck_assert_msg(g_plan_new(a.s, &a.m.energy, 1, NULL, &pe) == 0, "%s", rt_error());
-    float noise[256 * 2], e[2][256];
-    uint64_t st = 17;
-    for (int i = 0; i < 512; i++) {
-        st = st * 6364136223846793005ull + 1442695040888963407ull;
-        noise[i] = (float)((double)(st >> 11) / 9007199254740992.0 * 4 - 2);
-    }
-    ck_assert(meg_eval_energy(a.s, pe, &a.m, data, 256, e[0]) == 0);
-    ck_assert(meg_eval_energy(a.s, pe, &a.m, noise, 256, e[1]) == 0);
-    double md = 0, mn = 0;
-    for (int i = 0; i < 256; i++) md += e[0][i] / 256, mn += e[1][i] / 256;
-    ck_assert_msg(md < mn - 0.2, "critic energy of data %g, of noise %g (Wasserstein estimate %g)", md, mn, w);
+    g_plan *pe, *pg;
+    ck_assert_msg(g_plan_new(a.s, &a.m.energy, 1, NULL, &pe) == 0 && g_plan_new(a.s, &a.m.gen, 1, NULL, &pg) == 0,
+                  "%s", rt_error());
+    float z[512 * 2], xs[512 * 2], e[2][512];
+    meg_latents(z, 512, 2, 3);
+    ck_assert(meg_eval_generate(a.s, pg, &a.m, z, 512, xs) == 0);
+    ck_assert(meg_eval_energy(a.s, pe, &a.m, data, 512, e[0]) == 0);
+    ck_assert(meg_eval_energy(a.s, pe, &a.m, xs, 512, e[1]) == 0);
+    double md = 0, mg = 0;
+    for (int i = 0; i < 512; i++) md += e[0][i] / 512, mg += e[1][i] / 512;
+    ck_assert_msg(mg - md > 0.3, "critic energy of data %g, of samples %g (the step's Wasserstein estimate %g)", md,
+                  mg, w);
+    g_plan_free(pg);
     g_plan_free(pe);
     run_close(&a);
     free(data);
@@ -342,7 +349,7 @@ int main(void)
     tc = tcase_create("training");
     th_validated(tc);
     tcase_add_test(tc, short_training_learns_8gaussians);
-    tcase_add_test(tc, wgan_gp_critic_separates_data_from_noise);
+    tcase_add_test(tc, wgan_gp_critic_separates_data_from_samples);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
