@@ -180,6 +180,14 @@ static int params_of(const meg_model *m, char net, g_tensor **out)
     return meg_mlp_params(net == 'E' ? &m->E : net == 'G' ? &m->G : &m->T, out);
 }
 
+/* A minibatch of B training examples, drawn on the device */
+static g_tensor *real_batch(meg_model *m)
+{
+    int B = m->cfg.batch;
+    if (m->image) return meg_device_set_batch(&m->images, m->rng, B, NULL);
+    return g_gather_rows(m->data, g_rand_int(m->rng, (int)m->ndata, 1, G_SHAPE(B)));
+}
+
 static g_tensor *critic_of(void *model, g_tensor *x) { return meg_energy_of(model, x); }
 
 g_tensor *meg_wgan_penalty(g_tensor *(*critic)(void *user, g_tensor *x), void *user, g_tensor *x_real,
@@ -217,13 +225,7 @@ static int build_step_wgan(meg_model *m)
     g_tensor **effects = calloc(2 * (size_t)c->n_energy + 4, sizeof *effects);
     if (!effects) { rt_set_error("out of host memory"); return -1; }
     for (int j = 0; j < c->n_energy; j++) {
-        g_tensor *x;
-        if (m->image) {
-            x = meg_device_set_batch(&m->images, m->rng, B, NULL);
-        } else {
-            g_tensor *idx = g_rand_int(m->rng, (int)m->ndata, 1, G_SHAPE(B));
-            x = g_gather_rows(m->data, idx);
-        }
+        g_tensor *x = real_batch(m);
         g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z)), *bn = NULL;
         g_tensor *xf = meg_generator_of(m, z, &bn);
         if (bn) effects[neff++] = bn;
@@ -271,13 +273,7 @@ static int build_step(meg_model *m)
 
     /* n_energy updates of E: L_E = mean E(x) - mean E(G(z)) + lambda mean ||dE/dx||^2 (real data) */
     for (int j = 0; j < c->n_energy; j++) {
-        g_tensor *x;
-        if (m->image) {
-            x = meg_device_set_batch(&m->images, m->rng, B, NULL);
-        } else {
-            g_tensor *idx = g_rand_int(m->rng, (int)m->ndata, 1, G_SHAPE(B));
-            x = g_gather_rows(m->data, idx);
-        }
+        g_tensor *x = real_batch(m);
         g_tensor *z = g_rand_normal(m->rng, 2, G_SHAPE(B, Z)), *bn = NULL;
         if (c->mcmc_steps > 0 && !(z = refine_latents(m, z, &effects[neff++]))) goto fail;
         g_tensor *xf = meg_generator_of(m, z, &bn);
