@@ -129,6 +129,7 @@ typedef struct opts {
     const char *data, *out, *device, *data_dir, *classifier, *profile;
     long iters, log_every, ckpt_every, max_submit, eval_every, eval_n, epochs;
     int wgan;                /* --model wgan-gp */
+    int model_given;         /* --model was named: on --resume it must match the checkpoint's */
     int resume, force, grid, samples;
     meg_box box;
     meg_config cfg;
@@ -336,7 +337,7 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
 {
     if (megrun_from_meta(r, f)) return -1;
     const meg_config *c = &r->cfg, *u = &o->cfg;
-    if (c->objective != u->objective) {
+    if (o->model_given && c->objective != u->objective) {
         rt_set_error("%s: a %s checkpoint; resume it with --model %s (or start over with --force)", meg_st_path(f),
                      c->objective == MEG_OBJECTIVE_WGAN_GP ? "WGAN-GP" : "MEG",
                      c->objective == MEG_OBJECTIVE_WGAN_GP ? "wgan-gp" : "meg");
@@ -455,9 +456,10 @@ static int anomaly_row(megrun *r, const runlog *lg, anomaly_result *a)
 }
 
 /* The model named by --model: "meg" (this file), "classifier" or "rbm". */
-static int model_of(int argc, char **argv, const char **model)
+static int model_of(int argc, char **argv, const char **model, int *given)
 {
     *model = "meg";
+    *given = 0;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--model")) {
             if (i + 1 >= argc || (strcmp(argv[i + 1], "meg") && strcmp(argv[i + 1], "classifier") &&
@@ -467,6 +469,7 @@ static int model_of(int argc, char **argv, const char **model)
                 return -1;
             }
             *model = argv[i + 1];
+            *given = 1;
         }
     return 0;
 }
@@ -474,10 +477,11 @@ static int model_of(int argc, char **argv, const char **model)
 int main(int argc, char **argv)
 {
     const char *model;
-    if (model_of(argc, argv, &model)) return 2;
+    int model_given;
+    if (model_of(argc, argv, &model, &model_given)) return 2;
     if (!strcmp(model, "classifier")) return train_classifier_main(argc, argv);
     if (!strcmp(model, "rbm")) return train_rbm_main(argc, argv);
-    opts o = {.wgan = !strcmp(model, "wgan-gp")};
+    opts o = {.wgan = !strcmp(model, "wgan-gp"), .model_given = model_given};
     app_progress pr = {.f = stderr};
     long submits = 0;
     if (parse(argc, argv, &o)) return 2;

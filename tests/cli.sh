@@ -244,6 +244,11 @@ expect "meg-eval: an unknown command" 2 'unknown command "frobnicate"' -- "$B/ap
 
 # ---- the classifier and meg-eval images, on a tiny fake MNIST folder (IDX files written here)
 expect "meg-train: an unknown model" 2 '--model expects meg, wgan-gp, classifier or rbm, got "frobnicate"' -- "$B/apps/meg-train" --model frobnicate
+# a WGAN-GP checkpoint resumes as one without --model (its objective is in its metadata), not as MEG
+expect "wgan-gp tiny run" 0 "samples.csv" -- "$B/apps/meg-train" --model wgan-gp --data 8gaussians --out "$T/wg" "${TINY[@]}" --iters 2
+expect "wgan-gp resumes without --model" 0 "samples.csv" -- "$B/apps/meg-train" --resume --out "$T/wg" --iters 4
+grep -q '"iter": 4, .*"wasserstein"' "$T/wg/log.jsonl" && ok "resumed wgan-gp log reaches iteration 4" || bad "resumed wgan-gp log reaches iteration 4"
+expect "wgan-gp checkpoint refuses --model meg" nonzero "resume it with --model wgan-gp" -- "$B/apps/meg-train" --model meg --resume --out "$T/wg" --iters 6
 expect "rbm help" 0 "test_ll_nats" -- "$B/apps/meg-train" --model rbm --help
 for opt in --data --data-dir --cd --pcd --hidden --batch --lr --adam --epochs --iters --binarize --seed --ais-runs \
     --ais-betas --test-n --sample-steps --out --resume --force --log-every --device; do
