@@ -57,7 +57,7 @@ expect "diverging run stops" nonzero "not finite" -- "$B/apps/meg-train" --data 
 expect "eval of a torn checkpoint" nonzero "checkpoint.safetensors" -- "$B/apps/meg-eval" toy --checkpoint "$T/run/checkpoint.safetensors"
 expect "bench help" 0 "train" -- "$B/apps/meg-bench" --help
 for opt in matmul dispatch train mala mlp peak kernels list-devices --device --json --shape --variant --transpose \
-    --reps --data --width --iters --max-submit --profile --chains --steps; do
+    --reps --data --width --iters --max-submit --profile --peak --chains --steps; do
   grep -q -- "$opt" "$T/out" || bad "bench help mentions $opt"
 done
 

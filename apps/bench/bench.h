@@ -15,6 +15,7 @@ typedef struct bench_opts {
     const char *data;     /* train */
     meg_config cfg;       /* train, mala */
     int iters, max_submit, profile;
+    int peak;             /* train: measure the FMA peak too, for the iteration's share of it */
     int chains, steps;    /* mala */
     int json;
     int reps;

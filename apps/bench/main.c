@@ -94,6 +94,8 @@ static void usage(FILE *f)
             "  --max-submit K  train: iterations per submit (default 25); mala: steps per submit\n"
             "  --profile       train: time per kernel of one iteration (timestamps; to stderr\n"
             "                  with --json)\n"
+            "  --peak          train: also measure the FMA peak (as `peak` does, after the timed\n"
+            "                  iterations) and report the iteration's GFLOP/s as a share of it\n"
             "  --chains C      mala: chains (default 256)\n"
             "  --steps K       mala: timed steps (default 100, after 5 warm-up ones)\n"
             "  -h, --help      this text\n"
@@ -135,6 +137,7 @@ static int parse(int argc, char **argv, bench_opts *o, const bench_cmd **cmd)
         if (known) continue;
         if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--profile")) o->profile = 1;
+        else if (!strcmp(a, "--peak")) o->peak = 1;
         else if (!strcmp(a, "--list-devices")) *cmd = &CMDS[NCMDS - 1];
         else if (!strcmp(a, "--device") && next) o->device = argv[++i];
         else if (!strcmp(a, "--data") && next) o->data = argv[++i];

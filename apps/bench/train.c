@@ -6,7 +6,7 @@
 enum { MIB = 1 << 20 };
 
 static void train_row(bench_report *rep, const bench_opts *o, const megrun *r, const g_plan_stats *st, int its_done,
-                      int submits, double its, double plan_s, double warm_s)
+                      int submits, double its, double plan_s, double warm_s, const bench_peak_info *pk)
 {
     bench_row row;
     bench_row_init(&row, "train", "train");
@@ -29,6 +29,11 @@ static void train_row(bench_report *rep, const bench_opts *o, const megrun *r, c
                "MiB", 1.0 / MIB);
     bench_plan_fields(&row, "flops_per_iter", "FLOPs per iteration (matmul, conv)", st->flops, its, plan_s);
     bench_unit(bench_num(&row, "warmup_s", "first dispatches", "10.2", warm_s), "s", 0);
+    if (pk) {
+        double share = pk->fma_gflops > 0 ? st->flops * its / 1e9 / pk->fma_gflops : 0;
+        bench_unit(bench_num(&row, "fma_peak_gflops", "FMA peak (meg-bench peak)", "10.1", pk->fma_gflops), "GFLOP/s", 0);
+        bench_unit(bench_num(&row, "share_of_fma_peak", "share of the FMA peak", "10.1", share), "%", 100);
+    }
     bench_add(rep, &row);
 }
 
@@ -61,7 +66,11 @@ int bench_train(const bench_opts *o, bench_report *rep, rt_ctx *unused)
     double its = done_its / (app_now() - t0);
     bench_note(rep, "MEG training, %s, width %d, %d hidden, batch %d, %d energy updates", o->data, r.cfg.width,
                r.cfg.hidden, r.cfg.batch, r.cfg.n_energy);
-    train_row(rep, o, &r, &st, done_its, submits, its, plan_s, warm_s);
+    /* the peak after the timed iterations, so that its shaders do not warm
+     * or cool anything the iterations use */
+    bench_peak_info pk;
+    if (o->peak && bench_measure_peak(r.ctx, o, NULL, &pk)) goto done;
+    train_row(rep, o, &r, &st, done_its, submits, its, plan_s, warm_s, o->peak ? &pk : NULL);
     if (o->profile) {
         static char prof[1 << 16];
         if (g_plan_run(r.train, 1) || g_plan_profile(r.train, prof, sizeof prof)) goto done;
