@@ -105,7 +105,7 @@ int clfrun_open(clfrun *r, const meg_dataset *train, rt_ctx *ctx, const char *de
     if (ctx) {
         r->ctx = ctx;
     } else {
-        rt_options o = {.device = device, .validation = -1};
+        rt_options o = {.device = device, .validation = -1, .autotune = -1};
         if (rt_ctx_create(&o, &r->ctx)) return -1;
         r->own_ctx = 1;
     }

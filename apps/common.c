@@ -13,7 +13,7 @@
 
 rt_ctx *app_open_device(const char *prog, const char *device)
 {
-    rt_options o = {.device = device, .validation = -1};
+    rt_options o = {.device = device, .validation = -1, .autotune = -1};
     rt_ctx *ctx;
     if (rt_ctx_create(&o, &ctx)) {
         fprintf(stderr, "%s: %s\n", prog, rt_error());

@@ -326,7 +326,7 @@ const char *megrun_checkpoint_data(const megrun *r, const char *user_data, const
 
 int megrun_open(megrun *r, const char *device)
 {
-    rt_options o = {.device = device, .validation = -1};
+    rt_options o = {.device = device, .validation = -1, .autotune = -1};
     if (rt_ctx_create(&o, &r->ctx)) return -1;
     if (megrun_is_image(r)) {
         int have = r->src.set || r->src.pool;

@@ -285,6 +285,7 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     *out = NULL;
     rt_options o = {0};
     o.validation = -1;
+    o.autotune = -1;
     if (opt) o = *opt;
     uint32_t lim_texels = o.max_texels, lim_range = o.max_storage_range;
     if ((!lim_texels && rt_limit_env("MEG_LIMIT_TEXELS", &lim_texels)) ||
@@ -400,6 +401,15 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     VKCHECK(vkCreateCommandPool(ctx->dev, &pci, NULL, &ctx->pool));
     if (rt__memory_init(ctx)) goto fail_nolabel;
     if (rt__pipeline_cache_init(ctx)) goto fail_nolabel;
+    if (o.autotune < 0) {
+        const char *v = getenv("MEG_AUTOTUNE");
+        if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
+            rt_set_error("MEG_AUTOTUNE=%s: expected 1 (on) or 0 (off)", v);
+            goto fail_nolabel;
+        }
+        o.autotune = v && *v ? !strcmp(v, "1") : ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
+    }
+    ctx->autotune = o.autotune != 0;
     *out = ctx;
     return 0;
 fail:
@@ -414,6 +424,7 @@ void rt_ctx_destroy(rt_ctx *ctx)
     if (ctx->dev) {
         vkDeviceWaitIdle(ctx->dev);
         rt__kernels_free(ctx);
+        rt__autotune_free(ctx);
         if (ctx->pcache) {
             rt__pipeline_cache_save(ctx);
             vkDestroyPipelineCache(ctx->dev, ctx->pcache, NULL);

@@ -37,6 +37,7 @@ struct rt_buffer {
 };
 
 typedef struct rt_cached_kernel rt_cached_kernel;
+typedef struct rt_tune_entry rt_tune_entry;
 
 struct rt_ctx {
     VkInstance instance;
@@ -68,7 +69,19 @@ struct rt_ctx {
     /* kernels */
     rt_cached_kernel **kernels;
     int nkernels, capkernels;
+
+    /* matmul autotune (autotune.c) */
+    int autotune;                 /* measure each new matmul shape's fastest variant */
+    int tuning;                   /* inside a measurement: choose without looking up */
+    int tune_loaded, tune_measured;
+    rt_tune_entry *tune;
+    int ntune, captune;
+    char tune_path[1024];
 };
+
+/* autotune.c: the variant measured fastest for d's shape (0: the heuristic) */
+int rt__autotune_matmul(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t b_off, int *variant);
+void rt__autotune_free(rt_ctx *ctx);
 
 /* memory.c */
 int rt__memory_init(rt_ctx *ctx);

@@ -105,7 +105,11 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
     }
     mm_shape s = variants[d->variant];
     const char *env = d->variant == 0 ? getenv("MEG_MATMUL_VARIANT") : NULL;
-    if (env && *env) {
+    int tuned = 0;
+    if (d->variant == 0 && !(env && *env) && rt__autotune_matmul(ctx, d, a_off, b_off, &tuned)) return -1;
+    if (tuned > 0) {
+        s = variants[tuned];   /* measured fastest on this device (autotune.c) */
+    } else if (env && *env) {
         /* a user's choice for every matmul, e.g. the best of `meg-bench matmul --variant all` on a GPU */
         char *end;
         long v = strtol(env, &end, 10);
@@ -126,7 +130,6 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
     memset(p, 0, sizeof *p);
     int va = !s.tiled && (d->transpose_a ? (d->m % 4 == 0 && s.tm % 4 == 0) : d->k % 4 == 0) && a_off % 16 == 0;
     int vb = !s.tiled && (d->transpose_b ? d->k % 4 == 0 : (d->n % 4 == 0 && s.tn % 4 == 0)) && b_off % 16 == 0;
-    (void)ctx;
     uint32_t *sp = p->spec;
     sp[0] = s.wg;
     sp[1] = d->m;

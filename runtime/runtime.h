@@ -71,6 +71,12 @@ typedef struct rt_options {
      * above the device's changes nothing. rt_ctx_limits reports the result. */
     uint32_t max_texels;
     uint32_t max_storage_range;
+    /* Matmul autotune (autotune.c): each new shape timed over candidate
+     * variants at plan time, the fastest kept in a cache file per device
+     * and driver. -1: $MEG_AUTOTUNE (1 on, 0 off) when set, else on for GPUs
+     * and off for CPU devices, whose defaults were tuned by hand; 0 off; 1 on.
+     * rt_options zeroed by hand means off: use -1 for the default. */
+    int autotune;
 } rt_options;
 
 typedef struct rt_ctx rt_ctx;
@@ -86,6 +92,12 @@ int rt_ctx_u8_texels(const rt_ctx *ctx);
 /* Validation messages (warnings and errors) seen since the context began. */
 int rt_validation_count(const rt_ctx *ctx);
 int rt_validation_enabled(const rt_ctx *ctx);
+/* Whether matmul shapes are autotuned, and how many this context measured
+ * (not found in its cache). */
+int rt_autotune_enabled(const rt_ctx *ctx);
+int rt_autotune_measured(const rt_ctx *ctx);
+/* The cache file of this device and driver ("" without a cache folder). */
+const char *rt_autotune_path(rt_ctx *ctx);
 /* Offset alignment that suits storage and texel bindings. */
 size_t rt_ctx_alignment(const rt_ctx *ctx);
 

@@ -29,6 +29,8 @@ static void train_row(bench_report *rep, const bench_opts *o, const megrun *r, c
                "MiB", 1.0 / MIB);
     bench_plan_fields(&row, "flops_per_iter", "FLOPs per iteration (matmul, conv)", st->flops, its, plan_s);
     bench_unit(bench_num(&row, "warmup_s", "first dispatches", "10.2", warm_s), "s", 0);
+    if (rt_autotune_enabled(r->ctx))
+        bench_int(&row, "autotune_measured", "matmul shapes autotuned (not cached)", "10", rt_autotune_measured(r->ctx));
     if (pk) {
         double share = pk->fma_gflops > 0 ? st->flops * its / 1e9 / pk->fma_gflops : 0;
         bench_unit(bench_num(&row, "fma_peak_gflops", "FMA peak (meg-bench peak)", "10.1", pk->fma_gflops), "GFLOP/s", 0);

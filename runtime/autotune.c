@@ -1,0 +1,259 @@
+/* autotune.c: the matmul variant per shape, measured on this device. The
+ * hand-picked defaults of ops.c were tuned on llvmpipe; on another device a
+ * plan's matmul shapes are timed once over a set of candidate variants and
+ * the fastest kept, in memory and in a cache file per device and driver,
+ * so later plans (and later runs) pay nothing. */
+#include "internal.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A shape's key: everything rt_matmul_choose's result depends on. */
+typedef struct tune_key {
+    uint32_t m, k, n;
+    uint8_t ta, tb, ones, aligned_a, aligned_b;
+} tune_key;
+
+struct rt_tune_entry {
+    tune_key key;
+    int variant;
+    double ms;
+};
+
+/* Shapes this small are bound by the dispatch itself; too large ones take
+ * too long to time at plan time. FLOPs are 2 m n k. */
+#define TUNE_MIN_MNK (1u << 16)
+#define TUNE_MAX_MNK ((uint64_t)1 << 33)
+
+/* Candidates, by device: a CPU has no shared-memory advantage and compiles
+ * slowly (few candidates); a GPU gets the wide and tiled forms too. */
+static const int CPU_CANDIDATES[] = {0, 3, 4, 6, 9, 12, 15};
+static const int GPU_CANDIDATES[] = {0, 3, 6, 12, 15, 16, 17, 18, 19, 20};
+
+int rt_autotune_enabled(const rt_ctx *ctx) { return ctx->autotune; }
+int rt_autotune_measured(const rt_ctx *ctx) { return ctx->tune_measured; }
+
+static int key_eq(const tune_key *a, const tune_key *b)
+{
+    return a->m == b->m && a->k == b->k && a->n == b->n && a->ta == b->ta && a->tb == b->tb && a->ones == b->ones &&
+           a->aligned_a == b->aligned_a && a->aligned_b == b->aligned_b;
+}
+
+static void cache_path(rt_ctx *ctx)
+{
+    char dir[900];
+    if (rt_cache_dir(dir, sizeof dir)) return;
+    snprintf(ctx->tune_path, sizeof ctx->tune_path, "%s/autotune-%08x-%08x-%08x.txt", dir, ctx->props.vendorID,
+             ctx->props.deviceID, ctx->props.driverVersion);
+}
+
+static void uuid_hex(const rt_ctx *ctx, char *out)
+{
+    for (int i = 0; i < (int)VK_UUID_SIZE; i++) sprintf(out + 2 * i, "%02x", ctx->props.pipelineCacheUUID[i]);
+}
+
+static int push_entry(rt_ctx *ctx, const tune_key *k, int variant, double ms)
+{
+    if (ctx->ntune == ctx->captune) {
+        int cap = ctx->captune ? 2 * ctx->captune : 32;
+        rt_tune_entry *e = realloc(ctx->tune, (size_t)cap * sizeof *e);
+        if (!e) {
+            rt_set_error("out of host memory");
+            return -1;
+        }
+        ctx->tune = e;
+        ctx->captune = cap;
+    }
+    ctx->tune[ctx->ntune++] = (rt_tune_entry){*k, variant, ms};
+    return 0;
+}
+
+/* The cache file: a header naming the driver's pipeline-cache UUID, then one
+ * shape per line. A file of another driver build, or a line that does not
+ * read, is ignored: it is a cache, and measuring again repairs it. */
+static void load(rt_ctx *ctx)
+{
+    ctx->tune_loaded = 1;
+    cache_path(ctx);
+    if (!ctx->tune_path[0]) return;
+    FILE *f = fopen(ctx->tune_path, "r");
+    if (!f) return;
+    char line[256], want[2 * VK_UUID_SIZE + 1], got[2 * VK_UUID_SIZE + 8];
+    uuid_hex(ctx, want);
+    if (!fgets(line, sizeof line, f) || sscanf(line, "# meg autotune 1 %40s", got) != 1 || strcmp(got, want)) {
+        fclose(f);
+        return;
+    }
+    while (fgets(line, sizeof line, f)) {
+        unsigned m, k, n, ta, tb, ones, aa, ab;
+        int v;
+        double ms;
+        char end;
+        if (sscanf(line, "%u %u %u %u %u %u %u %u %d %lf %c", &m, &k, &n, &ta, &tb, &ones, &aa, &ab, &v, &ms, &end) !=
+                10 ||
+            v < 0 || v >= rt_matmul_variants() || ta > 1 || tb > 1 || ones > 1 || aa > 1 || ab > 1 || !m || !k || !n)
+            continue;
+        tune_key key = {m, k, n, (uint8_t)ta, (uint8_t)tb, (uint8_t)ones, (uint8_t)aa, (uint8_t)ab};
+        int dup = 0;
+        for (int i = 0; i < ctx->ntune && !dup; i++) dup = key_eq(&ctx->tune[i].key, &key);
+        if (!dup && push_entry(ctx, &key, v, ms)) break;
+    }
+    fclose(f);
+}
+
+/* Best effort, as the pipeline cache: a table that cannot be saved only
+ * costs a measurement next run, so its message is dropped. */
+static void save(rt_ctx *ctx)
+{
+    if (!ctx->tune_path[0]) return;
+    size_t cap = 96 + (size_t)ctx->ntune * 96, at = 0;
+    char *buf = malloc(cap);
+    if (!buf) return;
+    char hex[2 * VK_UUID_SIZE + 1];
+    uuid_hex(ctx, hex);
+    at += (size_t)snprintf(buf + at, cap - at, "# meg autotune 1 %s\n", hex);
+    for (int i = 0; i < ctx->ntune; i++) {
+        const rt_tune_entry *e = &ctx->tune[i];
+        at += (size_t)snprintf(buf + at, cap - at, "%u %u %u %u %u %u %u %u %d %.6g\n", e->key.m, e->key.k, e->key.n,
+                               e->key.ta, e->key.tb, e->key.ones, e->key.aligned_a, e->key.aligned_b, e->variant, e->ms);
+    }
+    char keep[256];
+    snprintf(keep, sizeof keep, "%s", rt_error());
+    if (rt_write_file_atomic(ctx->tune_path, buf, at, RT_WRITE_MKDIRS | RT_WRITE_CACHE)) rt_set_error("%s", keep);
+    free(buf);
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Milliseconds per dispatch of variant v on k's shape: the median of 5
+ * timed dispatches, after one warm-up the first time (the driver compiles
+ * there). */
+static int time_variant(rt_ctx *ctx, const tune_key *k, int v, int warm, rt_binding a, rt_binding b, rt_binding c,
+                        double *ms)
+{
+    rt_matmul_desc d = {.m = k->m, .n = k->n, .k = k->k, .transpose_a = k->ta, .transpose_b = k->tb,
+                        .variant = v, .ones_row = k->ones};
+    rt_cmd *cmd = NULL;
+    if (warm && (rt_cmd_begin(ctx, 0, &cmd) || rt_matmul(cmd, &d, a, b, c) || rt_cmd_submit(cmd, 1))) goto fail;
+    rt_cmd_free(cmd);
+    cmd = NULL;
+    enum { REPS = 5 };
+    if (rt_cmd_begin(ctx, ctx->timestamps_ok ? RT_CMD_TIMESTAMPS : 0, &cmd)) goto fail;
+    for (int i = 0; i < REPS; i++)
+        if (rt_matmul(cmd, &d, a, b, c)) goto fail;
+    double t0 = now_ms();
+    if (rt_cmd_submit(cmd, 1)) goto fail;
+    double wall = (now_ms() - t0) / REPS, t[REPS];
+    int nt = 0;
+    for (int i = 0; ctx->timestamps_ok && i < REPS; i++)
+        if (!rt_cmd_timing(cmd, i, &t[nt], NULL)) nt++;
+    if (nt == REPS) {
+        qsort(t, REPS, sizeof t[0], cmp_double);
+        *ms = t[REPS / 2];
+    } else {
+        *ms = wall;
+    }
+    rt_cmd_free(cmd);
+    return 0;
+fail:
+    rt_cmd_free(cmd);
+    return -1;
+}
+
+/* Times the candidates on scratch buffers at offset 0: a plan's operands
+ * sit at the device's binding alignment, so its vec4 loads match these
+ * wherever the shape allows them (aligned_a/b keep the rare other case
+ * apart in the table). */
+static int measure(rt_ctx *ctx, const tune_key *k, int *best)
+{
+    size_t na = (size_t)k->m * k->k, nb = (size_t)k->k * k->n, nc = ((size_t)k->m + k->ones) * k->n;
+    rt_buffer *a = NULL, *b = NULL, *c = NULL;
+    int rc = -1;
+    if (rt_buffer_create(ctx, na * 4, &a) || rt_buffer_create(ctx, nb * 4, &b) || rt_buffer_create(ctx, nc * 4, &c))
+        goto done;
+    /* zeros: the values do not change the time, and buffers start undefined */
+    rt_cmd *cmd = NULL;
+    if (rt_cmd_begin(ctx, 0, &cmd) || rt_fill(cmd, a, 0, na, 0.0f) || rt_fill(cmd, b, 0, nb, 0.0f) ||
+        rt_cmd_submit(cmd, 1)) {
+        rt_cmd_free(cmd);
+        goto done;
+    }
+    rt_cmd_free(cmd);
+    rt_binding ba = {a, 0, na * 4, 0, 0}, bb = {b, 0, nb * 4, 0, 0}, bc = {c, 0, nc * 4, 0, 0};
+    int cpu = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    const int *cand = cpu ? CPU_CANDIDATES : GPU_CANDIDATES;
+    int ncand = cpu ? (int)(sizeof CPU_CANDIDATES / sizeof *CPU_CANDIDATES)
+                    : (int)(sizeof GPU_CANDIDATES / sizeof *GPU_CANDIDATES);
+    /* rounds over all candidates, each keeping its fastest: other work on
+     * the machine slows a round, not one candidate's every round */
+    enum { ROUNDS = 3, MAXC = 16 };
+    double fastest[MAXC];
+    ctx->tuning = 1;   /* variant 0 below is the heuristic, not a lookup */
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < ncand && i < MAXC; i++) {
+            double ms;
+            if (time_variant(ctx, k, cand[i], r == 0, ba, bb, bc, &ms)) {
+                ctx->tuning = 0;
+                goto done;
+            }
+            if (r == 0 || ms < fastest[i]) fastest[i] = ms;
+        }
+    ctx->tuning = 0;
+    double best_ms = fastest[0];
+    *best = cand[0];
+    for (int i = 1; i < ncand && i < MAXC; i++)
+        if (fastest[i] < best_ms) best_ms = fastest[i], *best = cand[i];
+    ctx->tune_measured++;
+    rc = push_entry(ctx, k, *best, best_ms);
+    if (!rc) save(ctx);
+done:
+    rt_buffer_destroy(a);
+    rt_buffer_destroy(b);
+    rt_buffer_destroy(c);
+    if (rc) rt_error_prefix("autotune of matmul %u x %u x %u (M x K x N)", k->m, k->k, k->n);
+    return rc;
+}
+
+int rt__autotune_matmul(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t b_off, int *variant)
+{
+    *variant = 0;
+    if (!ctx->autotune || ctx->tuning) return 0;
+    uint64_t mnk = (uint64_t)d->m * d->n * d->k;
+    if (mnk < TUNE_MIN_MNK || mnk > TUNE_MAX_MNK) return 0;
+    if (!ctx->tune_loaded) load(ctx);
+    tune_key k = {d->m, d->k, d->n, (uint8_t)(d->transpose_a != 0), (uint8_t)(d->transpose_b != 0),
+                  (uint8_t)(d->ones_row != 0), (uint8_t)(a_off % 16 == 0), (uint8_t)(b_off % 16 == 0)};
+    for (int i = 0; i < ctx->ntune; i++)
+        if (key_eq(&ctx->tune[i].key, &k)) {
+            *variant = ctx->tune[i].variant;
+            return 0;
+        }
+    return measure(ctx, &k, variant);
+}
+
+const char *rt_autotune_path(rt_ctx *ctx)
+{
+    if (!ctx->tune_path[0]) cache_path(ctx);
+    return ctx->tune_path;
+}
+
+void rt__autotune_free(rt_ctx *ctx)
+{
+    free(ctx->tune);
+    ctx->tune = NULL;
+    ctx->ntune = ctx->captune = 0;
+}
