@@ -64,15 +64,21 @@ static int write_csv(const char *path, const meg_dataset *d, int with_label)
 
 /* The split and features meg-train uses, as train.csv (features) and
  * test.csv (features, label), for baselines run on exactly these rows. */
-static int write_split(const char *data, const char *dir)
+static int write_split(const char *data, const char *label, const char *dir)
 {
     megrun r = {0};
     char path[4200];
     int rc = 1;
     if (!megrun_is_tabular_name(data)) {
-        rt_set_error("--write-split: --data expects kdd99:PATH or kdd99-unscaled:PATH, got \"%s\"", data);
+        rt_set_error("--write-split: --data expects kdd99:PATH, kdd99-unscaled:PATH, csv:PATH or csv-unscaled:PATH, "
+                     "got \"%s\"", data);
         goto done;
     }
+    if (megrun_is_csv_name(data) && !label) {
+        rt_set_error("--write-split: a CSV table splits by its labels: pass --label-column NAME");
+        goto done;
+    }
+    if (label) snprintf(r.label, sizeof r.label, "%s", label);
     if (app_prepare_out(dir) || megrun_load_data(&r, data, 1, NULL)) goto done;
     snprintf(path, sizeof path, "%s/train.csv", dir);
     if (write_csv(path, &r.set, 0)) goto done;
@@ -89,9 +95,57 @@ done:
     return rc;
 }
 
+/* The rows a csv:PATH model scores: with a label column, the test half of
+ * the file's 50/50 split (labels kept); without one, every row; both scaled
+ * by the checkpoint's scaling (megrun_from_meta read it), so any file with
+ * the model's features is scored as the model was trained. The training
+ * rows are not needed (the device holds no data for scoring). */
+static int load_scored(megrun *r, const char *data, const char *label, const char *ckpath)
+{
+    int ck_unscaled = 0, unscaled = 0;
+    megrun_tabular_path(r->data, &ck_unscaled);
+    if (!megrun_is_csv_name(data) || (megrun_tabular_path(data, &unscaled), unscaled != ck_unscaled)) {
+        rt_set_error("%s was trained on %s: --data expects %s:PATH, got \"%s\"", ckpath, r->data,
+                     ck_unscaled ? "csv-unscaled" : "csv", data);
+        return -1;
+    }
+    size_t n_ck = r->n;
+    int dim_ck = r->cfg.dim;
+    char ck_label[sizeof r->label];
+    snprintf(ck_label, sizeof ck_label, "%s", r->label);
+    snprintf(r->label, sizeof r->label, "%s", label ? label : "");
+    if (megrun_load_data(r, data, r->cfg.seed, NULL)) {
+        if (ck_label[0] && !label) {
+            char m[1024];
+            snprintf(m, sizeof m, "%s", rt_error());
+            rt_set_error("%s (the model was trained with --label-column %s: pass it when the file has that column)", m,
+                         ck_label);
+        }
+        return -1;
+    }
+    if (!label) {
+        r->test = r->set;   /* every row, unlabelled */
+        memset(&r->set, 0, sizeof r->set);
+    }
+    meg_dataset_free(&r->set);
+    if (meg_dataset_dim(&r->test) != (size_t)dim_ck) {
+        rt_set_error("%s: %zu feature columns, the model of %s takes %d", megrun_tabular_path(data, NULL),
+                     meg_dataset_dim(&r->test), ckpath, dim_ck);
+        return -1;
+    }
+    if (!r->test.n) {
+        rt_set_error("%s: no rows to score", megrun_tabular_path(data, NULL));
+        return -1;
+    }
+    r->n = n_ck;   /* the model's size, as trained */
+    r->cfg.dim = dim_ck;
+    return 0;
+}
+
 int eval_anomaly_main(int argc, char **argv)
 {
-    const char *ckpath = NULL, *data = NULL, *scores_path = NULL, *device = NULL, *data_dir = NULL, *split = NULL;
+    const char *ckpath = NULL, *data = NULL, *scores_path = NULL, *device = NULL, *data_dir = NULL, *split = NULL,
+               *label = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -100,6 +154,7 @@ int eval_anomaly_main(int argc, char **argv)
         else if (!strcmp(a, "--scores") && v) { scores_path = v; i++; }
         else if (!strcmp(a, "--data-dir") && v) { data_dir = v; i++; }
         else if (!strcmp(a, "--write-split") && v) { split = v; i++; }
+        else if (!strcmp(a, "--label-column") && v) { label = v; i++; }
         else if (!strcmp(a, "--device") && v) { device = v; i++; }
         else {
             fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
@@ -111,7 +166,12 @@ int eval_anomaly_main(int argc, char **argv)
             fprintf(stderr, "%s: --write-split DIR takes --data kdd99:PATH and no checkpoint\n", PROG);
             return 2;
         }
-        return write_split(data, split);
+        return write_split(data, label, split);
+    }
+    if (label && (!*label || strlen(label) >= sizeof ((megrun *)0)->label)) {
+        fprintf(stderr, "%s: --label-column expects a column name of 1 to %zu bytes\n", PROG,
+                sizeof ((megrun *)0)->label - 1);
+        return 2;
     }
     if (!ckpath) {
         fprintf(stderr, "%s: --checkpoint FILE is required (see --help)\n", PROG);
@@ -124,20 +184,27 @@ int eval_anomaly_main(int argc, char **argv)
     char path[4200], js[1024];
     if (meg_st_read(ckpath, &ck) || megrun_from_meta(&r, ck)) goto fail;
     if (!megrun_has_anomaly_test(r.data)) {
-        rt_set_error("%s was trained on %s, not on an anomaly-detection set (kdd99:PATH, mnist-heldout:D)", ckpath,
-                     r.data);
+        rt_set_error("%s was trained on %s, not on an anomaly-detection set (kdd99:PATH, csv:PATH, mnist-heldout:D)",
+                     ckpath, r.data);
         goto fail;
     }
     if (!data) data = megrun_checkpoint_data(&r, NULL, ckpath);   /* a held-out digit: the checkpoint's */
     if (!data) goto fail;
     if (!megrun_has_anomaly_test(data)) {
-        rt_set_error("--data expects kdd99:PATH, kdd99-unscaled:PATH or mnist-heldout:D, got \"%s\"", data);
+        rt_set_error("--data expects kdd99:PATH, kdd99-unscaled:PATH, csv:PATH, csv-unscaled:PATH or mnist-heldout:D, "
+                     "got \"%s\"", data);
         goto fail;
     }
     size_t n_ck = r.n;
-    int dim_ck = r.cfg.dim;
-    if (megrun_load_data(&r, data, r.cfg.seed, data_dir)) goto fail;
-    if (r.set.n != n_ck || meg_dataset_dim(&r.set) != (size_t)dim_ck) {
+    int dim_ck = r.cfg.dim, csv = megrun_is_csv_name(r.data);
+    if (csv && load_scored(&r, data, label, ckpath)) goto fail;
+    if (!csv && label) {
+        rt_set_error("--label-column is for models trained on a CSV table (csv:PATH); %s was trained on %s", ckpath,
+                     r.data);
+        goto fail;
+    }
+    if (!csv && megrun_load_data(&r, data, r.cfg.seed, data_dir)) goto fail;
+    if (!csv && (r.set.n != n_ck || meg_dataset_dim(&r.set) != (size_t)dim_ck)) {
         rt_set_error("%s: its training split has %zu rows of %zu features, the checkpoint's %zu of %d: not the file "
                      "the model was trained on", megrun_tabular_path(data, NULL), r.set.n, meg_dataset_dim(&r.set), n_ck,
                      dim_ck);
@@ -150,6 +217,7 @@ int eval_anomaly_main(int argc, char **argv)
     s = malloc(2 * n * sizeof *s);
     if (!s) { rt_set_error("out of host memory"); goto fail; }
     anomaly_result a;
+    int labelled = r.test.labels != NULL;
     if (anomaly_score(&r, &a, s) || anomaly_json(&a, js, sizeof js)) goto fail;
     /* scores.csv, whole or not at all */
     if (!scores_path) {
@@ -157,18 +225,23 @@ int eval_anomaly_main(int argc, char **argv)
         snprintf(path, sizeof path, "%.*sscores.csv", slash ? (int)(slash - ckpath + 1) : 0, ckpath);
         scores_path = path;
     }
-    rows = malloc(3 * n * sizeof *rows);
+    /* a row per scored row: both scores, then the label when there are labels */
+    int C = labelled ? 3 : 2;
+    rows = malloc((size_t)C * (n ? n : 1) * sizeof *rows);
     if (!rows) { rt_set_error("out of host memory"); goto fail; }
     for (size_t i = 0; i < n; i++) {
-        rows[3 * i] = s[i];
-        rows[3 * i + 1] = s[n + i];
-        rows[3 * i + 2] = (float)r.test.labels[i];
+        rows[C * i] = s[i];
+        rows[C * i + 1] = s[n + i];
+        if (labelled) rows[C * i + 2] = (float)r.test.labels[i];
     }
-    if (viz_csv(scores_path, rows, n, 3, "energy,grad2,label")) goto fail;
+    if (viz_csv(scores_path, rows, n, C, labelled ? "energy,grad2,label" : "energy,grad2")) goto fail;
     printf("{\"checkpoint\": ");
     app_json_string(stdout, ckpath);
-    printf(", \"iteration\": %ld, \"n\": %zu, \"anomalies\": %zu, \"percentile\": %g, %s, \"scores\": ", r.iteration, n,
-           a.energy.anomalies, ANOMALY_PERCENTILE, js);
+    printf(", \"iteration\": %ld, \"n\": %zu, \"anomalies\": ", r.iteration, n);
+    if (labelled) printf("%zu", a.energy.anomalies);
+    else printf("null");
+    printf(", \"percentile\": %g, %s, \"labelled\": %s, \"scores\": ", ANOMALY_PERCENTILE, js,
+           labelled ? "true" : "false");
     app_json_string(stdout, scores_path);
     printf("}\n");
     rc = rt_validation_count(r.ctx) ? 1 : 0;

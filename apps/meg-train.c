@@ -126,7 +126,7 @@ static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
 
 typedef struct opts {
-    const char *data, *out, *device, *data_dir, *classifier, *profile;
+    const char *data, *out, *device, *data_dir, *classifier, *profile, *label;
     long iters, log_every, ckpt_every, max_submit, eval_every, eval_n, epochs;
     int wgan;                /* --model wgan-gp */
     int resume, force, grid, samples;
@@ -138,7 +138,7 @@ typedef struct opts {
 enum { SET_BATCH = 1, SET_WIDTH = 2, SET_HIDDEN = 4, SET_ZDIM = 8, SET_LR = 16, SET_B1 = 32, SET_B2 = 64,
        SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048, SET_MCMC = 4096,
        SET_MCMC_A = 8192, SET_PENALTY = 16384, SET_ITERS = 32768, SET_SAMPLES = 65536, SET_LOG = 1 << 17,
-       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19 };
+       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19, SET_LABEL = 1 << 20 };
 
 /* The image profiles: "paper" (section 2.5.2 and the authors' code) and
  * "quick", sized to show learning on a 2-core CPU in about 30 minutes.
@@ -220,6 +220,7 @@ static int parse(int argc, char **argv, opts *o)
         if (!strcmp(a, "--force")) { o->force = 1; continue; }
         if (!strcmp(a, "--data") && v) { o->data = v; o->set |= SET_DATA; i++; continue; }
         if (!strcmp(a, "--data-dir") && v) { o->data_dir = v; i++; continue; }
+        if (!strcmp(a, "--label-column") && v) { o->label = v; o->set |= SET_LABEL; i++; continue; }
         if (!strcmp(a, "--classifier") && v) { o->classifier = v; i++; continue; }
         if (!strcmp(a, "--profile") && v) {
             if (strcmp(v, "paper") && strcmp(v, "quick")) {
@@ -307,8 +308,17 @@ static int parse(int argc, char **argv, opts *o)
     }
     int tabular = megrun_is_tabular_name(o->data), anomaly = megrun_has_anomaly_test(o->data);
     if (!anomaly && (o->set & SET_EPOCHS)) {
-        fprintf(stderr, "%s: --epochs is for anomaly-detection sets (kdd99:PATH, mnist-heldout:D); others count "
-                        "--iters\n", PROG);
+        fprintf(stderr, "%s: --epochs is for anomaly-detection sets (kdd99:PATH, csv:PATH, mnist-heldout:D); "
+                        "others count --iters\n", PROG);
+        return -1;
+    }
+    if ((o->set & SET_LABEL) && !megrun_is_csv_name(o->data)) {
+        fprintf(stderr, "%s: --label-column is for CSV tables (--data csv:PATH or csv-unscaled:PATH)\n", PROG);
+        return -1;
+    }
+    if (o->label && (!*o->label || strlen(o->label) >= sizeof ((megrun *)0)->label)) {
+        fprintf(stderr, "%s: --label-column expects a column name of 1 to %zu bytes\n", PROG,
+                sizeof ((megrun *)0)->label - 1);
         return -1;
     }
     if (image) image_defaults(o);
@@ -359,6 +369,11 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
                          meg_st_path(f), chk[i].name);
             return -1;
         }
+    if ((o->set & SET_LABEL) && strcmp(r->label, o->label)) {
+        rt_set_error("%s: --label-column differs from the checkpoint's (%s%s%s; drop it, or start over with --force)",
+                     meg_st_path(f), r->label[0] ? "\"" : "", r->label[0] ? r->label : "none", r->label[0] ? "\"" : "");
+        return -1;
+    }
     /* the data: the checkpoint's toy set, or the CSV path the user passes again */
     if (!(o->set & SET_DATA) && !megrun_checkpoint_data(r, NULL, meg_st_path(f))) return -1;
     return 0;
@@ -367,10 +382,13 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
 static int save_checkpoint(megrun *r, const char *path)
 {
     meg_st_kv kv[32];
+    meg_st_tensor extra[2];
     char store[4096];
     size_t n;
     if (megrun_meta(r, kv, 32, store, sizeof store, &n)) return -1;
-    return meg_checkpoint_save(path, r->s, r->m.g, kv, n);
+    /* a CSV table's scaling goes with the weights: scoring needs it */
+    int ne = megrun_scaling_tensors(r, extra);
+    return meg_checkpoint_save_extra(path, r->s, r->m.g, extra, (size_t)ne, kv, n);
 }
 
 static int write_outputs(megrun *r, const opts *o, int *quality_json_ok, char *qjson, size_t qn)
@@ -492,6 +510,7 @@ int main(int argc, char **argv)
     int have_ck;
     if (app_training_out(PROG, o.out, "checkpoint.safetensors", o.resume, o.force, ckpath, sizeof ckpath, &have_ck)) return 1;
     r.cfg = o.cfg;
+    if (o.label) snprintf(r.label, sizeof r.label, "%s", o.label);
     if (o.resume) {
         if (meg_st_read(ckpath, &ck) || resume_config(&o, &r, ck)) goto fail;
     }
@@ -503,9 +522,10 @@ int main(int argc, char **argv)
                      n_ck, r.data, r.n);
         goto fail;
     }
+    /* a CSV table without a label column trains in epochs like any table, and has no test split to score */
     int image = megrun_is_image(&r), tabular = megrun_is_tabular_name(r.data),
-        anomaly = megrun_has_anomaly_test(r.data);
-    if (anomaly) {
+        anomaly = megrun_has_anomaly_test(r.data) && (!tabular || r.test.labels);
+    if (anomaly || tabular) {
         /* epochs of minibatches drawn with replacement: ceil(n / batch) iterations each; a log row,
          * an evaluation every epoch, a checkpoint every 5 */
         long per = (long)((r.n + (size_t)r.cfg.batch - 1) / (size_t)r.cfg.batch);
@@ -539,9 +559,10 @@ int main(int argc, char **argv)
                 r.cfg.height, r.cfg.img_width, r.cfg.width, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr,
                 (double)r.cfg.lambda, r.cfg.penalty_channel_norm ? "the authors' channel" : "the paper's");
     else if (tabular)
-        fprintf(stderr, "%s: %s on %s (%s); %s (%zu training rows of %d features, %zu test rows); E, G, T of hidden "
-                        "widths %s, z %d, batch %d, %d energy updates, lr %g, lambda %g; %ld iterations\n", PROG,
-                o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.n, r.cfg.dim, r.test.n,
+        fprintf(stderr, "%s: %s on %s (%s); %s%s%s (%zu training rows of %d features, %zu test rows); E, G, T of "
+                        "hidden widths %s, z %d, batch %d, %d energy updates, lr %g, lambda %g; %ld iterations\n", PROG,
+                o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.label[0] ? ", label " : "",
+                r.label, r.n, r.cfg.dim, r.test.n,
                 r.cfg.e_hidden.n ? "the seed's" : "uniform", r.cfg.zdim, r.cfg.batch, r.cfg.n_energy,
                 (double)r.cfg.lr, (double)r.cfg.lambda, o.iters);
     else
@@ -652,7 +673,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: wrote %s/samples.png, samples.safetensors, log.jsonl, checkpoint.safetensors\n", PROG,
                 o.out);
     }
-    if (anomaly) {
+    if (tabular || anomaly) {
         /* the last evaluation, and the means over the last 10 (the seed's tables average its last 10 epochs) */
         char a1[1024] = "", a2[2048] = "";
         size_t at = strlen(qjson);
