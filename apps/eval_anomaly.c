@@ -1,6 +1,7 @@
 /* eval_anomaly.c: meg-eval anomaly: scores the test split of a model
- * trained by meg-train --data kdd99:PATH or mnist-heldout:D with its
- * energy E(x) and with
+ * trained by meg-train --data kdd99:PATH, csv:PATH or mnist-heldout:D (or,
+ * for csv:PATH, any file with its features, with or without labels) with
+ * its energy E(x) and with
  * ||dE/dx||^2, prints precision, recall, F1 (threshold at the 80th
  * percentile), AUPRC and ROC AUC of both as one JSON object, and writes
  * scores.csv (one row per test row: both scores and the label) so that
@@ -19,30 +20,44 @@ static const char *PROG = "meg-eval anomaly";
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: meg-eval anomaly --checkpoint FILE [--data kdd99:PATH] [options]\n"
+            "usage: meg-eval anomaly --checkpoint FILE [--data kdd99:PATH | csv:PATH] [options]\n"
             "\n"
             "Scores the test split of a model trained by meg-train --data kdd99:PATH (the same file:\n"
-            "its 50/50 split by the fixed seed; a checkpoint's metadata is never opened as a path) or\n"
-            "--data mnist-heldout:D (the other digits' 20%% and every D, table 2.4 of the seed)\n"
+            "its 50/50 split by the fixed seed; a checkpoint's metadata is never opened as a path),\n"
+            "--data csv:PATH (any CSV table with the model's features, see below) or --data\n"
+            "mnist-heldout:D (the other digits' 20%% and every D, table 2.4 of the seed)\n"
             "with the learned energy E(x) (the seed's authors' code) and with ||dE/dx||^2 (the\n"
             "paper's text). Higher scores are more anomalous; the rows at or above the 80th\n"
-            "percentile of the test scores are flagged, and the \"normal.\" rows are the anomalies\n"
-            "(about 20%%), as in the seed's protocol. Prints one JSON object: n, anomalies, then\n"
-            "energy_precision, energy_recall, energy_f1, energy_auprc (trapezoid over the\n"
-            "precision-recall curve, as sklearn's auc(recall, precision)), energy_auroc, and the same\n"
-            "with grad2_ for ||dE/dx||^2.\n"
+            "percentile of the test scores are flagged; the anomalies are KDD's \"normal.\" rows\n"
+            "(about 20%%, as in the seed's protocol) or a CSV table's rows labelled 1. Prints one\n"
+            "JSON object: checkpoint, iteration, n (the rows scored), percentile,\n"
+            "anomalies, then energy_precision, energy_recall, energy_f1, energy_auprc (trapezoid over\n"
+            "the precision-recall curve, as sklearn's auc(recall, precision)), energy_auroc, and the\n"
+            "same with grad2_ for ||dE/dx||^2, labelled (whether the rows had labels), scores.\n"
+            "\n"
+            "CSV tables (csv:PATH; csv-unscaled:PATH for a model trained so): the file's features are\n"
+            "scaled by the min-max scaling saved in the checkpoint at training, whatever file it is,\n"
+            "and must be as many as the model's. With --label-column NAME the test half of the file's\n"
+            "50/50 split is scored and judged (for the file trained on: the rows it did not train on);\n"
+            "without, every row is scored, anomalies and the numbers are null and scores.csv has no\n"
+            "label column.\n"
             "\n"
             "options:\n"
-            "  --checkpoint FILE  checkpoint.safetensors of meg-train --data kdd99:PATH\n"
+            "  --checkpoint FILE  checkpoint.safetensors of meg-train --data kdd99:PATH, csv:PATH or\n"
+            "                     mnist-heldout:D\n"
             "  --data kdd99:PATH  the KDD Cup 99 \"10 percent\" file the model was trained on\n"
             "                     (kdd99-unscaled:PATH for a model trained so); not needed for a\n"
             "                     held-out digit model\n"
+            "  --data csv:PATH    a CSV table to score (header line of names, one number per cell)\n"
+            "  --label-column NAME  csv:PATH: its column of labels (0 normal, 1 anomaly)\n"
             "  --data-dir DIR     where tools/data put MNIST (held-out digits)\n"
             "  --scores FILE.csv  where to write the scores (default scores.csv beside the checkpoint):\n"
-            "                     energy,grad2,label per test row, in the split's order\n"
-            "  --write-split DIR  instead: write the split and features of --data kdd99:PATH as\n"
-            "                     DIR/train.csv (the rows trained on) and DIR/test.csv (features, then\n"
-            "                     the label), no header, for baselines on the same rows\n"
+            "                     energy,grad2,label per test row (energy,grad2 without labels), in\n"
+            "                     the split's (the file's) order\n"
+            "  --write-split DIR  instead: write the split and features of --data kdd99:PATH (or\n"
+            "                     csv:PATH with --label-column) as DIR/train.csv (the rows trained on)\n"
+            "                     and DIR/test.csv (features, then the label), no header, for baselines\n"
+            "                     on the same rows\n"
             "  --device D         Vulkan device index or name substring\n"
             "  -h, --help         this text\n");
 }
@@ -109,36 +124,35 @@ static int load_scored(megrun *r, const char *data, const char *label, const cha
                      ck_unscaled ? "csv-unscaled" : "csv", data);
         return -1;
     }
-    size_t n_ck = r->n;
-    int dim_ck = r->cfg.dim;
-    char ck_label[sizeof r->label];
-    snprintf(ck_label, sizeof ck_label, "%s", r->label);
-    snprintf(r->label, sizeof r->label, "%s", label ? label : "");
-    if (megrun_load_data(r, data, r->cfg.seed, NULL)) {
-        if (ck_label[0] && !label) {
-            char m[1024];
-            snprintf(m, sizeof m, "%s", rt_error());
-            rt_set_error("%s (the model was trained with --label-column %s: pass it when the file has that column)", m,
-                         ck_label);
-        }
-        return -1;
-    }
+    const char *path = megrun_tabular_path(data, NULL);
+    meg_tabular_options to;
+    meg_dataset train = {0};
+    meg_tabular_options_default(&to);
+    to.label = label;
+    to.no_scaling = 1;   /* raw here: the checkpoint's scaling is applied below, once the features are checked */
+    if (meg_dataset_tabular(&train, &r->test, path, &to, NULL)) return -1;
     if (!label) {
-        r->test = r->set;   /* every row, unlabelled */
-        memset(&r->set, 0, sizeof r->set);
+        meg_dataset_free(&r->test);
+        r->test = train;   /* no labels: every row is scored */
+        memset(&train, 0, sizeof train);
     }
-    meg_dataset_free(&r->set);
-    if (meg_dataset_dim(&r->test) != (size_t)dim_ck) {
-        rt_set_error("%s: %zu feature columns, the model of %s takes %d", megrun_tabular_path(data, NULL),
-                     meg_dataset_dim(&r->test), ckpath, dim_ck);
+    meg_dataset_free(&train);
+    size_t d = meg_dataset_dim(&r->test);
+    if (d != (size_t)r->cfg.dim) {
+        char hint[400] = "";
+        if (r->label[0] && !label && d == (size_t)r->cfg.dim + 1)
+            snprintf(hint, sizeof hint, " (it was trained with --label-column %s: pass it when the file has that "
+                     "column)", r->label);
+        rt_set_error("%s: %zu feature columns, the model of %s takes %d%s", path, d, ckpath, r->cfg.dim, hint);
         return -1;
     }
     if (!r->test.n) {
-        rt_set_error("%s: no rows to score", megrun_tabular_path(data, NULL));
+        rt_set_error("%s: no rows to score", path);
         return -1;
     }
-    r->n = n_ck;   /* the model's size, as trained */
-    r->cfg.dim = dim_ck;
+    if (!unscaled && meg_tabular_scale(&r->test, r->scale_min, r->scale_range, r->scale_n)) return -1;
+    snprintf(r->label, sizeof r->label, "%s", label ? label : "");
+    /* r->n and cfg stay the checkpoint's: the model as trained, no data on the device */
     return 0;
 }
 

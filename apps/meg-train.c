@@ -34,10 +34,10 @@ static void usage(FILE *f)
             "usage: meg-train [options]\n"
             "\n"
             "Trains a Maximum Entropy Generator (energy E, generator G, statistics network T;\n"
-            "Algorithm 1 of Kumar et al.) on a 2-D data set or on 28 x 28 images, entirely on the\n"
-            "Vulkan device: one graph per iteration (n-energy energy updates with the gradient\n"
-            "penalty, then one generator and statistics update), minibatches, noise and shuffles\n"
-            "drawn on the device.\n"
+            "Algorithm 1 of Kumar et al.) on a 2-D data set, on tabular rows or on 28 x 28 images,\n"
+            "entirely on the Vulkan device: one graph per iteration (n-energy energy updates with\n"
+            "the gradient penalty, then one generator and statistics update), minibatches, noise\n"
+            "and shuffles drawn on the device.\n"
             "\n"
             "  --model M        meg (default); wgan-gp, the seed's baseline (Gulrajani et al.): E as\n"
             "                   the critic (D = -E), lambda (default 10) times mean (||dD/dx^|| - 1)^2 at\n"
@@ -57,7 +57,15 @@ static void usage(FILE *f)
             "                   seed's anomaly-detection protocol, 121 features min-max scaled on the\n"
             "                   training split, trained on its attack rows, the test split scored every\n"
             "                   epoch (see meg-eval anomaly --help); kdd99-unscaled:PATH leaves the\n"
-            "                   features unscaled, as the authors' code does\n"
+            "                   features unscaled, as the authors' code does; or csv:PATH, a CSV table of\n"
+            "                   your own numeric features (a header line of column names, then one\n"
+            "                   number per cell): with --label-column, the same protocol as kdd99 (the\n"
+            "                   50/50 split, trained on the normal rows of its training half, the other\n"
+            "                   half scored every epoch); without, trained on every row. Min-max scaled\n"
+            "                   on the rows trained on (saved in the checkpoint for meg-eval anomaly);\n"
+            "                   csv-unscaled:PATH leaves the features as they are\n"
+            "  --label-column NAME  csv:PATH: the column of labels, 0 normal and 1 anomaly (any other\n"
+            "                   value is an error); it is not a feature\n"
             "  --iters N        train until N iterations in total (default 5000; images: the profile's)\n"
             "  --batch B        minibatch size (default 256)\n"
             "  --width W        hidden layer width of E, G and T (default 512)\n"
@@ -73,11 +81,13 @@ static void usage(FILE *f)
             "                   E(G(z)) + ||z||^2/2) before each energy update (default 0, as the seed)\n"
             "  --mcmc-step-size A  their step size (default 0.01)\n"
             "\n"
-            "KDD Cup 99 (the seed's networks: G z -> 64 -> 128 -> 121, E and T -> 256 -> 128 -> 128 -> 1;\n"
-            "z 32, batch 256, lambda 100, 1 energy update; --width or --hidden make uniform MLPs instead):\n"
+            "KDD Cup 99 and CSV tables (the seed's networks for D features: G z -> 64 -> 128 -> D, E and\n"
+            "T -> 256 -> 128 -> 128 -> 1; z 32, batch 256, lambda 100, 1 energy update; --width or\n"
+            "--hidden make uniform MLPs instead):\n"
             "  --epochs N       train N epochs of ceil(rows / batch) iterations (default 55); a log row\n"
-            "                   and the test split's numbers every epoch, a checkpoint every 5; the last\n"
-            "                   line adds the means and standard deviations over the last 10 epochs\n"
+            "                   and the test split's numbers (when it has labels) every epoch, a checkpoint\n"
+            "                   every 5; the last line adds the means and standard deviations over the\n"
+            "                   last 10 epochs\n"
             "\n"
             "images (the authors' networks: E and T 5x5 stride-2 convolutions of width/8 .. width\n"
             "channels, G the mirror with batch norm; --hidden and --shuffle do not apply):\n"
@@ -161,8 +171,10 @@ static void image_defaults(opts *o)
     given_over(o, c);
 }
 
-/* KDD Cup 99 (kdd99:PATH): the seed's tabular networks and settings; the
- * iterations follow from --epochs once the data's size is known. */
+/* KDD Cup 99 (kdd99:PATH) and CSV tables (csv:PATH): the seed's tabular
+ * networks and settings (meg_config_tabular; the input and output widths
+ * follow the data's features); the iterations follow from --epochs once
+ * the data's size is known. */
 static void tabular_defaults(opts *o)
 {
     meg_config c;

@@ -1970,6 +1970,8 @@ START_TEST(tabular_scaling_fitted_on_train)
             all_lo = fmin(all_lo, rte.x[r * 3 + j]);
             all_hi = fmax(all_hi, rte.x[r * 3 + j]);
         }
+        /* the test half reaches past the training range (k's 9s): not fitted there */
+        if (j == 2) ck_assert(all_hi > hi && all_lo == lo);
         ck_assert_float_eq(in.min[j], (float)lo);
         ck_assert_float_eq(rin.min[j], (float)lo);
         ck_assert_float_eq(in.range[j], hi > lo ? (float)(hi - lo) : 1.0f);
@@ -2007,6 +2009,15 @@ START_TEST(tabular_scaling_fitted_on_train)
     meg_dataset_free(&gtr);
     meg_dataset_free(&gte);
     meg_tabular_info_free(&gin);
+    /* and so does applying it to the raw sets afterwards (how meg-eval scores a file) */
+    ck_assert_int_eq(meg_tabular_scale(&rte, in.min, in.range, in.features), 0);
+    ck_assert_mem_eq(rte.x, te.x, te.n * 3 * sizeof(float));
+    ck_assert_int_eq(meg_tabular_scale(&rte, in.min, in.range, 4), -1);
+    assert_error_has("tab_scale.csv:test: 3 feature columns, the scaling to apply (the model's) is for 4");
+    float bad_range[3] = {1, 0, 1};
+    ck_assert_int_eq(meg_tabular_scale(&rte, in.min, bad_range, 3), -1);
+    assert_error_has("the scaling to apply has feature 2's min");
+    assert_error_has("and range 0 (finite, range > 0)");
     /* a given scaling is applied as given, not refitted */
     float mn[3] = {0, 0, 0}, rg[3] = {2, 4, 8};
     o.scale_min = mn;

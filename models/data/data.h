@@ -316,6 +316,11 @@ void meg_tabular_options_default(meg_tabular_options *o);
 int meg_dataset_tabular(meg_dataset *train, meg_dataset *test, const char *path, const meg_tabular_options *opt,
                         meg_tabular_info *info);
 void meg_tabular_info_free(meg_tabular_info *info);
+/* A saved scaling (min, range: features floats each) applied to the raw
+ * features of d, as meg_dataset_tabular applies it: for sets read with
+ * no_scaling. Errors name d: another number of features (both counts), a
+ * min or range that is not finite, a range not above 0. */
+int meg_tabular_scale(meg_dataset *d, const float *min, const float *range, int features);
 
 /* ---- MNIST with one digit held out (anomaly detection) ------------------------
  * For a held-out digit d: the normal class is every other digit. Of the

@@ -88,6 +88,29 @@ static void apply(meg_dataset *d, const float *min, const float *range)
         }
 }
 
+/* A scaling from outside (a checkpoint) must fit and be usable. */
+static int check_scaling(const char *name, size_t features, const float *min, const float *range, int n)
+{
+    if ((size_t)n != features) {
+        rt_set_error("%s: %zu feature columns, the scaling to apply (the model's) is for %d", name, features, n);
+        return -1;
+    }
+    for (int j = 0; j < n; j++)
+        if (!isfinite(min[j]) || !isfinite(range[j]) || !(range[j] > 0)) {
+            rt_set_error("%s: the scaling to apply has feature %d's min %g and range %g (finite, range > 0)", name,
+                         j + 1, (double)min[j], (double)range[j]);
+            return -1;
+        }
+    return 0;
+}
+
+int meg_tabular_scale(meg_dataset *d, const float *min, const float *range, int features)
+{
+    if (check_scaling(d->name ? d->name : "the set", meg_dataset_dim(d), min, range, features)) return -1;
+    apply(d, min, range);
+    return 0;
+}
+
 int meg_dataset_tabular(meg_dataset *train, meg_dataset *test, const char *path, const meg_tabular_options *opt,
                         meg_tabular_info *info)
 {
@@ -111,11 +134,7 @@ int meg_dataset_tabular(meg_dataset *train, meg_dataset *test, const char *path,
         rt_set_error("%s: the label column is the only column: no features", path);
         goto out;
     }
-    if (o.scale_n > 0 && o.scale_n != in.features) {
-        rt_set_error("%s: %d feature columns, the scaling to apply (the model's) is for %d", path, in.features,
-                     o.scale_n);
-        goto out;
-    }
+    if (o.scale_n > 0 && check_scaling(path, (size_t)in.features, o.scale_min, o.scale_range, o.scale_n)) goto out;
     label = calloc(t.rows, 1);
     in_train = malloc(t.rows);
     if (!label || !in_train) goto oom;
@@ -163,12 +182,6 @@ int meg_dataset_tabular(meg_dataset *train, meg_dataset *test, const char *path,
     if (o.scale_n > 0) {
         memcpy(in.min, o.scale_min, D * sizeof *in.min);
         memcpy(in.range, o.scale_range, D * sizeof *in.range);
-        for (size_t j = 0; j < D; j++)
-            if (!isfinite(in.min[j]) || !(in.range[j] > 0) || !isfinite(in.range[j])) {
-                rt_set_error("%s: the scaling to apply has feature %zu's min %g and range %g (finite, range > 0)",
-                             path, j + 1, (double)in.min[j], (double)in.range[j]);
-                goto out;
-            }
     } else {
         fit(train, in.min, in.range);
     }
