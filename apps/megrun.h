@@ -18,7 +18,8 @@ typedef struct megrun {
     char data[1024];          /* toy set name, CSV path, or image set name (mnist, fashion, stackedmnist3, 4) */
     char data_dir[4096];      /* image sets: the data folder (meg_data_dir) */
     meg_dataset set;          /* the training set when loaded (megrun_load_data); StackedMNIST: its digits */
-    meg_dataset test;         /* tabular sets (kdd99:PATH): the test split, labels 1 for anomalies */
+    meg_dataset test;         /* tabular sets (kdd99:PATH, csv:PATH): the test split, labels 1 for anomalies
+                                 (csv:PATH without a label column: empty) */
     char label[256];          /* csv:PATH: the label column's name, "" for none */
     float *scale_min, *scale_range; /* csv:PATH scaled: the per-feature scaling [scale_n] (owned), from the
                                        checkpoint (then applied on loading) or fitted on loading */

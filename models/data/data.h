@@ -278,7 +278,8 @@ int meg_csv_table_column(const meg_csv_table *t, const char *path, const char *n
  * - without one: train every row, test empty (n 0), no labels;
  * - the features, every other column in file order, min-max scaled:
  *   (x - min) / range with min and range floats fitted on train (a column
- *   constant there gets range 1, so it maps to 0; a value outside
+ *   constant there gets range 1, so it maps to 0; a range past FLT_MAX is
+ *   capped, so such a column spans up to [0, 2]; a value outside
  *   saturates at +-FLT_MAX), or the scaling given in opt (a checkpoint's,
  *   to score other files as the model was trained), or none (no_scaling).
  * The float min and range are what is applied, so a scaling saved and

@@ -15,6 +15,8 @@
 /* A longer line is not a table row (a binary file, /dev/zero); 16 MiB holds
  * some hundred thousand columns. */
 #define TABLE_MAX_LINE ((size_t)1 << 24)
+/* Columns: t->cols is an int, and a model's input is at most 65536 wide. */
+#define TABLE_MAX_COLS ((size_t)1 << 20)
 
 typedef struct reader {
     const char *path;
@@ -134,7 +136,11 @@ static int read_header(reader *r, char *s, meg_csv_table *t)
     if ((unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
         s += 3;
     size_t n = split_cells(r, s);
-    if (!n || n > (size_t)1 << 20 || !(t->names = calloc(n, sizeof *t->names))) {
+    if (n > TABLE_MAX_COLS) {
+        rt_set_error("%s:%zu: the header names %zu columns, more than %zu", r->path, r->lineno, n, TABLE_MAX_COLS);
+        return -1;
+    }
+    if (!n || !(t->names = calloc(n, sizeof *t->names))) {
         rt_set_error("%s:%zu: out of host memory for %zu columns", r->path, r->lineno, n);
         return -1;
     }
