@@ -24,15 +24,24 @@ static void values(const meg_anomaly_stats *s, double v[5])
 int anomaly_score(megrun *r, anomaly_result *out, float *scores)
 {
     const meg_dataset *t = &r->test;
-    if (!t->n || !t->labels) { rt_set_error("%s: no labelled test split to score", r->data); return -1; }
+    if (!t->n) { rt_set_error("%s: no test rows to score", r->data); return -1; }
     float *s = scores ? scores : malloc(2 * t->n * sizeof *s);
     if (!s) { rt_set_error("out of host memory"); return -1; }
     int rc = -1;
     if (megrun_eval_plans(r)) goto done;
     if (!r->grad2 && g_plan_new(r->s, &r->m.grad2, 1, NULL, &r->grad2)) goto done;
     if (meg_eval_energy(r->s, r->energy, &r->m, t->x, t->n, s) ||
-        meg_eval_grad2(r->s, r->grad2, &r->m, t->x, t->n, s + t->n) ||
-        meg_anomaly_metrics(s, t->labels, t->n, ANOMALY_PERCENTILE, &out->energy) ||
+        meg_eval_grad2(r->s, r->grad2, &r->m, t->x, t->n, s + t->n))
+        goto done;
+    if (!t->labels) {
+        /* rows without labels (a CSV table scored only): the scores, and no numbers to judge them by */
+        meg_anomaly_stats none = {.n = t->n, .percentile = ANOMALY_PERCENTILE, .threshold = NAN, .precision = NAN,
+                                  .recall = NAN, .f1 = NAN, .auprc = NAN, .auroc = NAN};
+        out->energy = out->grad2 = none;
+        rc = 0;
+        goto done;
+    }
+    if (meg_anomaly_metrics(s, t->labels, t->n, ANOMALY_PERCENTILE, &out->energy) ||
         meg_anomaly_metrics(s + t->n, t->labels, t->n, ANOMALY_PERCENTILE, &out->grad2))
         goto done;
     rc = 0;

@@ -17,7 +17,8 @@ typedef struct anomaly_result {
 } anomaly_result;
 
 /* Both scores of every test row (scores NULL, or 2 x n floats: energies
- * then squared gradient norms) and their numbers. */
+ * then squared gradient norms) and their numbers; a test set without
+ * labels (a CSV table scored only) gets the scores and NaN numbers. */
 int anomaly_score(megrun *r, anomaly_result *out, float *scores);
 /* `"energy_precision": .., "energy_recall": .., "energy_f1": .., "energy_auprc": .., "energy_auroc": ..,
  * "grad2_...": ..` into buf: flat keys, so that log rows are easy to read back. */

@@ -25,7 +25,7 @@ static void usage(FILE *f)
             "usage: meg-eval toy --checkpoint FILE [options]\n"
             "       meg-eval images --samples S --classifier FILE [options]   (meg-eval images --help)\n"
             "       meg-eval figure --checkpoint FILE [...] --out FILE.png   (meg-eval figure --help)\n"
-            "       meg-eval anomaly --checkpoint FILE --data kdd99:PATH   (meg-eval anomaly --help)\n"
+            "       meg-eval anomaly --checkpoint FILE --data kdd99:PATH|csv:PATH   (meg-eval anomaly --help)\n"
             "       meg-eval fd --a FILE --b FILE\n"
             "\n"
             "meg-eval toy: quality of a MEG model trained on a 2-D set (meg-train's checkpoint). Prints\n"

@@ -34,10 +34,10 @@ static void usage(FILE *f)
             "usage: meg-train [options]\n"
             "\n"
             "Trains a Maximum Entropy Generator (energy E, generator G, statistics network T;\n"
-            "Algorithm 1 of Kumar et al.) on a 2-D data set or on 28 x 28 images, entirely on the\n"
-            "Vulkan device: one graph per iteration (n-energy energy updates with the gradient\n"
-            "penalty, then one generator and statistics update), minibatches, noise and shuffles\n"
-            "drawn on the device.\n"
+            "Algorithm 1 of Kumar et al.) on a 2-D data set, on tabular rows or on 28 x 28 images,\n"
+            "entirely on the Vulkan device: one graph per iteration (n-energy energy updates with\n"
+            "the gradient penalty, then one generator and statistics update), minibatches, noise\n"
+            "and shuffles drawn on the device.\n"
             "\n"
             "  --model M        meg (default); wgan-gp, the seed's baseline (Gulrajani et al.): E as\n"
             "                   the critic (D = -E), lambda (default 10) times mean (||dD/dx^|| - 1)^2 at\n"
@@ -57,7 +57,15 @@ static void usage(FILE *f)
             "                   seed's anomaly-detection protocol, 121 features min-max scaled on the\n"
             "                   training split, trained on its attack rows, the test split scored every\n"
             "                   epoch (see meg-eval anomaly --help); kdd99-unscaled:PATH leaves the\n"
-            "                   features unscaled, as the authors' code does\n"
+            "                   features unscaled, as the authors' code does; or csv:PATH, a CSV table of\n"
+            "                   your own numeric features (a header line of column names, then one\n"
+            "                   number per cell): with --label-column, the same protocol as kdd99 (the\n"
+            "                   50/50 split, trained on the normal rows of its training half, the other\n"
+            "                   half scored every epoch); without, trained on every row. Min-max scaled\n"
+            "                   on the rows trained on (saved in the checkpoint for meg-eval anomaly);\n"
+            "                   csv-unscaled:PATH leaves the features as they are\n"
+            "  --label-column NAME  csv:PATH: the column of labels, 0 normal and 1 anomaly (any other\n"
+            "                   value is an error); it is not a feature\n"
             "  --iters N        train until N iterations in total (default 5000; images: the profile's)\n"
             "  --batch B        minibatch size (default 256)\n"
             "  --width W        hidden layer width of E, G and T (default 512)\n"
@@ -73,11 +81,13 @@ static void usage(FILE *f)
             "                   E(G(z)) + ||z||^2/2) before each energy update (default 0, as the seed)\n"
             "  --mcmc-step-size A  their step size (default 0.01)\n"
             "\n"
-            "KDD Cup 99 (the seed's networks: G z -> 64 -> 128 -> 121, E and T -> 256 -> 128 -> 128 -> 1;\n"
-            "z 32, batch 256, lambda 100, 1 energy update; --width or --hidden make uniform MLPs instead):\n"
+            "KDD Cup 99 and CSV tables (the seed's networks for D features: G z -> 64 -> 128 -> D, E and\n"
+            "T -> 256 -> 128 -> 128 -> 1; z 32, batch 256, lambda 100, 1 energy update; --width or\n"
+            "--hidden make uniform MLPs instead):\n"
             "  --epochs N       train N epochs of ceil(rows / batch) iterations (default 55); a log row\n"
-            "                   and the test split's numbers every epoch, a checkpoint every 5; the last\n"
-            "                   line adds the means and standard deviations over the last 10 epochs\n"
+            "                   and the test split's numbers (when it has labels) every epoch, a checkpoint\n"
+            "                   every 5; the last line adds the means and standard deviations over the\n"
+            "                   last 10 epochs\n"
             "\n"
             "images (the authors' networks: E and T 5x5 stride-2 convolutions of width/8 .. width\n"
             "channels, G the mirror with batch norm; --hidden and --shuffle do not apply):\n"
@@ -126,7 +136,7 @@ static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
 
 typedef struct opts {
-    const char *data, *out, *device, *data_dir, *classifier, *profile;
+    const char *data, *out, *device, *data_dir, *classifier, *profile, *label;
     long iters, log_every, ckpt_every, max_submit, eval_every, eval_n, epochs;
     int wgan;                /* --model wgan-gp */
     int model_given;         /* --model was named: on --resume it must match the checkpoint's */
@@ -139,7 +149,7 @@ typedef struct opts {
 enum { SET_BATCH = 1, SET_WIDTH = 2, SET_HIDDEN = 4, SET_ZDIM = 8, SET_LR = 16, SET_B1 = 32, SET_B2 = 64,
        SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048, SET_MCMC = 4096,
        SET_MCMC_A = 8192, SET_PENALTY = 16384, SET_ITERS = 32768, SET_SAMPLES = 65536, SET_LOG = 1 << 17,
-       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19 };
+       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19, SET_LABEL = 1 << 20 };
 
 /* The image profiles: "paper" (section 2.5.2 and the authors' code) and
  * "quick", sized to show learning on a 2-core CPU in about 30 minutes.
@@ -162,8 +172,10 @@ static void image_defaults(opts *o)
     given_over(o, c);
 }
 
-/* KDD Cup 99 (kdd99:PATH): the seed's tabular networks and settings; the
- * iterations follow from --epochs once the data's size is known. */
+/* KDD Cup 99 (kdd99:PATH) and CSV tables (csv:PATH): the seed's tabular
+ * networks and settings (meg_config_tabular; the input and output widths
+ * follow the data's features); the iterations follow from --epochs once
+ * the data's size is known. */
 static void tabular_defaults(opts *o)
 {
     meg_config c;
@@ -221,6 +233,7 @@ static int parse(int argc, char **argv, opts *o)
         if (!strcmp(a, "--force")) { o->force = 1; continue; }
         if (!strcmp(a, "--data") && v) { o->data = v; o->set |= SET_DATA; i++; continue; }
         if (!strcmp(a, "--data-dir") && v) { o->data_dir = v; i++; continue; }
+        if (!strcmp(a, "--label-column") && v) { o->label = v; o->set |= SET_LABEL; i++; continue; }
         if (!strcmp(a, "--classifier") && v) { o->classifier = v; i++; continue; }
         if (!strcmp(a, "--profile") && v) {
             if (strcmp(v, "paper") && strcmp(v, "quick")) {
@@ -308,8 +321,17 @@ static int parse(int argc, char **argv, opts *o)
     }
     int tabular = megrun_is_tabular_name(o->data), anomaly = megrun_has_anomaly_test(o->data);
     if (!anomaly && (o->set & SET_EPOCHS)) {
-        fprintf(stderr, "%s: --epochs is for anomaly-detection sets (kdd99:PATH, mnist-heldout:D); others count "
-                        "--iters\n", PROG);
+        fprintf(stderr, "%s: --epochs is for anomaly-detection sets (kdd99:PATH, csv:PATH, mnist-heldout:D); "
+                        "others count --iters\n", PROG);
+        return -1;
+    }
+    if ((o->set & SET_LABEL) && !megrun_is_csv_name(o->data)) {
+        fprintf(stderr, "%s: --label-column is for CSV tables (--data csv:PATH or csv-unscaled:PATH)\n", PROG);
+        return -1;
+    }
+    if (o->label && (!*o->label || strlen(o->label) >= sizeof ((megrun *)0)->label)) {
+        fprintf(stderr, "%s: --label-column expects a column name of 1 to %zu bytes\n", PROG,
+                sizeof ((megrun *)0)->label - 1);
         return -1;
     }
     if (image) image_defaults(o);
@@ -360,6 +382,11 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
                          meg_st_path(f), chk[i].name);
             return -1;
         }
+    if ((o->set & SET_LABEL) && strcmp(r->label, o->label)) {
+        rt_set_error("%s: --label-column differs from the checkpoint's (%s%s%s; drop it, or start over with --force)",
+                     meg_st_path(f), r->label[0] ? "\"" : "", r->label[0] ? r->label : "none", r->label[0] ? "\"" : "");
+        return -1;
+    }
     /* the data: the checkpoint's toy set, or the CSV path the user passes again */
     if (!(o->set & SET_DATA) && !megrun_checkpoint_data(r, NULL, meg_st_path(f))) return -1;
     return 0;
@@ -368,10 +395,13 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
 static int save_checkpoint(megrun *r, const char *path)
 {
     meg_st_kv kv[32];
+    meg_st_tensor extra[2];
     char store[4096];
     size_t n;
     if (megrun_meta(r, kv, 32, store, sizeof store, &n)) return -1;
-    return meg_checkpoint_save(path, r->s, r->m.g, kv, n);
+    /* a CSV table's scaling goes with the weights: scoring needs it */
+    int ne = megrun_scaling_tensors(r, extra);
+    return meg_checkpoint_save_extra(path, r->s, r->m.g, extra, (size_t)ne, kv, n);
 }
 
 static int write_outputs(megrun *r, const opts *o, int *quality_json_ok, char *qjson, size_t qn)
@@ -496,6 +526,7 @@ int main(int argc, char **argv)
     int have_ck;
     if (app_training_out(PROG, o.out, "checkpoint.safetensors", o.resume, o.force, ckpath, sizeof ckpath, &have_ck)) return 1;
     r.cfg = o.cfg;
+    if (o.label) snprintf(r.label, sizeof r.label, "%s", o.label);
     if (o.resume) {
         if (meg_st_read(ckpath, &ck) || resume_config(&o, &r, ck)) goto fail;
     }
@@ -507,9 +538,10 @@ int main(int argc, char **argv)
                      n_ck, r.data, r.n);
         goto fail;
     }
+    /* a CSV table without a label column trains in epochs like any table, and has no test split to score */
     int image = megrun_is_image(&r), tabular = megrun_is_tabular_name(r.data),
-        anomaly = megrun_has_anomaly_test(r.data);
-    if (anomaly) {
+        anomaly = megrun_has_anomaly_test(r.data) && (!tabular || r.test.labels);
+    if (anomaly || tabular) {
         /* epochs of minibatches drawn with replacement: ceil(n / batch) iterations each; a log row,
          * an evaluation every epoch, a checkpoint every 5 */
         long per = (long)((r.n + (size_t)r.cfg.batch - 1) / (size_t)r.cfg.batch);
@@ -543,9 +575,10 @@ int main(int argc, char **argv)
                 r.cfg.height, r.cfg.img_width, r.cfg.width, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr,
                 (double)r.cfg.lambda, r.cfg.penalty_channel_norm ? "the authors' channel" : "the paper's");
     else if (tabular)
-        fprintf(stderr, "%s: %s on %s (%s); %s (%zu training rows of %d features, %zu test rows); E, G, T of hidden "
-                        "widths %s, z %d, batch %d, %d energy updates, lr %g, lambda %g; %ld iterations\n", PROG,
-                o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.n, r.cfg.dim, r.test.n,
+        fprintf(stderr, "%s: %s on %s (%s); %s%s%s (%zu training rows of %d features, %zu test rows); E, G, T of "
+                        "hidden widths %s, z %d, batch %d, %d energy updates, lr %g, lambda %g; %ld iterations\n", PROG,
+                o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data, r.label[0] ? ", label " : "",
+                r.label, r.n, r.cfg.dim, r.test.n,
                 r.cfg.e_hidden.n ? "the seed's" : "uniform", r.cfg.zdim, r.cfg.batch, r.cfg.n_energy,
                 (double)r.cfg.lr, (double)r.cfg.lambda, o.iters);
     else
@@ -656,7 +689,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: wrote %s/samples.png, samples.safetensors, log.jsonl, checkpoint.safetensors\n", PROG,
                 o.out);
     }
-    if (anomaly) {
+    if (tabular || anomaly) {
         /* the last evaluation, and the means over the last 10 (the seed's tables average its last 10 epochs) */
         char a1[1024] = "", a2[2048] = "";
         size_t at = strlen(qjson);

@@ -12,14 +12,25 @@
 
 int megrun_is_image(const megrun *r) { return r->cfg.channels > 0; }
 
+/* The tabular names and their prefixes: KDD Cup 99 and the user's CSV
+ * tables, each scaled or not. */
+static const struct { const char *prefix; int csv, unscaled; } TABULAR[] = {
+    {"kdd99:", 0, 0}, {"kdd99-unscaled:", 0, 1}, {"csv:", 1, 0}, {"csv-unscaled:", 1, 1}};
+
 const char *megrun_tabular_path(const char *data, int *unscaled)
 {
-    int u = !strncmp(data, "kdd99-unscaled:", 15);
-    if (unscaled) *unscaled = u;
-    return u ? data + 15 : !strncmp(data, "kdd99:", 6) ? data + 6 : NULL;
+    for (size_t i = 0; i < sizeof TABULAR / sizeof TABULAR[0]; i++) {
+        size_t n = strlen(TABULAR[i].prefix);
+        if (strncmp(data, TABULAR[i].prefix, n)) continue;
+        if (unscaled) *unscaled = TABULAR[i].unscaled;
+        return data + n;
+    }
+    return NULL;
 }
 
 int megrun_is_tabular_name(const char *data) { return megrun_tabular_path(data, NULL) != NULL; }
+
+int megrun_is_csv_name(const char *data) { return !strncmp(data, "csv:", 4) || !strncmp(data, "csv-unscaled:", 13); }
 
 int megrun_heldout_digit(const char *data)
 {
@@ -69,6 +80,39 @@ static int load_images(megrun *r, const char *data_dir)
     return 0;
 }
 
+/* A CSV table (csv:PATH): split by r->label (or not), scaled by the
+ * checkpoint's scaling when r holds one, else fitted, which r then keeps
+ * for the checkpoint. */
+static int load_csv(megrun *r)
+{
+    meg_tabular_options to;
+    meg_tabular_info in;
+    meg_tabular_options_default(&to);
+    const char *path = megrun_tabular_path(r->data, &to.no_scaling);
+    to.label = r->label;
+    if (r->scale_n > 0) {
+        to.scale_n = r->scale_n;
+        to.scale_min = r->scale_min;
+        to.scale_range = r->scale_range;
+    }
+    if (meg_dataset_tabular(&r->set, &r->test, path, &to, &in)) return -1;
+    free(r->scale_min);
+    free(r->scale_range);
+    r->scale_min = r->scale_range = NULL;
+    r->scale_n = 0;
+    if (!to.no_scaling) {
+        /* kept (the given one, or the fitted one) for the checkpoint */
+        r->scale_min = in.min;
+        r->scale_range = in.range;
+        r->scale_n = in.features;
+        in.min = in.range = NULL;
+    }
+    meg_tabular_info_free(&in);
+    r->n = r->set.n;
+    r->cfg.dim = (int)meg_dataset_dim(&r->set);
+    return 0;
+}
+
 int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *data_dir)
 {
     if (data != r->data) snprintf(r->data, sizeof r->data, "%s", data);
@@ -77,6 +121,7 @@ int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *dat
     meg_stacked_free(&r->pool);
     memset(&r->src, 0, sizeof r->src);
     if (megrun_is_image_name(r->data)) return load_images(r, data_dir);
+    if (megrun_is_csv_name(r->data)) return load_csv(r);
     if (megrun_is_tabular_name(r->data)) {
         meg_kdd99_options ko;
         meg_kdd99_options_default(&ko);
@@ -101,6 +146,7 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
     app_kv_put(&b, "format", "meg-checkpoint-1");
     app_kv_put(&b, "model", megrun_is_image(r) ? "meg-image" : "meg-mlp");
     app_kv_put(&b, "data", "%s", r->data);
+    if (r->label[0]) app_kv_put(&b, "label_column", "%s", r->label);
     app_kv_put(&b, "objective", "%s", c->objective == MEG_OBJECTIVE_WGAN_GP ? "wgan-gp" : "meg");
     if (megrun_is_image(r)) {
         app_kv_put(&b, "channels", "%d", c->channels);
@@ -187,6 +233,33 @@ static int check_tensors(const megrun *r, const meg_st_file *f)
         rt_set_error("%s: holds \"mcmc.z\" but its metadata says mcmc_steps = 0", meg_st_path(f));
         return -1;
     }
+    return 0;
+}
+
+/* A csv:PATH model's per-feature scaling, saved beside its weights so that
+ * any file with its features is scored as the model was trained. */
+static int scaling_of(megrun *r, const meg_st_file *f)
+{
+    free(r->scale_min);
+    free(r->scale_range);
+    r->scale_min = r->scale_range = NULL;
+    r->scale_n = 0;
+    int unscaled = 0;
+    if (!megrun_is_csv_name(r->data) || (megrun_tabular_path(r->data, &unscaled), unscaled)) return 0;
+    const float *mn, *rg;
+    int64_t shape[1] = {r->cfg.dim};
+    if (meg_st_get(f, MEGRUN_SCALE_MIN, 1, shape, &mn) || meg_st_get(f, MEGRUN_SCALE_RANGE, 1, shape, &rg)) {
+        rt_error_prefix("a model trained on csv:PATH keeps its feature scaling (%s, %s [%d])", MEGRUN_SCALE_MIN,
+                        MEGRUN_SCALE_RANGE, r->cfg.dim);
+        return -1;
+    }
+    size_t bytes = (size_t)r->cfg.dim * sizeof(float);
+    r->scale_min = malloc(bytes);
+    r->scale_range = malloc(bytes);
+    if (!r->scale_min || !r->scale_range) { rt_set_error("out of host memory"); return -1; }
+    memcpy(r->scale_min, mn, bytes);
+    memcpy(r->scale_range, rg, bytes);
+    r->scale_n = r->cfg.dim;
     return 0;
 }
 
@@ -311,7 +384,23 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
     r->iteration = (long)v[11];
     snprintf(r->data, sizeof r->data, "%s", data);
     r->n = (size_t)v[12];
-    return check_tensors(r, f);
+    const char *label = meg_st_meta(f, "label_column");
+    if (label && (strlen(label) >= sizeof r->label || !*label)) {
+        rt_set_error("%s: checkpoint metadata \"label_column\" is empty or longer than %zu bytes", meg_st_path(f),
+                     sizeof r->label - 1);
+        return -1;
+    }
+    snprintf(r->label, sizeof r->label, "%s", label ? label : "");
+    if (check_tensors(r, f)) return -1;
+    return scaling_of(r, f);
+}
+
+int megrun_scaling_tensors(const megrun *r, meg_st_tensor out[2])
+{
+    if (r->scale_n <= 0) return 0;
+    out[0] = (meg_st_tensor){.name = MEGRUN_SCALE_MIN, .ndim = 1, .shape = {r->scale_n}, .data = r->scale_min};
+    out[1] = (meg_st_tensor){.name = MEGRUN_SCALE_RANGE, .ndim = 1, .shape = {r->scale_n}, .data = r->scale_range};
+    return 2;
 }
 
 const char *megrun_checkpoint_data(const megrun *r, const char *user_data, const char *ckpath)
@@ -372,6 +461,8 @@ void megrun_close(megrun *r)
     meg_dataset_free(&r->set);
     meg_dataset_free(&r->test);
     meg_stacked_free(&r->pool);
+    free(r->scale_min);
+    free(r->scale_range);
     memset(r, 0, sizeof *r);
 }
 

@@ -18,7 +18,12 @@ typedef struct megrun {
     char data[1024];          /* toy set name, CSV path, or image set name (mnist, fashion, stackedmnist3, 4) */
     char data_dir[4096];      /* image sets: the data folder (meg_data_dir) */
     meg_dataset set;          /* the training set when loaded (megrun_load_data); StackedMNIST: its digits */
-    meg_dataset test;         /* tabular sets (kdd99:PATH): the test split, labels 1 for anomalies */
+    meg_dataset test;         /* tabular sets (kdd99:PATH, csv:PATH): the test split, labels 1 for anomalies
+                                 (csv:PATH without a label column: empty) */
+    char label[256];          /* csv:PATH: the label column's name, "" for none */
+    float *scale_min, *scale_range; /* csv:PATH scaled: the per-feature scaling [scale_n] (owned), from the
+                                       checkpoint (then applied on loading) or fitted on loading */
+    int scale_n;
     meg_stacked pool;         /* StackedMNIST: the pool over set */
     meg_image_source src;     /* image sets, when loaded */
     size_t n;                 /* training points: the set's, or the checkpoint's "ndata" */
@@ -33,7 +38,9 @@ typedef struct megrun {
 
 /* Loads a toy set (generated from seed), a CSV of two columns, KDD Cup 99
  * (kdd99:PATH: the training split into set, the test split into test; cfg.dim
- * set from it), or an image
+ * set from it), a CSV table (csv:PATH, meg_dataset_tabular: split by the
+ * label column r->label, or every row into set when it is ""; scaled by
+ * r's scaling when it holds one, else by one fitted and kept in r), or an image
  * set by name from data_dir (NULL: meg_data_dir's default): then cfg's
  * image shape is set from the set's, and the rest of cfg is left alone. */
 int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *data_dir);
@@ -41,8 +48,11 @@ int megrun_load_data(megrun *r, const char *data, uint64_t seed, const char *dat
 int megrun_is_image(const megrun *r);
 /* 1 for a tabular set: "kdd99:PATH" (KDD Cup 99, meg_dataset_kdd99, with
  * min-max scaling) or "kdd99-unscaled:PATH" (the scaling fitted and not
- * applied, as the seed's authors' code does). */
+ * applied, as the seed's authors' code does), and the same for the user's
+ * CSV tables, "csv:PATH" and "csv-unscaled:PATH" (meg_dataset_tabular). */
 int megrun_is_tabular_name(const char *data);
+/* 1 for "csv:PATH" and "csv-unscaled:PATH". */
+int megrun_is_csv_name(const char *data);
 /* 0-9 for "mnist-heldout:D" (MNIST with digit D held out as the anomaly:
  * meg_dataset_heldout_digit over the 70,000 images; an image set whose test
  * split is scored like a tabular one), else -1. */
@@ -53,10 +63,17 @@ int megrun_is_image_name(const char *data);
 int megrun_has_anomaly_test(const char *data);
 /* Its PATH, and *unscaled (when not NULL); NULL for other names. */
 const char *megrun_tabular_path(const char *data, int *unscaled);
+/* The tensors a csv:PATH model's checkpoint holds beside its weights: the
+ * scaling's min and range, [features] each. */
+#define MEGRUN_SCALE_MIN "data.scale_min"
+#define MEGRUN_SCALE_RANGE "data.scale_range"
+/* Those tensors of r's scaling into out: 2, or 0 when r has none. */
+int megrun_scaling_tensors(const megrun *r, meg_st_tensor out[2]);
 /* Checkpoint metadata of the configuration, and back. The strings live in
  * `store` (at least 2048 bytes). */
 int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t store_n, size_t *n);
-/* Fills cfg, data, iteration and log_rows from a checkpoint's metadata and
+/* Fills cfg, data, label, iteration and log_rows from a checkpoint's metadata
+ * (and a csv:PATH model's scaling from its tensors) and
  * checks them against its tensors (the networks' weight shapes, the latent
  * MCMC state), before any graph is built: the one check every program
  * makes. Errors name the file and the key or tensor (escaped). */

@@ -22,7 +22,7 @@ expect() {
 TINY=(--width 8 --hidden 1 --batch 16 --n-energy 1 --grid 16 --samples 10 --log-every 1)
 
 expect "help is complete" 0 "--resume" -- "$B/apps/meg-train" --help
-for opt in --data --iters --batch --width --zdim --lr --lambda --n-energy --seed --out --device --log-every --resume --shuffle; do
+for opt in --data --iters --batch --width --zdim --lr --lambda --n-energy --seed --out --device --log-every --resume --shuffle --label-column csv:PATH csv-unscaled:PATH; do
   grep -q -- "$opt" "$T/out" || bad "help mentions $opt"
 done
 expect "unknown option" 2 "unknown or incomplete option" -- "$B/apps/meg-train" --frobnicate
@@ -360,6 +360,40 @@ PY
   expect "meg-eval anomaly needs the file trained on" 1 "not the file the model was trained on" -- "$B/apps/meg-eval" anomaly --checkpoint "$T/kdd/checkpoint.safetensors" --data "kdd99:$T/kdd300.gz"
   expect "meg-eval toy refuses a tabular model" 1 "is a tabular model" -- "$B/apps/meg-eval" toy --checkpoint "$T/kdd/checkpoint.safetensors"
 fi
+# ---- anomaly detection on a CSV table of one's own features (written by awk): 600 rows of 5
+# features and a label column in the middle, every fifth row an anomaly far from the normals'
+# cluster, CRLF line ends; and 50 unlabelled rows of the same features to score
+awk 'BEGIN { srand(7); print "f1,f2,y,f3,f4,f5"; for (i = 0; i < 600; i++) { a = i % 5 == 0; s = a ? 4 : 0
+  printf "%.4f,%.4f,%d,%.4f,%.4f,%.4f\r\n", s + rand(), s + rand(), a, s + rand(), 10 * rand(), s - rand() } }' > "$T/tab.csv"
+awk 'BEGIN { srand(9); print "f1,f2,f3,f4,f5"; for (i = 0; i < 50; i++) { s = i % 5 == 0 ? 4 : 0
+  printf "%.4f,%.4f,%.4f,%.4f,%.4f\n", s + rand(), s + rand(), s + rand(), 10 * rand(), s - rand() } }' > "$T/unl.csv"
+expect "meg-eval anomaly help" 0 "--label-column NAME" -- "$B/apps/meg-eval" anomaly --help
+for opt in csv:PATH csv-unscaled:PATH labelled --write-split --scores; do
+  grep -q -- "$opt" "$T/out" || bad "meg-eval anomaly help mentions $opt"
+done
+CSV=(--data "csv:$T/tab.csv" --label-column y --width 8 --hidden 1 --batch 128 --out "$T/csv")
+expect "CSV table: a short run scores its test half" 0 '"energy_f1": [0-9.e+-]+, .*"last_k": 1, ' -- "$B/apps/meg-train" "${CSV[@]}" --epochs 1
+grep -q '(244 training rows of 5 features, 300 test rows)' "$T/err" && ok "CSV: 244 normal rows of the training half, 300 test rows" || bad "CSV: split sizes: $(grep -o '([0-9]* training rows[^)]*)' "$T/err")"
+expect "CSV: --resume keeps the label column" 1 "--label-column differs from the checkpoint's" -- "$B/apps/meg-train" "${CSV[@]}" --epochs 2 --resume --label-column f1
+expect "CSV: resumes with its --data (the checkpoint's scaling)" 0 '"last_k": 2, ' -- "$B/apps/meg-train" "${CSV[@]}" --epochs 2 --resume
+expect "CSV: meg-eval anomaly scores the test half" 0 '"n": 300, "anomalies": 64, "percentile": 80, "energy_precision": [0-9.e+-]+, .*"grad2_auroc": [0-9.e+-]+, "labelled": true, ' -- "$B/apps/meg-eval" anomaly --checkpoint "$T/csv/checkpoint.safetensors" --data "csv:$T/tab.csv" --label-column y
+[ "$(grep -c . "$T/csv/scores.csv")" = 301 ] && head -1 "$T/csv/scores.csv" | grep -qx 'energy,grad2,label' && ok "CSV: scores.csv has 300 rows and labels" || bad "CSV: scores.csv has $(grep -c . "$T/csv/scores.csv") lines"
+expect "CSV: scoring a file without labels" 0 '"n": 50, "anomalies": null, "percentile": 80, "energy_precision": null, .*"grad2_auroc": null, "labelled": false, ' -- "$B/apps/meg-eval" anomaly --checkpoint "$T/csv/checkpoint.safetensors" --data "csv:$T/unl.csv" --scores "$T/unl-scores.csv"
+[ "$(grep -c . "$T/unl-scores.csv")" = 51 ] && head -1 "$T/unl-scores.csv" | grep -qx 'energy,grad2' && ok "CSV: unlabelled scores.csv has 50 rows, no label" || bad "CSV: unlabelled scores.csv has $(grep -c . "$T/unl-scores.csv") lines"
+cut -d, -f1-4 "$T/unl.csv" > "$T/four.csv"
+expect "CSV: the feature count must be the model's" 1 "four.csv: 4 feature columns, the model of .*checkpoint.safetensors takes 5" -- "$B/apps/meg-eval" anomaly --checkpoint "$T/csv/checkpoint.safetensors" --data "csv:$T/four.csv"
+expect "CSV: the labelled file needs its --label-column" 1 "tab.csv: 6 feature columns, the model of .* takes 5 \(it was trained with --label-column y: pass it" -- "$B/apps/meg-eval" anomaly --checkpoint "$T/csv/checkpoint.safetensors" --data "csv:$T/tab.csv"
+expect "CSV: a scaled model scores csv:, not csv-unscaled:" 1 '--data expects csv:PATH, got "csv-unscaled:' -- "$B/apps/meg-eval" anomaly --checkpoint "$T/csv/checkpoint.safetensors" --data "csv-unscaled:$T/tab.csv" --label-column y
+expect "CSV: --write-split" 0 '^\{"train": 244, "test": 300, "features": 5, ' -- "$B/apps/meg-eval" anomaly --write-split "$T/csvsplit" --data "csv:$T/tab.csv" --label-column y
+expect "CSV: without labels, meg-train trains on every row" 0 '"iter": 1, .*"out": ' -- "$B/apps/meg-train" --data "csv:$T/unl.csv" --width 8 --hidden 1 --batch 64 --epochs 1 --out "$T/csvu"
+grep -q '(50 training rows of 5 features, 0 test rows)' "$T/err" && ! grep -q energy_f1 "$T/out" && ok "CSV: unlabelled run trained on 50 rows, scored nothing" || bad "CSV: unlabelled run"
+printf 'a,y\n1,0\n2,x\n' > "$T/badcell.csv"
+expect "CSV: a bad cell names file, line and column" nonzero "badcell.csv:3: column 2 \(y\): 'x' is not a number" -- "$B/apps/meg-train" --data "csv:$T/badcell.csv" --label-column y --out "$T/csvbad"
+printf 'a,y\n1,0\n2,2\n' > "$T/badlabel.csv"
+expect "CSV: a label other than 0/1 names the line" nonzero "badlabel.csv:3: column 2 \(y\): label 2 is neither 0 \(normal\) nor 1 \(anomaly\)" -- "$B/apps/meg-train" --data "csv:$T/badlabel.csv" --label-column y --out "$T/csvbad"
+printf 'a,y\n' > "$T/headonly.csv"
+expect "CSV: a header alone" nonzero "headonly.csv: a header and no data rows" -- "$B/apps/meg-train" --data "csv:$T/headonly.csv" --out "$T/csvbad"
+expect "CSV: --label-column is for csv:PATH" 2 "--label-column is for CSV tables" -- "$B/apps/meg-train" --data 8gaussians --label-column y
 expect "--epochs is for anomaly sets" 2 "--epochs is for anomaly-detection sets" -- "$B/apps/meg-train" --data 8gaussians --epochs 3
 expect "images needs its files" 2 "--samples S and --classifier FILE are required" -- "$B/apps/meg-eval" images --samples mnist
 

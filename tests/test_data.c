@@ -4,7 +4,9 @@
  * every kind of broken file), the data folder and the named image sets,
  * StackedMNIST pools, the data-set type from all of them, grid points, the
  * KDD Cup 99 reader (encoding, split, scaling, every kind of broken row and
- * file) and the held-out digit split.
+ * file), CSV tables of named features (the reader's messages, the label
+ * column, the split, the scaling fitted on train or given) and the
+ * held-out digit split.
  * When MNIST has been fetched (tools/data mnist), the real files are
  * checked too, and so is the real KDD Cup 99 file when $MEG_TEST_KDD99
  * names one; otherwise those tests say they skipped. Suite "data". */
@@ -1779,6 +1781,331 @@ START_TEST(real_mnist_when_fetched)
 }
 END_TEST
 
+/* ---- CSV tables of the user's features (table.c, tabular.c) ------------------ */
+
+/* meg_csv_table_read of text must fail with an error holding path:line and want. */
+static void table_fails(const char *name, const char *text, const char *line, const char *want)
+{
+    const char *p = tpath(name);
+    write_text(p, text);
+    meg_csv_table t;
+    ck_assert_int_eq(meg_csv_table_read(p, &t), -1);
+    ck_assert_ptr_null(t.v);
+    ck_assert_ptr_null(t.names);
+    char where[4200];
+    snprintf(where, sizeof where, "%s%s", p, line);
+    assert_error_has(where);
+    assert_error_has(want);
+}
+
+START_TEST(table_good_files)
+{
+    /* a byte order mark, a quoted name, CRLF line ends, spaces, blank lines, exponents */
+    const char *p = tpath("table_good.csv");
+    write_text(p, "\xEF\xBB\xBF" "\"first\", second ,y\r\n1,2.5,0\r\n\r\n -3e2 , 0x10 ,1\r\n  \n4,5,0");
+    meg_csv_table t;
+    ck_assert_msg(meg_csv_table_read(p, &t) == 0, "%s", rt_error());
+    ck_assert_int_eq(t.cols, 3);
+    ck_assert_uint_eq(t.rows, 3);
+    ck_assert_str_eq(t.names[0], "first");
+    ck_assert_str_eq(t.names[1], "second");
+    ck_assert_str_eq(t.names[2], "y");
+    static const double want[9] = {1, 2.5, 0, -300, 16, 1, 4, 5, 0};
+    for (int i = 0; i < 9; i++)
+        ck_assert_double_eq(t.v[i], want[i]);
+    /* the file's lines, blank ones counted, for later messages */
+    ck_assert_uint_eq(t.lines[0], 2);
+    ck_assert_uint_eq(t.lines[1], 4);
+    ck_assert_uint_eq(t.lines[2], 6);
+    ck_assert_int_eq(meg_csv_table_column(&t, p, "second"), 1);
+    ck_assert_int_eq(meg_csv_table_column(&t, p, "nope"), -1);
+    assert_error_has("no column is named 'nope' (the header names 'first', 'second', 'y')");
+    meg_csv_table_free(&t);
+    meg_csv_table_free(&t);   /* a freed table is zeroed */
+    /* a numeric header is still the header: the first line always names the columns */
+    write_text(p, "0,1\n5,6\n");
+    ck_assert_int_eq(meg_csv_table_read(p, &t), 0);
+    ck_assert_uint_eq(t.rows, 1);
+    ck_assert_str_eq(t.names[1], "1");
+    meg_csv_table_free(&t);
+    /* the same name twice is an error only when it is looked up */
+    write_text(p, "a,a,b\n1,2,3\n");
+    ck_assert_int_eq(meg_csv_table_read(p, &t), 0);
+    ck_assert_int_eq(meg_csv_table_column(&t, p, "b"), 2);
+    ck_assert_int_eq(meg_csv_table_column(&t, p, "a"), -1);
+    assert_error_has("columns 1 and 2 are both named 'a'");
+    meg_csv_table_free(&t);
+}
+END_TEST
+
+START_TEST(table_broken_rows)
+{
+    const char *h = "a,b,c\n1,2,3\n";
+    char text[256];
+#define ROW(r) (snprintf(text, sizeof text, "%s%s\n4,5,6\n", h, r), text)
+    table_fails("t1.csv", ROW("1,x,3"), ":3:", "column 2 (b): 'x' is not a number");
+    table_fails("t2.csv", ROW("1,2"), ":3:", "column 3 (c) is missing: 2 cells, the header names 3 columns");
+    table_fails("t3.csv", ROW("1,2,3,4"), ":3:", "column 4 is past the last named one: 4 cells");
+    table_fails("t4.csv", ROW("nan,2,3"), ":3:", "column 1 (a): 'nan' is not finite");
+    table_fails("t5.csv", ROW("1,-inf,3"), ":3:", "column 2 (b): '-inf' is not finite");
+    table_fails("t6.csv", ROW("1,,3"), ":3:", "column 2 (b) is empty");
+    table_fails("t7.csv", ROW("1,2,1e39"), ":3:", "column 3 (c): '1e39' is out of float range");
+    table_fails("t8.csv", ROW("1,2,3x"), ":3:", "column 3 (c): '3x' is not a number");
+    table_fails("t9.csv", ROW("1,2,\"3\""), ":3:", "column 3 (c): '\"3\"' is not a number");
+    table_fails("t10.csv", ROW("1,2,\x1b[31m"), ":3:", "'\\x1b[31m' is not a number");   /* escaped */
+    /* CRLF files count lines the same way */
+    table_fails("t11.csv", "a,b\r\n1,2\r\n3,oops\r\n", ":3:", "column 2 (b): 'oops' is not a number");
+#undef ROW
+    /* empty files, a header alone */
+    const char *p = tpath("t_empty.csv");
+    meg_csv_table t;
+    write_text(p, "");
+    ck_assert_int_eq(meg_csv_table_read(p, &t), -1);
+    assert_error_has("t_empty.csv: empty file");
+    write_text(p, "\n  \n");
+    ck_assert_int_eq(meg_csv_table_read(p, &t), -1);
+    assert_error_has("empty file");
+    write_text(p, "a,b\n\n");
+    ck_assert_int_eq(meg_csv_table_read(p, &t), -1);
+    assert_error_has("t_empty.csv: a header and no data rows");
+    ck_assert_int_eq(meg_csv_table_read(tpath("t_missing.csv"), &t), -1);
+    assert_error_has("t_missing.csv: cannot open");
+    write_bytes(p, "a,b\n1,2\n3\0,4\n", 13);
+    ck_assert_int_eq(meg_csv_table_read(p, &t), -1);
+    assert_error_has(":3: NUL byte");
+}
+END_TEST
+
+/* A table of n rows: columns "id" (the row's index), "y" (the label: row
+ * i is an anomaly when i % 5 == 0), "lin" (2i - 100), "k" (7 everywhere
+ * except 9 in anomalies: constant on the normal rows trained on). */
+static const char *write_labelled(const char *name, int n)
+{
+    const char *p = tpath(name);
+    size_t cap = 64 + (size_t)n * 48, at = 0;
+    char *s = malloc(cap);
+    at += (size_t)snprintf(s + at, cap - at, "id,y,lin,k\n");
+    for (int i = 0; i < n; i++)
+        at += (size_t)snprintf(s + at, cap - at, "%d,%d,%d,%d\n", i, i % 5 == 0, 2 * i - 100, i % 5 ? 7 : 9);
+    write_text(p, s);
+    free(s);
+    return p;
+}
+
+START_TEST(tabular_label_column_and_split)
+{
+    const int N = 101;
+    const char *p = write_labelled("tab_split.csv", N);
+    meg_tabular_options o;
+    meg_tabular_options_default(&o);
+    o.label = "y";
+    o.no_scaling = 1;
+    meg_dataset tr, te;
+    meg_tabular_info in;
+    ck_assert_msg(meg_dataset_tabular(&tr, &te, p, &o, &in) == 0, "%s", rt_error());
+    /* the label column (second) is taken out; the others stay in file order */
+    ck_assert_int_eq(in.features, 3);
+    ck_assert_int_eq(tr.shape[0], 3);
+    ck_assert_int_eq(te.shape[0], 3);
+    ck_assert_ptr_null(tr.labels);
+    ck_assert_ptr_nonnull(te.labels);
+    /* the counts add up */
+    ck_assert_uint_eq(in.rows, N);
+    ck_assert_uint_eq(in.anomalies, 21);
+    ck_assert_uint_eq(in.train_half, N / 2);
+    ck_assert_uint_eq(in.test_half, N - N / 2);
+    ck_assert_uint_eq(te.n, N - N / 2);
+    ck_assert_uint_eq(tr.n + in.train_dropped, N / 2);
+    ck_assert_uint_eq(in.train_dropped + in.test_anomalies, in.anomalies);
+    /* the split is meg_split_half's with the fixed seed; train holds only
+     * normal rows of its half, test every row of the other, in file order */
+    uint8_t half[101];
+    ck_assert_int_eq(meg_split_half(N, MEG_CSV_SEED, half), 0);
+    size_t a = 0, b = 0, test_anom = 0;
+    for (int i = 0; i < N; i++) {
+        int anomaly = i % 5 == 0;
+        if (half[i] && anomaly) continue;
+        const meg_dataset *d = half[i] ? &tr : &te;
+        size_t r = half[i] ? a++ : b++;
+        ck_assert_float_eq(d->x[r * 3], (float)i);
+        ck_assert_float_eq(d->x[r * 3 + 1], (float)(2 * i - 100));
+        if (!half[i]) {
+            ck_assert_int_eq(te.labels[r], anomaly);
+            test_anom += (size_t)anomaly;
+        }
+    }
+    ck_assert_uint_eq(a, tr.n);
+    ck_assert_uint_eq(b, te.n);
+    ck_assert_uint_eq(test_anom, in.test_anomalies);
+    ck_assert_uint_gt(in.test_anomalies, 0);
+    ck_assert_ptr_nonnull(strstr(tr.name, "tab_split.csv:train"));
+    ck_assert_ptr_nonnull(strstr(te.name, "tab_split.csv:test"));
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    meg_tabular_info_free(&in);
+}
+END_TEST
+
+START_TEST(tabular_scaling_fitted_on_train)
+{
+    const int N = 101;
+    const char *p = write_labelled("tab_scale.csv", N);
+    meg_tabular_options o;
+    meg_tabular_options_default(&o);
+    o.label = "y";
+    meg_dataset rtr, rte, tr, te, gtr, gte;
+    meg_tabular_info rin, in, gin;
+    o.no_scaling = 1;
+    ck_assert_int_eq(meg_dataset_tabular(&rtr, &rte, p, &o, &rin), 0);
+    o.no_scaling = 0;
+    ck_assert_int_eq(meg_dataset_tabular(&tr, &te, p, &o, &in), 0);
+    /* min and range over the training rows only, with or without applying them */
+    for (int j = 0; j < 3; j++) {
+        double lo = INFINITY, hi = -INFINITY, all_lo = INFINITY, all_hi = -INFINITY;
+        for (size_t r = 0; r < rtr.n; r++) {
+            lo = fmin(lo, rtr.x[r * 3 + j]);
+            hi = fmax(hi, rtr.x[r * 3 + j]);
+        }
+        for (size_t r = 0; r < rte.n; r++) {
+            all_lo = fmin(all_lo, rte.x[r * 3 + j]);
+            all_hi = fmax(all_hi, rte.x[r * 3 + j]);
+        }
+        /* the test half reaches past the training range (k's 9s): not fitted there */
+        if (j == 2) ck_assert(all_hi > hi && all_lo == lo);
+        ck_assert_float_eq(in.min[j], (float)lo);
+        ck_assert_float_eq(rin.min[j], (float)lo);
+        ck_assert_float_eq(in.range[j], hi > lo ? (float)(hi - lo) : 1.0f);
+        ck_assert_float_eq(rin.range[j], in.range[j]);
+        for (size_t r = 0; r < tr.n; r++) {
+            ck_assert(tr.x[r * 3 + j] >= 0.0f && tr.x[r * 3 + j] <= 1.0f);
+            ck_assert_float_eq(tr.x[r * 3 + j], (float)((rtr.x[r * 3 + j] - in.min[j]) / in.range[j]));
+        }
+        for (size_t r = 0; r < te.n; r++)
+            ck_assert_float_eq(te.x[r * 3 + j], (float)((rte.x[r * 3 + j] - in.min[j]) / in.range[j]));
+    }
+    /* "k" is 7 in every normal row: constant in training, so it maps to 0
+     * there and the anomalies' 9 to 2 (shifted, not divided) */
+    ck_assert_float_eq(in.min[2], 7.0f);
+    ck_assert_float_eq(in.range[2], 1.0f);
+    int nine = 0;
+    for (size_t r = 0; r < tr.n; r++)
+        ck_assert_float_eq(tr.x[r * 3 + 2], 0.0f);
+    for (size_t r = 0; r < te.n; r++)
+        if (te.labels[r]) {
+            ck_assert_float_eq(te.x[r * 3 + 2], 2.0f);
+            nine++;
+        }
+    ck_assert_int_gt(nine, 0);
+    /* the fitted scaling given back (a checkpoint's) makes the same sets, bit for bit */
+    o.scale_n = in.features;
+    o.scale_min = in.min;
+    o.scale_range = in.range;
+    ck_assert_int_eq(meg_dataset_tabular(&gtr, &gte, p, &o, &gin), 0);
+    ck_assert_uint_eq(gtr.n, tr.n);
+    ck_assert_uint_eq(gte.n, te.n);
+    ck_assert_mem_eq(gtr.x, tr.x, tr.n * 3 * sizeof(float));
+    ck_assert_mem_eq(gte.x, te.x, te.n * 3 * sizeof(float));
+    ck_assert_mem_eq(gin.min, in.min, 3 * sizeof(float));
+    meg_dataset_free(&gtr);
+    meg_dataset_free(&gte);
+    meg_tabular_info_free(&gin);
+    /* and so does applying it to the raw sets afterwards (how meg-eval scores a file) */
+    ck_assert_int_eq(meg_tabular_scale(&rte, in.min, in.range, in.features), 0);
+    ck_assert_mem_eq(rte.x, te.x, te.n * 3 * sizeof(float));
+    ck_assert_int_eq(meg_tabular_scale(&rte, in.min, in.range, 4), -1);
+    assert_error_has("tab_scale.csv:test: 3 feature columns, the scaling to apply (the model's) is for 4");
+    float bad_range[3] = {1, 0, 1};
+    ck_assert_int_eq(meg_tabular_scale(&rte, in.min, bad_range, 3), -1);
+    assert_error_has("the scaling to apply has feature 2's min");
+    assert_error_has("and range 0 (finite, range > 0)");
+    /* a given scaling is applied as given, not refitted */
+    float mn[3] = {0, 0, 0}, rg[3] = {2, 4, 8};
+    o.scale_min = mn;
+    o.scale_range = rg;
+    ck_assert_int_eq(meg_dataset_tabular(&gtr, &gte, p, &o, NULL), 0);
+    for (size_t r = 0; r < gtr.n; r++)
+        for (int j = 0; j < 3; j++)
+            ck_assert_float_eq(gtr.x[r * 3 + j], (float)(rtr.x[r * 3 + j] / rg[j]));
+    meg_dataset_free(&gtr);
+    meg_dataset_free(&gte);
+    /* one for another number of features is refused, naming both */
+    o.scale_n = 2;
+    ck_assert_int_eq(meg_dataset_tabular(&gtr, &gte, p, &o, NULL), -1);
+    assert_error_has("tab_scale.csv: 3 feature columns, the scaling to apply (the model's) is for 2");
+    ck_assert_ptr_null(gtr.x);
+    ck_assert_ptr_null(gte.x);
+    meg_dataset_free(&rtr);
+    meg_dataset_free(&rte);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    meg_tabular_info_free(&rin);
+    meg_tabular_info_free(&in);
+}
+END_TEST
+
+START_TEST(tabular_without_labels)
+{
+    /* no label column: every row trained on (or scored), scaled by its own min-max */
+    const char *p = tpath("tab_nolabel.csv");
+    write_text(p, "u,v\n0,10\n5,10\n10,30\n");
+    meg_dataset tr, te;
+    meg_tabular_info in;
+    ck_assert_msg(meg_dataset_tabular(&tr, &te, p, NULL, &in) == 0, "%s", rt_error());
+    ck_assert_uint_eq(tr.n, 3);
+    ck_assert_uint_eq(te.n, 0);
+    ck_assert_ptr_null(tr.labels);
+    ck_assert_ptr_null(te.labels);
+    ck_assert_uint_eq(in.anomalies, 0);
+    static const float want[6] = {0, 0, 0.5f, 0, 1, 1};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(tr.x[i], want[i]);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+    meg_tabular_info_free(&in);
+    /* one row is enough to score */
+    write_text(p, "u,v\n3,4\n");
+    ck_assert_int_eq(meg_dataset_tabular(&tr, &te, p, NULL, NULL), 0);
+    ck_assert_uint_eq(tr.n, 1);
+    ck_assert_float_eq(tr.x[0], 0.0f);
+    meg_dataset_free(&tr);
+    meg_dataset_free(&te);
+}
+END_TEST
+
+/* meg_dataset_tabular with label "y" must fail on text, the message holding want. */
+static void tabular_fails(const char *text, const char *label, const char *want)
+{
+    const char *p = tpath("tab_bad.csv");
+    write_text(p, text);
+    meg_tabular_options o;
+    meg_tabular_options_default(&o);
+    o.label = label;
+    meg_dataset tr, te;
+    meg_tabular_info in = {.rows = 12345};
+    ck_assert_int_eq(meg_dataset_tabular(&tr, &te, p, &o, &in), -1);
+    assert_error_has("tab_bad.csv");
+    assert_error_has(want);
+    ck_assert_ptr_null(tr.x);
+    ck_assert_ptr_null(te.x);
+    ck_assert_uint_eq(in.rows, 12345);   /* left alone */
+}
+
+START_TEST(tabular_bad_labels)
+{
+    tabular_fails("a,y\n1,0\n2,2\n3,1\n", "y", ":3: column 2 (y): label 2 is neither 0 (normal) nor 1 (anomaly)");
+    tabular_fails("a,y\n1,0\n2,1\n\n3,-1\n", "y", ":5: column 2 (y): label -1 is neither");
+    tabular_fails("y,a\n0.5,1\n0,2\n", "y", ":2: column 1 (y): label 0.5 is neither");
+    tabular_fails("a,y\n1,0\n2,1\n", "label", "no column is named 'label' (the header names 'a', 'y')");
+    tabular_fails("y,a,y\n0,1,0\n1,2,1\n", "y", "columns 1 and 3 are both named 'y'");
+    tabular_fails("y\n0\n1\n", "y", "the label column is the only column");
+    tabular_fails("a,y\n1,0\n", "y", "1 data row: the 50/50 split needs at least 2");
+    tabular_fails("a,y\n1,1\n2,1\n3,1\n4,1\n", "y", "the training half (2 rows) holds no normal rows");
+    /* the reader's errors pass through */
+    tabular_fails("a,y\n1,0\n2,z\n", "y", ":3: column 2 (y): 'z' is not a number");
+    tabular_fails("", NULL, "empty file");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("data");
@@ -1826,6 +2153,14 @@ int main(void)
     tcase_add_test(kdd, kdd_broken_files);
     tcase_add_test(kdd, real_kdd99_when_present);
     suite_add_tcase(s, kdd);
+    TCase *table = tcase_create("table");
+    tcase_add_test(table, table_good_files);
+    tcase_add_test(table, table_broken_rows);
+    tcase_add_test(table, tabular_label_column_and_split);
+    tcase_add_test(table, tabular_scaling_fitted_on_train);
+    tcase_add_test(table, tabular_without_labels);
+    tcase_add_test(table, tabular_bad_labels);
+    suite_add_tcase(s, table);
     TCase *held = tcase_create("heldout");
     tcase_add_test(held, heldout_digit_split);
     tcase_add_test(held, heldout_digit_errors);

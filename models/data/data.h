@@ -238,6 +238,91 @@ int meg_dataset_kdd99(meg_dataset *train, meg_dataset *test, const char *path, c
 const char *meg_kdd99_feature_name(const meg_kdd99_info *info, int j);
 void meg_kdd99_info_free(meg_kdd99_info *info);
 
+/* The seeded 50/50 split that KDD Cup 99 and CSV tables share: in_train[i]
+ * = 1 for the n / 2 rows a Fisher-Yates shuffle (splitmix64 from seed)
+ * puts first, 0 for the others. The same (n, seed) gives the same split on
+ * every machine. */
+int meg_split_half(size_t n, uint64_t seed, uint8_t *in_train);
+
+/* ---- CSV tables of the user's own features (anomaly detection) -----------------
+ * A file whose first line names the columns and whose every other line
+ * holds one number per column: comma separated, spaces around a field
+ * ignored, "\n" or "\r\n" line ends, blank lines skipped, a UTF-8 byte
+ * order mark and double quotes around a header name dropped (no quoted
+ * commas). Every cell must be a finite number within float range. */
+
+typedef struct meg_csv_table {
+    size_t rows;              /* data rows */
+    int cols;                 /* columns, as the header names them */
+    char **names;             /* [cols] header names (owned) */
+    size_t *lines;            /* [rows] each row's line in the file, for messages (owned) */
+    double *v;                /* [rows, cols] the values as read (owned) */
+} meg_csv_table;
+
+/* The whole file at path into *t. Errors name the file, and the line and
+ * column (its number from 1 and its name) where there is one: a cell that
+ * is empty, not a number, not finite or out of float range, a row with
+ * fewer or more cells than the header, a NUL byte, a line longer than
+ * 16 MiB; an empty file or a header without data rows. On failure *t is
+ * zeroed and nothing stays allocated. */
+int meg_csv_table_read(const char *path, meg_csv_table *t);
+void meg_csv_table_free(meg_csv_table *t);
+/* The index of the one column named name; -1 with the message set (naming
+ * path) when no column or more than one has that name. */
+int meg_csv_table_column(const meg_csv_table *t, const char *path, const char *name);
+
+/* A table as the sets of the anomaly-detection protocol (KDD Cup 99's):
+ * - with a label column (opt->label: 0 normal, 1 anomaly): the seeded
+ *   50/50 split (meg_split_half), train the label-0 rows of the training
+ *   half, test every row of the other half (labels kept), each in file order;
+ * - without one: train every row, test empty (n 0), no labels;
+ * - the features, every other column in file order, min-max scaled:
+ *   (x - min) / range with min and range floats fitted on train (a column
+ *   constant there gets range 1, so it maps to 0; a range past FLT_MAX is
+ *   capped, so such a column spans up to [0, 2]; a value outside
+ *   saturates at +-FLT_MAX), or the scaling given in opt (a checkpoint's,
+ *   to score other files as the model was trained), or none (no_scaling).
+ * The float min and range are what is applied, so a scaling saved and
+ * given back scales a file exactly as fitting it did. */
+#define MEG_CSV_SEED 1999u          /* the split seed, KDD Cup 99's */
+
+typedef struct meg_tabular_options {
+    const char *label;        /* the label column's name; NULL or "": none */
+    uint64_t seed;            /* of the split (MEG_CSV_SEED) */
+    int no_scaling;           /* 1: fit the scaling, leave the values raw */
+    int scale_n;              /* > 0: apply scale_min, scale_range (scale_n features) instead of fitting */
+    const float *scale_min, *scale_range;
+} meg_tabular_options;
+
+typedef struct meg_tabular_info {
+    size_t rows;              /* data rows in the file */
+    size_t anomalies;         /* rows labelled 1 */
+    size_t train_half, test_half; /* with a label: the split, train_half = rows / 2 */
+    size_t train_dropped;     /* anomalies of the training half, left out of train */
+    size_t test_anomalies;
+    int features;
+    float *min, *range;       /* [features] the scaling fitted or given (owned) */
+} meg_tabular_info;
+
+/* The defaults: MEG_CSV_SEED, no label, scaling fitted and applied. */
+void meg_tabular_options_default(meg_tabular_options *o);
+/* The CSV table at path into train and test (names "<path>:train",
+ * "<path>:test"); opt NULL for the defaults; info, when not NULL, gets the
+ * counts and the scaling (meg_tabular_info_free). Errors name the file:
+ * meg_csv_table_read's; a label column that is missing, named twice or the
+ * only column; a label other than 0 or 1 (with its line); fewer than 2 rows
+ * to split; a training half without normal rows; a given scaling for
+ * another number of features (both counts). On failure the sets are zeroed,
+ * info is left alone and nothing stays allocated. */
+int meg_dataset_tabular(meg_dataset *train, meg_dataset *test, const char *path, const meg_tabular_options *opt,
+                        meg_tabular_info *info);
+void meg_tabular_info_free(meg_tabular_info *info);
+/* A saved scaling (min, range: features floats each) applied to the raw
+ * features of d, as meg_dataset_tabular applies it: for sets read with
+ * no_scaling. Errors name d: another number of features (both counts), a
+ * min or range that is not finite, a range not above 0. */
+int meg_tabular_scale(meg_dataset *d, const float *min, const float *range, int features);
+
 /* ---- MNIST with one digit held out (anomaly detection) ------------------------
  * For a held-out digit d: the normal class is every other digit. Of the
  * images of a and b (say mnist train and test; b may be NULL) with labels

@@ -4,7 +4,6 @@
  * scaling fitted on the rows trained on. Every bad row is an error naming
  * the file and line; nothing stays allocated on failure. */
 #include "data.h"
-#include "graph.h"   /* g_splitmix64 */
 #include "util.h"
 
 #include <errno.h>
@@ -329,39 +328,6 @@ static int read_table(table *t, const char *path)
 
 /* ---- split, encoding, scaling ------------------------------------------------ */
 
-/* Uniform in [0, n) from the splitmix64 stream of *st (graph.h), rejecting
- * the 2^64 mod n lowest draws so that every index is equally likely. */
-static size_t uniform(uint64_t *st, size_t n)
-{
-    uint64_t low = (0 - (uint64_t)n) % n, r;
-    do {
-        r = g_splitmix64(*st);
-        *st += G_GOLDEN64;
-    } while (r < low);
-    return (size_t)(r % n);
-}
-
-/* in_train[i] = 1 for the n / 2 rows a seeded Fisher-Yates shuffle puts first. */
-static int split_half(size_t n, uint64_t seed, uint8_t *in_train)
-{
-    size_t *perm = malloc(n * sizeof *perm);
-    if (!perm)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        perm[i] = i;
-    uint64_t st = g_splitmix64(seed);
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = uniform(&st, i + 1), tmp = perm[i];
-        perm[i] = perm[j];
-        perm[j] = tmp;
-    }
-    memset(in_train, 0, n);
-    for (size_t i = 0; i < n / 2; i++)
-        in_train[perm[i]] = 1;
-    free(perm);
-    return 0;
-}
-
 static const vocab *sort_voc;
 static int by_name(const void *a, const void *b)
 {
@@ -496,7 +462,7 @@ int meg_dataset_kdd99(meg_dataset *train, meg_dataset *test, const char *path, c
     for (int k = 0; k < MEG_KDD99_CAT_COLS; k++)
         if (!col[k])
             goto oom;
-    if (!in_train || !use || split_half(t.n, o.seed, in_train))
+    if (!in_train || !use || meg_split_half(t.n, o.seed, in_train))
         goto oom;
     size_t ntrain = 0, ntest = 0;
     for (size_t i = 0; i < t.n; i++) {

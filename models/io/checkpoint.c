@@ -13,8 +13,14 @@ static int persistent(const g_tensor *t) { return t->op == G_OP_PARAM || t->op =
 
 int meg_checkpoint_save(const char *path, g_session *s, g_graph *g, const meg_st_kv *meta, size_t nmeta)
 {
+    return meg_checkpoint_save_extra(path, s, g, NULL, 0, meta, nmeta);
+}
+
+int meg_checkpoint_save_extra(const char *path, g_session *s, g_graph *g, const meg_st_tensor *extra, size_t nextra,
+                              const meg_st_kv *meta, size_t nmeta)
+{
     int n = g_graph_size(g), nt = 0, rc = -1;
-    meg_st_tensor *ts = calloc((size_t)n, sizeof *ts);
+    meg_st_tensor *ts = calloc((size_t)n + nextra, sizeof *ts);
     float **bufs = calloc((size_t)n, sizeof *bufs);
     if (!ts || !bufs) { rt_set_error("out of host memory"); goto done; }
     for (int id = 0; id < n; id++) {
@@ -30,7 +36,9 @@ int meg_checkpoint_save(const char *path, g_session *s, g_graph *g, const meg_st
         ts[nt].data = v;
         nt++;
     }
-    rc = meg_st_write(path, ts, (size_t)nt, meta, nmeta);
+    for (size_t i = 0; i < nextra; i++)   /* the writer refuses a name twice */
+        ts[(size_t)nt + i] = extra[i];
+    rc = meg_st_write(path, ts, (size_t)nt + nextra, meta, nmeta);
 done:
     if (bufs)
         for (int i = 0; i < nt; i++) free(bufs[i]);

@@ -199,6 +199,11 @@ void meg_samples_free(meg_samples *s);
  * needs to resume exactly. Any model's graph serves; the values go through
  * g_session_read / g_session_write (exec.h). */
 int meg_checkpoint_save(const char *path, g_session *s, g_graph *g, const meg_st_kv *meta, size_t nmeta);
+/* The same with extra host tensors written after the leaves (a data set's
+ * scaling, say: what a model needs to score new data, and no leaf of its
+ * graph); their names must differ from the leaves'. Loading ignores them. */
+int meg_checkpoint_save_extra(const char *path, g_session *s, g_graph *g, const meg_st_tensor *extra, size_t nextra,
+                              const meg_st_kv *meta, size_t nmeta);
 /* Checks that every leaf is in f with its shape (errors name the file and
  * the leaf), then writes them into the session. */
 int meg_checkpoint_load(const meg_st_file *f, g_session *s, g_graph *g);
