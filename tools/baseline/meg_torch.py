@@ -112,7 +112,12 @@ def parse_args(argv):
     p.add_argument("--check", action="store_true",
                    help="train: print each iteration's losses (JSON, to stderr) and fail when one is not finite")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu",
+                   help="torch device: cpu (default) or cuda (a GPU machine's torch 2.x: every tensor and "
+                        "network made there, the clock read after torch.cuda.synchronize())")
     a = p.parse_args(argv)
+    if a.quality and a.device != "cpu":
+        p.error("--quality runs on the CPU only")
     a.channels = IMAGE_SETS.get(a.data, 0)
     if a.image_channels is not None:
         if a.image_channels < 1:
@@ -356,8 +361,28 @@ class MEG:
 # ---------------------------------------------------------------- modes
 
 def common_fields(a):
-    return {"threads": a.threads, "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "blas": blas_report()}
+    f = {"threads": a.threads, "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+         "device": a.device}
+    if a.device == "cpu":
+        f["blas"] = blas_report()
+    else:
+        f["gpu"] = torch.cuda.get_device_name()
+    return f
+
+
+def sync(a):
+    """Waits for the device's queued work, so that the clock measures it."""
+    if a.device != "cpu":
+        torch.cuda.synchronize()
+
+
+def on_cpu(a, make):
+    """make() with CPU tensors (its seeded CPU generator), then moved to a.device."""
+    if a.device == "cpu":
+        return make()
+    with torch.device("cpu"):
+        t = make()
+    return t.to(a.device)
 
 
 def check_losses(meg, it, timed):
@@ -373,9 +398,9 @@ def check_losses(meg, it, timed):
 def mode_train(a):
     gen = torch.Generator().manual_seed(a.seed + 1)
     if a.channels:
-        data = random_images(a.data_size, a.channels, gen)
+        data = on_cpu(a, lambda: random_images(a.data_size, a.channels, gen))
     else:
-        data, _, _ = toy_data(a.data, a.data_size, gen)
+        data = on_cpu(a, lambda: toy_data(a.data, a.data_size, gen)[0])
     meg = MEG(a, data)
     for i in range(a.warmup):
         meg.iteration()
@@ -383,11 +408,13 @@ def mode_train(a):
             check_losses(meg, i + 1, False)
     # --check reads the losses after each iteration (outside the iteration,
     # but inside the timed span: its cost is one .item() per loss)
+    sync(a)
     t0 = time.perf_counter()
     for i in range(a.iters):
         meg.iteration()
         if a.check:
             check_losses(meg, a.warmup + i + 1, True)
+    sync(a)
     dt = time.perf_counter() - t0
     out = {"mode": "train", "data": a.data, "width": a.width, "zdim": a.zdim, "batch": a.batch,
            "n_energy": a.n_energy, "iters": a.iters, "seconds": round(dt, 4),
@@ -433,10 +460,12 @@ def mode_mala(a):
 
     for _ in range(a.warmup):
         z, u, g, _ = step(z, u, g)
+    sync(a)
     t0 = time.perf_counter()
     for _ in range(a.steps):
         z, u, g, acc = step(z, u, g)
         accepted = accepted + acc.float().mean()
+    sync(a)
     dt = time.perf_counter() - t0
     out = {"mode": "mala", "width": a.width, "zdim": a.zdim, "chains": C, "steps": a.steps,
            "step_size": alpha, "prior": prior, "seconds": round(dt, 4), "steps_per_s": a.steps / dt,
@@ -489,6 +518,9 @@ def main():
     a = ARGS
     torch.set_num_threads(a.torch_threads)
     torch.manual_seed(a.seed)
+    if a.device != "cpu":
+        # torch 2.x: factories and modules default to the GPU
+        torch.set_default_device(a.device)
     if a.quality:
         mode_quality(a)
     elif a.mode == "train":
