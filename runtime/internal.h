@@ -56,6 +56,7 @@ struct rt_ctx {
     float timestamp_period;
     int timestamps_ok;
     int u8_texels;                /* R8 and RGBA8 UNORM uniform texel buffers are supported */
+    int memory_priority;          /* VK_EXT_memory_priority is enabled */
 
     /* memory */
     rt_block *blocks;
@@ -77,6 +78,7 @@ void rt__memory_free(rt_ctx *ctx);
 void rt__kernels_free(rt_ctx *ctx);
 VkPipeline rt__kernel_pipeline(const rt_kernel *k);
 VkPipelineLayout rt__kernel_layout(const rt_kernel *k);
+uint32_t rt__kernel_push_size(const rt_kernel *k);
 VkDescriptorSetLayout rt__kernel_set_layout(const rt_kernel *k);
 /* descriptor type of binding i, whether the kernel writes it, and whether
  * it is used at all (the compiler may drop an unused binding) */
