@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,11 @@ static const struct { const char *id; int no_priority; const char *why; } BP_FIL
      * without it each copy would be a submit that waits for the last. */
     {"UNASSIGNED-BestPractices-vkBeginCommandBuffer-simultaneous-use", 0,
      "plans are replayed several times in one submit"},
+    /* The layer counts barriers recorded since the last vkQueuePresentKHR,
+     * so without one every barrier past the 500th of the run warns;
+     * rt_cmd_end applies AMD's 500 to each command buffer instead. */
+    {"UNASSIGNED-BestPractices-CmdBuffer-highBarrierCount", 0,
+     "a count over the whole run; checked per command buffer by rt_cmd_end"},
     {NULL, 0, NULL},
 };
 
@@ -259,6 +265,18 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityF
                 severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error" : "warning",
                 data && data->pMessage ? data->pMessage : "(no message)");
     return VK_FALSE;
+}
+
+void rt__validation_message(rt_ctx *ctx, const char *fmt, ...)
+{
+    __atomic_add_fetch(&ctx->validation_count, 1, __ATOMIC_SEQ_CST);
+    if (ctx->quiet_validation) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "[vulkan validation warning] ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }
 
 static int icontains(const char *hay, const char *needle)

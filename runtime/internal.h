@@ -79,6 +79,8 @@ void rt__kernels_free(rt_ctx *ctx);
 VkPipeline rt__kernel_pipeline(const rt_kernel *k);
 VkPipelineLayout rt__kernel_layout(const rt_kernel *k);
 uint32_t rt__kernel_push_size(const rt_kernel *k);
+/* A message of the runtime's own checks, counted as a validation message. */
+void rt__validation_message(rt_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 VkDescriptorSetLayout rt__kernel_set_layout(const rt_kernel *k);
 /* descriptor type of binding i, whether the kernel writes it, and whether
  * it is used at all (the compiler may drop an unused binding) */

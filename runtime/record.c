@@ -366,9 +366,16 @@ int rt_cmd_copy(rt_cmd *c, rt_buffer *src, size_t so, rt_buffer *dst, size_t dof
     return 0;
 }
 
+/* AMD's best-practices budget of barriers per frame; a recorded buffer
+ * (a plan: one step) is this runtime's frame. */
+enum { BP_MAX_BARRIERS = 500 };
+
 int rt_cmd_end(rt_cmd *c)
 {
     if (c->ended) return 0;
+    if (c->ctx->validation == 2 && c->nbarrier > BP_MAX_BARRIERS)
+        rt__validation_message(c->ctx, "[AMD] best practices: a command buffer of %d dispatches holds %d barriers "
+                               "(at most %d recommended per frame)", c->ndispatch, c->nbarrier, BP_MAX_BARRIERS);
     /* Make the results visible to the host and to whatever follows. */
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                           .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,

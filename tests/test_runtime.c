@@ -390,9 +390,10 @@ END_TEST
 /* Best practices (validation = 2, with the AMD and NVIDIA checks) find
  * nothing in what a MEG step does: runtime kernels with push constants, a
  * matmul, a small two-layer step with its gradient and Adam replayed three
- * times in one submit. Two provoked messages then show that best practices
- * and the AMD checks are on (a pool of resettable buffers; a pipeline layout
- * of 33 DWORDs), so the first count is known to mean something. */
+ * times in one submit. Provoked messages then show that the runtime's own
+ * barrier budget, best practices and the AMD checks are on (501 barriers in
+ * one buffer; a pool of resettable buffers; a pipeline layout of 32 DWORDs),
+ * so the first count is known to mean something. */
 START_TEST(best_practices_find_nothing_in_a_training_step)
 {
     const char *user_enables = getenv("VK_LAYER_ENABLES");
@@ -443,10 +444,18 @@ START_TEST(best_practices_find_nothing_in_a_training_step)
     g_plan_free(p);
     g_session_free(s);
     g_graph_free(g);
+    ck_assert_int_eq(rt_validation_count(ctx), 0);
+
+    /* the per-buffer barrier budget: 501 barriers between 502 fills of one range */
+    ck_assert_int_eq(rt_cmd_begin(ctx, 0, &c), 0);
+    for (int i = 0; i < 502; i++) ck_assert_int_eq(rt_fill(c, a, 0, 1, (float)i), 0);
+    ck_assert_int_eq(rt_cmd_submit(c, 1), 0);
+    ck_assert_int_eq(rt_cmd_barrier_count(c), 501);
+    rt_cmd_free(c);
     rt_buffer_destroy(a);
     rt_buffer_destroy(b);
     rt_buffer_destroy(m);
-    ck_assert_int_eq(rt_validation_count(ctx), 0);
+    ck_assert_msg(rt_validation_count(ctx) == 1, "%d messages", rt_validation_count(ctx));
 
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
@@ -454,7 +463,7 @@ START_TEST(best_practices_find_nothing_in_a_training_step)
     VkCommandPool pool;
     ck_assert_int_eq(vkCreateCommandPool(ctx->dev, &pci, NULL, &pool), VK_SUCCESS);
     vkDestroyCommandPool(ctx->dev, pool, NULL);
-    ck_assert_msg(rt_validation_count(ctx) == 1, "best practices are not on: %d messages",
+    ck_assert_msg(rt_validation_count(ctx) == 2, "best practices are not on: %d messages",
                   rt_validation_count(ctx));
     if (vendor_checks) {
         VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = 128};
@@ -463,7 +472,7 @@ START_TEST(best_practices_find_nothing_in_a_training_step)
         VkPipelineLayout layout;
         ck_assert_int_eq(vkCreatePipelineLayout(ctx->dev, &pl, NULL, &layout), VK_SUCCESS);
         vkDestroyPipelineLayout(ctx->dev, layout, NULL);
-        ck_assert_msg(rt_validation_count(ctx) == 2, "the AMD checks are not on: %d messages",
+        ck_assert_msg(rt_validation_count(ctx) == 3, "the AMD checks are not on: %d messages",
                       rt_validation_count(ctx));
     }
     rt_ctx_destroy(ctx);
