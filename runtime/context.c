@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,47 @@ static void fill_info(VkPhysicalDevice pd, int index, rt_device_info *info)
             info->memory = mp.memoryHeaps[h].size;
 }
 
+/* Best-practices ids that are not errors for this runtime, each with why.
+ * Keyed by the layer's message id name; only seen with validation = 2.
+ * An entry with no_priority set is filtered only on a device without
+ * VK_EXT_memory_priority (with it, every allocation gives a priority). */
+static const struct { const char *id; int no_priority; const char *why; } BP_FILTERED[] = {
+    {"UNASSIGNED-BestPractices-AllocateMemory-SetPriority", 1,
+     "NVIDIA: wants VkMemoryPriorityAllocateInfoEXT, which needs VK_EXT_memory_priority"},
+    /* With no vkQueuePresentKHR the layer's "frame" is the whole run. The
+     * recorder binds a pipeline only when it changes; what is left is one
+     * kernel run again after barriers (each of the n-energy updates, layers
+     * of one shape, forward then backward): the dependencies fix the order. */
+    {"UNASSIGNED-BestPractices-Pipeline-SortAndBind", 0,
+     "a kernel runs at several dependent points of a step; sorting cannot merge them"},
+    /* Only RT_CMD_REPEAT buffers (plans) ask for it: g_plan_run(p, k) puts
+     * one buffer k times in one vkQueueSubmit, which needs simultaneous use;
+     * without it each copy would be a submit that waits for the last. */
+    {"UNASSIGNED-BestPractices-vkBeginCommandBuffer-simultaneous-use", 0,
+     "plans are replayed several times in one submit"},
+    /* The layer counts barriers recorded since the last vkQueuePresentKHR,
+     * so without one every barrier past the 500th of the run warns;
+     * rt_cmd_end applies AMD's 500 to each command buffer instead. */
+    {"UNASSIGNED-BestPractices-CmdBuffer-highBarrierCount", 0,
+     "a count over the whole run; checked per command buffer by rt_cmd_end"},
+    {NULL, 0, NULL},
+};
+
+static int bp_filtered(const rt_ctx *ctx, const char *id)
+{
+    if (!id) return 0;
+    for (size_t i = 0; BP_FILTERED[i].id; i++)
+        if (!strcmp(BP_FILTERED[i].id, id)) return !BP_FILTERED[i].no_priority || !ctx->memory_priority;
+    return 0;
+}
+
+/* The vendor checks of best practices (AMD, NVIDIA) have no enum in
+ * VK_EXT_validation_features; layers before VK_EXT_layer_settings (1.3.239
+ * here) read them only from $VK_LAYER_ENABLES or vk_layer_settings.txt. */
+static const char *BP_LAYER_ENABLES = "VK_VALIDATION_FEATURE_ENABLE_BEST_PRACTICES_EXT:"
+                                      "VALIDATION_CHECK_ENABLE_VENDOR_SPECIFIC_AMD:"
+                                      "VALIDATION_CHECK_ENABLE_VENDOR_SPECIFIC_NVIDIA";
+
 static int create_instance(int validation, VkInstance *out)
 {
     VkApplicationInfo app = {
@@ -119,6 +161,7 @@ static int create_instance(int validation, VkInstance *out)
     const char *exts[4];
     uint32_t nexts = 0;
     VkInstanceCreateFlags flags = 0;
+    int set_enables = 0;
 
     uint32_t n = 0;
     vkEnumerateInstanceExtensionProperties(NULL, &n, NULL);
@@ -145,19 +188,23 @@ static int create_instance(int validation, VkInstance *out)
             if (!strcmp(lp[i].layerName, VALIDATION_LAYER)) found = 1;
         free(lp);
         if (!found) {
-            rt_set_error("validation was requested (MEG_VALIDATION=1) but %s is not installed "
-                         "(Debian: vulkan-validationlayers)", VALIDATION_LAYER);
+            rt_set_error("validation was requested (MEG_VALIDATION=%s) but %s is not installed "
+                         "(Debian: vulkan-validationlayers)", validation == 2 ? "best" : "1", VALIDATION_LAYER);
             return -1;
         }
         layers[nlayers++] = VALIDATION_LAYER;
         exts[nexts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
         exts[nexts++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+        /* the layer reads it at vkCreateInstance (unset again below); a value the user set wins */
+        if (validation == 2 && !getenv("VK_LAYER_ENABLES")) set_enables = !setenv("VK_LAYER_ENABLES", BP_LAYER_ENABLES, 0);
     }
     /* with validation, synchronization validation too: a missing barrier
      * between dependent dispatches is reported like any other error */
-    VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+    VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT,
+                                              VK_VALIDATION_FEATURE_ENABLE_BEST_PRACTICES_EXT};
     VkValidationFeaturesEXT vf = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
-                                  .enabledValidationFeatureCount = 1, .pEnabledValidationFeatures = enables};
+                                  .enabledValidationFeatureCount = validation == 2 ? 2 : 1,
+                                  .pEnabledValidationFeatures = enables};
 
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
@@ -169,11 +216,14 @@ static int create_instance(int validation, VkInstance *out)
         .enabledExtensionCount = nexts,
         .ppEnabledExtensionNames = exts,
     };
-    VKCHECK(vkCreateInstance(&ci, NULL, out));
+    VkResult r = vkCreateInstance(&ci, NULL, out);
+    if (set_enables) unsetenv("VK_LAYER_ENABLES");   /* later contexts get only what they ask for */
+    if (r != VK_SUCCESS) {
+        rt_set_error("vkCreateInstance failed: %s", rt_vk_result_name(r));
+        return -1;
+    }
     volkLoadInstance(*out);
     return 0;
-fail:
-    return -1;
 }
 
 static int rank_of(rt_device_type t) { return (int)t; } /* discrete < integrated < virtual < cpu < other */
@@ -208,12 +258,25 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityF
     (void)type;
     rt_ctx *ctx = user;
     if (severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) return VK_FALSE;
+    if (bp_filtered(ctx, data ? data->pMessageIdName : NULL)) return VK_FALSE;
     __atomic_add_fetch(&ctx->validation_count, 1, __ATOMIC_SEQ_CST);
     if (!ctx->quiet_validation)
         fprintf(stderr, "[vulkan validation %s] %s\n",
                 severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error" : "warning",
                 data && data->pMessage ? data->pMessage : "(no message)");
     return VK_FALSE;
+}
+
+void rt__validation_message(rt_ctx *ctx, const char *fmt, ...)
+{
+    __atomic_add_fetch(&ctx->validation_count, 1, __ATOMIC_SEQ_CST);
+    if (ctx->quiet_validation) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "[vulkan validation warning] ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }
 
 static int icontains(const char *hay, const char *needle)
@@ -296,7 +359,7 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     if (!ctx) { rt_set_error("out of host memory"); return -1; }
     if (o.validation < 0) {
         const char *v = getenv("MEG_VALIDATION");
-        o.validation = v && *v && strcmp(v, "0") != 0;
+        o.validation = !v || !*v || !strcmp(v, "0") ? 0 : !strcmp(v, "best") ? 2 : 1;
     }
     ctx->validation = o.validation;
     ctx->quiet_validation = o.quiet_validation;
@@ -368,12 +431,25 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     VkExtensionProperties *dext = calloc(ne ? ne : 1, sizeof *dext);
     const char *enable[2];
     uint32_t nenable = 0;
+    int has_priority = 0;
     if (dext) {
         vkEnumerateDeviceExtensionProperties(ctx->phys, NULL, &ne, dext);
-        for (uint32_t i = 0; i < ne; i++)
+        for (uint32_t i = 0; i < ne; i++) {
             if (!strcmp(dext[i].extensionName, "VK_KHR_portability_subset")) enable[nenable++] = "VK_KHR_portability_subset";
+            if (!strcmp(dext[i].extensionName, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME)) has_priority = 1;
+        }
         free(dext);
     }
+    /* Memory priority: under memory pressure the OS keeps the blocks the
+     * kernels write (all of them) in device memory first. */
+    VkPhysicalDeviceMemoryPriorityFeaturesEXT mpf = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT};
+    if (has_priority) {
+        VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &mpf};
+        vkGetPhysicalDeviceFeatures2(ctx->phys, &f2);
+    }
+    ctx->memory_priority = has_priority && mpf.memoryPriority;
+    if (ctx->memory_priority) enable[nenable++] = VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME;
 
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {
@@ -384,6 +460,7 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     };
     VkDeviceCreateInfo dci = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .pNext = ctx->memory_priority ? &mpf : NULL,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &qci,
         .enabledExtensionCount = nenable,
@@ -395,7 +472,7 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
 
     VkCommandPoolCreateInfo pci = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        /* no RESET_COMMAND_BUFFER_BIT: buffers are recorded once and freed, never reset */
         .queueFamilyIndex = ctx->queue_family,
     };
     VKCHECK(vkCreateCommandPool(ctx->dev, &pci, NULL, &ctx->pool));

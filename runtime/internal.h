@@ -57,6 +57,7 @@ struct rt_ctx {
     float timestamp_period;
     int timestamps_ok;
     int u8_texels;                /* R8 and RGBA8 UNORM uniform texel buffers are supported */
+    int memory_priority;          /* VK_EXT_memory_priority is enabled */
 
     /* memory */
     rt_block *blocks;
@@ -90,6 +91,9 @@ void rt__memory_free(rt_ctx *ctx);
 void rt__kernels_free(rt_ctx *ctx);
 VkPipeline rt__kernel_pipeline(const rt_kernel *k);
 VkPipelineLayout rt__kernel_layout(const rt_kernel *k);
+uint32_t rt__kernel_push_size(const rt_kernel *k);
+/* A message of the runtime's own checks, counted as a validation message. */
+void rt__validation_message(rt_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 VkDescriptorSetLayout rt__kernel_set_layout(const rt_kernel *k);
 /* descriptor type of binding i, whether the kernel writes it, and whether
  * it is used at all (the compiler may drop an unused binding) */

@@ -10,7 +10,7 @@
 
 #define MAX_BINDINGS 32
 #define MAX_SPEC 32
-#define PUSH_SIZE 128
+#define PUSH_SIZE 128   /* the most rt_cmd_dispatch pushes; the layout's range is the shader's block */
 
 typedef struct rt_kbinding {
     VkDescriptorType type;
@@ -33,6 +33,7 @@ struct rt_kernel {
     VkPipelineLayout layout;
     VkPipeline pipeline;
     VkShaderModule module;
+    uint32_t push_size;  /* bytes of the shader's push-constant block; 0: none */
 };
 
 const char *rt_source(const char *name)
@@ -47,10 +48,10 @@ const char *rt_source(const char *name)
 /* ---- SPIR-V reflection: just the descriptor bindings of set 0 ---------- */
 
 enum {
-    OP_TYPE_IMAGE = 25, OP_TYPE_SAMPLED_IMAGE = 27, OP_TYPE_STRUCT = 30, OP_TYPE_POINTER = 32,
+    OP_TYPE_INT = 21, OP_TYPE_FLOAT = 22, OP_TYPE_VECTOR = 23, OP_TYPE_IMAGE = 25, OP_TYPE_SAMPLED_IMAGE = 27, OP_TYPE_STRUCT = 30, OP_TYPE_POINTER = 32,
     OP_VARIABLE = 59, OP_DECORATE = 71, OP_MEMBER_DECORATE = 72,
-    DEC_BLOCK = 2, DEC_BUFFER_BLOCK = 3, DEC_NON_WRITABLE = 24, DEC_BINDING = 33, DEC_SET = 34,
-    SC_UNIFORM_CONSTANT = 0, SC_UNIFORM = 2, SC_STORAGE_BUFFER = 12,
+    DEC_BLOCK = 2, DEC_BUFFER_BLOCK = 3, DEC_NON_WRITABLE = 24, DEC_BINDING = 33, DEC_SET = 34, DEC_OFFSET = 35,
+    SC_UNIFORM_CONSTANT = 0, SC_UNIFORM = 2, SC_PUSH_CONSTANT = 9, SC_STORAGE_BUFFER = 12,
 };
 
 typedef struct id_info {
@@ -152,6 +153,66 @@ static int reflect(const uint32_t *w, size_t n, rt_kbinding *out, int *nbind, co
     return 0;
 }
 
+/* Bytes of the push-constant block (0 when there is none): the pipeline
+ * layout's range covers just that, since every push-constant byte in the
+ * layout costs a user-data register on some GPUs (AMD's "keep the layout
+ * small"). Members of scalars and vectors are measured; anything else
+ * (arrays, matrices, nested blocks) gets the whole PUSH_SIZE. */
+static const uint32_t *spv_def(const uint32_t *w, size_t n, uint32_t id, uint32_t result_at, uint32_t op)
+{
+    for (size_t p = 5; p < n;) {
+        uint32_t o = w[p] & 0xffff, len = w[p] >> 16;
+        if (len == 0 || p + len > n) return NULL;
+        if (o == op && len > result_at + 1 && w[p + 1 + result_at] == id) return w + p;
+        p += len;
+    }
+    return NULL;
+}
+
+static uint32_t spv_scalar_bytes(const uint32_t *w, size_t n, uint32_t type)
+{
+    const uint32_t *d;
+    if ((d = spv_def(w, n, type, 0, OP_TYPE_INT)) || (d = spv_def(w, n, type, 0, OP_TYPE_FLOAT))) return d[2] / 8;
+    if ((d = spv_def(w, n, type, 0, OP_TYPE_VECTOR)) && (d[0] >> 16) >= 4) {
+        uint32_t c = spv_scalar_bytes(w, n, d[2]);
+        return c ? c * d[3] : 0;
+    }
+    return 0;
+}
+
+static uint32_t push_block_size(const uint32_t *w, size_t n)
+{
+    uint32_t block = 0;
+    for (size_t p = 5; p < n;) {
+        uint32_t op = w[p] & 0xffff, len = w[p] >> 16;
+        if (len == 0 || p + len > n) return PUSH_SIZE;
+        if (op == OP_VARIABLE && len >= 4 && w[p + 3] == SC_PUSH_CONSTANT) {
+            const uint32_t *ptr = spv_def(w, n, w[p + 1], 0, OP_TYPE_POINTER);
+            if (!ptr || (ptr[0] >> 16) < 4) return PUSH_SIZE;
+            block = ptr[3];
+            break;
+        }
+        p += len;
+    }
+    if (!block) return 0;
+    const uint32_t *st = spv_def(w, n, block, 0, OP_TYPE_STRUCT);
+    if (!st) return PUSH_SIZE;
+    uint32_t nmem = (st[0] >> 16) - 2, end = 0;
+    for (uint32_t m = 0; m < nmem; m++) {
+        uint32_t bytes = spv_scalar_bytes(w, n, st[2 + m]), off = UINT32_MAX;
+        for (size_t p = 5; p < n;) {
+            uint32_t op = w[p] & 0xffff, len = w[p] >> 16;
+            if (op == OP_MEMBER_DECORATE && len >= 5 && w[p + 1] == block && w[p + 2] == m && w[p + 3] == DEC_OFFSET)
+                off = w[p + 4];
+            p += len;
+        }
+        if (!bytes || off == UINT32_MAX) return PUSH_SIZE;
+        if (off + bytes > end) end = off + bytes;
+    }
+    end = (end + 3) / 4 * 4;
+    return end > PUSH_SIZE ? PUSH_SIZE : end;
+}
+
 /* ---- pipelines --------------------------------------------------------- */
 
 static void kernel_destroy(rt_ctx *ctx, struct rt_kernel *k)
@@ -183,9 +244,10 @@ static int kernel_build(rt_ctx *ctx, const char *key, const uint32_t *words, siz
     VkDescriptorSetLayoutCreateInfo dl = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
                                           .bindingCount = nlb, .pBindings = lb};
     VKCHECK(vkCreateDescriptorSetLayout(ctx->dev, &dl, NULL, &k->set_layout));
-    VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = PUSH_SIZE};
+    k->push_size = push_block_size(words, nwords);
+    VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = k->push_size};
     VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, .setLayoutCount = 1,
-                                     .pSetLayouts = &k->set_layout, .pushConstantRangeCount = 1,
+                                     .pSetLayouts = &k->set_layout, .pushConstantRangeCount = k->push_size ? 1 : 0,
                                      .pPushConstantRanges = &pr};
     VKCHECK(vkCreatePipelineLayout(ctx->dev, &pl, NULL, &k->layout));
     VkShaderModuleCreateInfo sm = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
@@ -204,6 +266,13 @@ static int kernel_build(rt_ctx *ctx, const char *key, const uint32_t *words, siz
         .layout = k->layout,
     };
     VKCHECK(vkCreateComputePipelines(ctx->dev, ctx->pcache, 1, &ci, NULL, &k->pipeline));
+    if (ctx->validation) {
+        /* validation messages then name the kernel, not just a handle */
+        VkDebugUtilsObjectNameInfoEXT ni = {.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_NAME_INFO_EXT,
+                                            .objectType = VK_OBJECT_TYPE_PIPELINE,
+                                            .objectHandle = (uint64_t)k->pipeline, .pObjectName = k->name};
+        VKCHECK(vkSetDebugUtilsObjectNameEXT(ctx->dev, &ni));
+    }
     *out = k;
     return 0;
 fail:
@@ -260,6 +329,7 @@ int rt_kernel_from_spirv(rt_ctx *ctx, const char *key, const uint32_t *words, si
 
 const char *rt_kernel_name(const rt_kernel *k) { return k->name; }
 int rt_kernel_binding_count(const rt_kernel *k) { return k->nbind; }
+uint32_t rt__kernel_push_size(const rt_kernel *k) { return k->push_size; }
 VkPipeline rt__kernel_pipeline(const rt_kernel *k) { return k->pipeline; }
 VkPipelineLayout rt__kernel_layout(const rt_kernel *k) { return k->layout; }
 VkDescriptorSetLayout rt__kernel_set_layout(const rt_kernel *k) { return k->set_layout; }

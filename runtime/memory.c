@@ -59,7 +59,12 @@ static int block_new(rt_ctx *ctx, uint32_t type, VkDeviceSize size, int *out)
     }
     rt_block *b = &ctx->blocks[ctx->nblocks];
     memset(b, 0, sizeof *b);
-    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = size,
+    /* device-local blocks hold what the kernels write: kept resident first */
+    VkMemoryPriorityAllocateInfoEXT prio = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_PRIORITY_ALLOCATE_INFO_EXT,
+        .priority = ctx->memprops.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT ? 1.0f : 0.5f};
+    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                               .pNext = ctx->memory_priority ? &prio : NULL, .allocationSize = size,
                                .memoryTypeIndex = type};
     VkResult r = vkAllocateMemory(ctx->dev, &ai, NULL, &b->mem);
     if (r != VK_SUCCESS) {

@@ -32,6 +32,9 @@ struct rt_cmd {
     int nreads, nwrites, capreads, capwrites;
     int ndispatch, nbarrier;
     int no_barriers;          /* RT_CMD_NO_BARRIERS (tests) */
+    int repeat;               /* RT_CMD_REPEAT: simultaneous use */
+    VkPipeline bound;         /* the pipeline bound last, not bound again */
+    uint32_t sets_left, desc_left[4];   /* what the newest descriptor pool has left */
     int ended, pending;
     /* timestamps */
     int timestamps;
@@ -57,19 +60,30 @@ static int grow(void **p, int *cap, int need, size_t elem)
     return 0;
 }
 
+static const VkDescriptorPoolSize POOL_SIZES[4] = {
+    {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1024},
+    {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 1024},
+    {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, 256},
+    {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 64},
+};
+enum { POOL_SETS = 256 };
+
+static int pool_slot(VkDescriptorType t)
+{
+    for (int i = 0; i < 4; i++)
+        if (POOL_SIZES[i].type == t) return i;
+    return -1;
+}
+
 static int new_pool(rt_cmd *c)
 {
     if (grow((void **)&c->pools, &c->cappools, c->npools + 1, sizeof *c->pools)) return -1;
-    VkDescriptorPoolSize sizes[] = {
-        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1024},
-        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 1024},
-        {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, 256},
-        {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 64},
-    };
-    VkDescriptorPoolCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, .maxSets = 256,
-                                     .poolSizeCount = 4, .pPoolSizes = sizes};
+    VkDescriptorPoolCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, .maxSets = POOL_SETS,
+                                     .poolSizeCount = 4, .pPoolSizes = POOL_SIZES};
     VKCHECK(vkCreateDescriptorPool(c->ctx->dev, &ci, NULL, &c->pools[c->npools]));
     c->npools++;
+    c->sets_left = POOL_SETS;
+    for (int i = 0; i < 4; i++) c->desc_left[i] = POOL_SIZES[i].descriptorCount;
     return 0;
 fail:
     return -1;
@@ -82,6 +96,7 @@ int rt_cmd_begin(rt_ctx *ctx, int flags, rt_cmd **out)
     if (!c) { rt_set_error("out of host memory"); return -1; }
     c->ctx = ctx;
     c->no_barriers = (flags & RT_CMD_NO_BARRIERS) != 0;
+    c->repeat = (flags & RT_CMD_REPEAT) != 0;
     VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                       .commandPool = ctx->pool, .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                       .commandBufferCount = 1};
@@ -90,7 +105,7 @@ int rt_cmd_begin(rt_ctx *ctx, int flags, rt_cmd **out)
     VKCHECK(vkCreateFence(ctx->dev, &fi, NULL, &c->fence));
     /* Simultaneous use: one submit may hold this buffer several times. */
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                   .flags = VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT};
+                                   .flags = c->repeat ? VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT : 0};
     VKCHECK(vkBeginCommandBuffer(c->cb, &bi));
     if ((flags & RT_CMD_TIMESTAMPS) && ctx->timestamps_ok) {
         c->timestamps = 1;
@@ -206,7 +221,11 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
         rt_set_error("kernel %s takes %d bindings, %d given", kname, rt_kernel_binding_count(k), nb);
         return -1;
     }
-    if (push_size > 128) { rt_set_error("kernel %s: %u bytes of push constants (at most 128)", kname, push_size); return -1; }
+    if (push_size > rt__kernel_push_size(k)) {
+        rt_set_error("kernel %s: %u bytes of push constants, its shader's block holds %u", kname, push_size,
+                     rt__kernel_push_size(k));
+        return -1;
+    }
     const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
     if (gx == 0 || gy == 0 || gz == 0) return 0; /* nothing to do */
     if (gx > lim->maxComputeWorkGroupCount[0] || gy > lim->maxComputeWorkGroupCount[1] ||
@@ -221,17 +240,24 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
     VkDescriptorSetLayout sl = rt__kernel_set_layout(k);
     VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
                                       .descriptorSetCount = 1, .pSetLayouts = &sl};
-    VkResult r = VK_ERROR_OUT_OF_POOL_MEMORY;
-    if (c->npools) {
-        ai.descriptorPool = c->pools[c->npools - 1];
-        r = vkAllocateDescriptorSets(ctx->dev, &ai, &set);
+    /* Count what the pool has left rather than let an allocation fail:
+     * a failed vkAllocateDescriptorSets is slow on some drivers. */
+    uint32_t need[4] = {0};
+    for (int i = 0; i < rt_kernel_binding_count(k); i++) {
+        bool writes, used;
+        VkDescriptorType t = rt__kernel_binding_type(k, i, &writes, &used);
+        int slot = pool_slot(t);
+        if (used && slot < 0) { rt_set_error("kernel %s: binding %d has a descriptor type no pool holds", kname, i); return -1; }
+        if (used) need[slot]++;
     }
-    if (r == VK_ERROR_OUT_OF_POOL_MEMORY || r == VK_ERROR_FRAGMENTED_POOL) {
-        if (new_pool(c)) return -1;
-        ai.descriptorPool = c->pools[c->npools - 1];
-        r = vkAllocateDescriptorSets(ctx->dev, &ai, &set);
-    }
+    int fits = c->npools && c->sets_left > 0;
+    for (int i = 0; i < 4 && fits; i++) fits = need[i] <= c->desc_left[i];
+    if (!fits && new_pool(c)) return -1;
+    ai.descriptorPool = c->pools[c->npools - 1];
+    VkResult r = vkAllocateDescriptorSets(ctx->dev, &ai, &set);
     if (r != VK_SUCCESS) { rt_set_error("vkAllocateDescriptorSets failed: %s", rt_vk_result_name(r)); return -1; }
+    c->sets_left--;
+    for (int i = 0; i < 4; i++) c->desc_left[i] -= need[i];
 
     VkWriteDescriptorSet w[32];
     VkDescriptorBufferInfo bi[32];
@@ -306,7 +332,10 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb, const 
     }
     vkUpdateDescriptorSets(ctx->dev, (uint32_t)nw, w, 0, NULL);
     if (track(c, rd, nrd, wr, nwr)) return -1;
-    vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt__kernel_pipeline(k));
+    if (c->bound != rt__kernel_pipeline(k)) {
+        vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt__kernel_pipeline(k));
+        c->bound = rt__kernel_pipeline(k);
+    }
     vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt__kernel_layout(k), 0, 1, &set, 0, NULL);
     if (push_size) vkCmdPushConstants(c->cb, rt__kernel_layout(k), VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
     vkCmdDispatch(c->cb, gx, gy, gz);
@@ -337,9 +366,16 @@ int rt_cmd_copy(rt_cmd *c, rt_buffer *src, size_t so, rt_buffer *dst, size_t dof
     return 0;
 }
 
+/* AMD's best-practices budget of barriers per frame; a recorded buffer
+ * (a plan: one step) is this runtime's frame. */
+enum { BP_MAX_BARRIERS = 500 };
+
 int rt_cmd_end(rt_cmd *c)
 {
     if (c->ended) return 0;
+    if (c->ctx->validation == 2 && c->nbarrier > BP_MAX_BARRIERS)
+        rt__validation_message(c->ctx, "[AMD] best practices: a command buffer of %d dispatches holds %d barriers "
+                               "(at most %d recommended per frame)", c->ndispatch, c->nbarrier, BP_MAX_BARRIERS);
     /* Make the results visible to the host and to whatever follows. */
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                           .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
@@ -360,6 +396,10 @@ int rt_cmd_submit_async(rt_cmd *c, int times)
     if (!c->ended && rt_cmd_end(c)) return -1;
     if (c->pending) { rt_set_error("command buffer submitted while still running"); return -1; }
     if (times < 1) return 0;
+    if (times > 1 && !c->repeat) {
+        rt_set_error("vkQueueSubmit of one command buffer %d times needs RT_CMD_REPEAT at rt_cmd_begin", times);
+        return -1;
+    }
     VkCommandBuffer stack[64];
     VkCommandBuffer *cbs = times <= 64 ? stack : malloc((size_t)times * sizeof *cbs);
     if (!cbs) { rt_set_error("out of host memory"); return -1; }

@@ -61,7 +61,8 @@ int rt_list_devices(rt_device_info *out, int max, int *count);
 
 typedef struct rt_options {
     const char *device;      /* index or name substring; NULL: $MEG_DEVICE, then the best */
-    int validation;          /* -1: from $MEG_VALIDATION (default off); 0 off; 1 on */
+    int validation;          /* -1: from $MEG_VALIDATION (default off; "best": 2); 0 off; 1 on;
+                              * 2 on with best practices and their AMD and NVIDIA checks */
     int quiet_validation;    /* 1: count validation messages without printing them */
     /* Lower limits than the device's, so that tests on one device run the
      * paths of smaller ones (a data set split over several inputs, a value
@@ -122,8 +123,9 @@ void rt_memory_usage(const rt_ctx *ctx, size_t *used, size_t *reserved);
  * cached (in memory, and in a VkPipelineCache saved under
  * $XDG_CACHE_HOME/meg or ~/.cache/meg). Descriptor bindings (set 0) are
  * read from the SPIR-V: samplerBuffer -> uniform texel buffer, imageBuffer
- * -> storage texel buffer, buffer blocks -> storage buffers. Every kernel
- * may take up to 128 bytes of push constants. */
+ * -> storage texel buffer, buffer blocks -> storage buffers. A kernel
+ * takes as many bytes of push constants as its shader's push-constant
+ * block holds (read from the SPIR-V too; 128 at most). */
 
 typedef struct rt_kernel rt_kernel;
 
@@ -151,8 +153,11 @@ typedef struct rt_binding {
 } rt_binding;
 
 /* RT_CMD_NO_BARRIERS, for tests only: records no barriers at all, so that a
- * test can check that synchronization validation sees the hazard. */
-enum { RT_CMD_TIMESTAMPS = 1, RT_CMD_NO_BARRIERS = 2 };
+ * test can check that synchronization validation sees the hazard.
+ * RT_CMD_REPEAT: the buffer may be submitted several times in one submit
+ * (rt_cmd_submit with times > 1); recorded with simultaneous use, which
+ * some drivers pay for, so only buffers that are replayed ask for it. */
+enum { RT_CMD_TIMESTAMPS = 1, RT_CMD_NO_BARRIERS = 2, RT_CMD_REPEAT = 4 };
 
 typedef struct rt_cmd rt_cmd;
 
@@ -163,7 +168,7 @@ int rt_cmd_dispatch(rt_cmd *c, rt_kernel *k, const rt_binding *b, int nb,
 int rt_cmd_copy(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, size_t dst_off, size_t n);
 int rt_cmd_end(rt_cmd *c);
 /* Submits the recorded buffer `times` times back to back in one submit and
- * waits for the fence. */
+ * waits for the fence; times > 1 needs RT_CMD_REPEAT. */
 int rt_cmd_submit(rt_cmd *c, int times);
 /* Submits without waiting; rt_cmd_wait waits. */
 int rt_cmd_submit_async(rt_cmd *c, int times);

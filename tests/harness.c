@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static rt_ctx *ctx;
 static int count_before;
@@ -11,7 +12,11 @@ static int count_before;
 rt_ctx *th_ctx(void)
 {
     if (!ctx) {
-        rt_options o = {.validation = 1};
+        /* best practices too with MEG_VALIDATION=best (or, under meson test,
+         * whose MEG_VALIDATION=1 wins, MEG_TEST_VALIDATION=best: --setup best) */
+        const char *v = getenv("MEG_TEST_VALIDATION");
+        if (!v) v = getenv("MEG_VALIDATION");
+        rt_options o = {.validation = v && !strcmp(v, "best") ? 2 : 1};
         if (rt_ctx_create(&o, &ctx)) {
             fprintf(stderr, "test harness: cannot create a Vulkan context: %s\n", rt_error());
             exit(1);

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "graph.h"
+#include "exec.h"
 
 static rt_buffer *upload(const float *x, size_t n)
 {
@@ -385,6 +387,98 @@ START_TEST(synchronization_validation_reports_a_missing_barrier)
 }
 END_TEST
 
+/* Best practices (validation = 2, with the AMD and NVIDIA checks) find
+ * nothing in what a MEG step does: runtime kernels with push constants, a
+ * matmul, a small two-layer step with its gradient and Adam replayed three
+ * times in one submit. Provoked messages then show that the runtime's own
+ * barrier budget, best practices and the AMD checks are on (501 barriers in
+ * one buffer; a pool of resettable buffers; a pipeline layout of 32 DWORDs),
+ * so the first count is known to mean something. */
+START_TEST(best_practices_find_nothing_in_a_training_step)
+{
+    const char *user_enables = getenv("VK_LAYER_ENABLES");
+    int vendor_checks = !user_enables || strstr(user_enables, "VENDOR_SPECIFIC_AMD");
+    rt_options o = {.validation = 2, .quiet_validation = 1};
+    rt_ctx *ctx;
+    if (rt_ctx_create(&o, &ctx)) {
+        ck_assert_msg(strstr(rt_error(), "not installed"), "%s", rt_error());
+        fprintf(stderr, "best practices: skipped (%s)\n", rt_error());
+        return;
+    }
+    rt_buffer *a, *b, *m;
+    ck_assert_int_eq(rt_buffer_create(ctx, 64 * 64 * 4, &a), 0);
+    ck_assert_int_eq(rt_buffer_create(ctx, 64 * 64 * 4, &b), 0);
+    ck_assert_int_eq(rt_buffer_create(ctx, 64 * 64 * 4, &m), 0);
+    rt_cmd *c;
+    ck_assert_int_eq(rt_cmd_begin(ctx, 0, &c), 0);
+    ck_assert_int_eq(rt_fill(c, a, 0, 64 * 64, 0.5f), 0);
+    ck_assert_int_eq(rt_fill(c, b, 0, 64 * 64, 2.0f), 0);
+    ck_assert_int_eq(rt_axpy(c, 1.0f, a, 0, b, 0, 64 * 64), 0);
+    rt_matmul_desc d = {.m = 64, .n = 64, .k = 64};
+    ck_assert_msg(rt_matmul(c, &d, (rt_binding){.buf = a}, (rt_binding){.buf = b}, (rt_binding){.buf = m}) == 0, "%s",
+                  rt_error());
+    ck_assert_int_eq(rt_copy_kernel(c, m, 0, a, 0, 64 * 64), 0);
+    ck_assert_int_eq(rt_cmd_submit(c, 1), 0);
+    rt_cmd_free(c);
+    float h[64];
+    ck_assert_int_eq(rt_buffer_read(a, 0, h, sizeof h), 0);
+    ck_assert_float_eq_tol(h[0], 64 * 0.5f * 2.5f, 1e-3f);
+
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(16, 2));
+    g_tensor *w1 = g_param(g, "w1", 2, G_SHAPE(2, 32), g_init_torch(2));
+    g_tensor *w2 = g_param(g, "w2", 2, G_SHAPE(32, 1), g_init_torch(32));
+    g_tensor *e = g_mean(g_matmul(g_relu(g_matmul(x, w1, 0, 0)), w2, 0, 0), 0, 0);
+    g_tensor *params[] = {w1, w2}, *grads[2];
+    ck_assert_msg(g_grad(g, e, params, 2, grads) == 0, "%s", rt_error());
+    g_tensor *step = g_adam(g, "adam", params, grads, 2, (g_adam_opts){1e-3f, 0.5f, 0.9f, 1e-8f});
+    g_session *s;
+    ck_assert_msg(g_session_new(ctx, g, 1, &s) == 0, "%s", rt_error());
+    float xv[32];
+    for (int i = 0; i < 32; i++) xv[i] = (float)i / 32.0f - 0.5f;
+    ck_assert_int_eq(g_session_write(s, x, xv), 0);
+    g_plan *p;
+    g_tensor *roots[] = {e, step};
+    ck_assert_msg(g_plan_new(s, roots, 2, NULL, &p) == 0, "%s", rt_error());
+    ck_assert_msg(g_plan_run(p, 3) == 0, "%s", rt_error());
+    g_plan_free(p);
+    g_session_free(s);
+    g_graph_free(g);
+    ck_assert_int_eq(rt_validation_count(ctx), 0);
+
+    /* the per-buffer barrier budget: 501 barriers between 502 fills of one range */
+    ck_assert_int_eq(rt_cmd_begin(ctx, 0, &c), 0);
+    for (int i = 0; i < 502; i++) ck_assert_int_eq(rt_fill(c, a, 0, 1, (float)i), 0);
+    ck_assert_int_eq(rt_cmd_submit(c, 1), 0);
+    ck_assert_int_eq(rt_cmd_barrier_count(c), 501);
+    rt_cmd_free(c);
+    rt_buffer_destroy(a);
+    rt_buffer_destroy(b);
+    rt_buffer_destroy(m);
+    ck_assert_msg(rt_validation_count(ctx) == 1, "%d messages", rt_validation_count(ctx));
+
+    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                   .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                   .queueFamilyIndex = ctx->queue_family};
+    VkCommandPool pool;
+    ck_assert_int_eq(vkCreateCommandPool(ctx->dev, &pci, NULL, &pool), VK_SUCCESS);
+    vkDestroyCommandPool(ctx->dev, pool, NULL);
+    ck_assert_msg(rt_validation_count(ctx) == 2, "best practices are not on: %d messages",
+                  rt_validation_count(ctx));
+    if (vendor_checks) {
+        VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = 128};
+        VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+                                         .pushConstantRangeCount = 1, .pPushConstantRanges = &pr};
+        VkPipelineLayout layout;
+        ck_assert_int_eq(vkCreatePipelineLayout(ctx->dev, &pl, NULL, &layout), VK_SUCCESS);
+        vkDestroyPipelineLayout(ctx->dev, layout, NULL);
+        ck_assert_msg(rt_validation_count(ctx) == 3, "the AMD checks are not on: %d messages",
+                      rt_validation_count(ctx));
+    }
+    rt_ctx_destroy(ctx);
+}
+END_TEST
+
 START_TEST(resubmitting_replays_the_recorded_work)
 {
     rt_buffer *x = upload(NULL, 100), *y = upload(NULL, 100);
@@ -393,7 +487,14 @@ START_TEST(resubmitting_replays_the_recorded_work)
     ck_assert(rt_buffer_write(x, 0, one, sizeof one) == 0);
     ck_assert(rt_buffer_write(y, 0, zero, sizeof zero) == 0);
     rt_cmd *c;
+    /* without RT_CMD_REPEAT (no simultaneous use) one submit holds it once */
     ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    ck_assert(rt_fill(c, y, 0, 1, 0.0f) == 0);
+    ck_assert_int_eq(rt_cmd_submit(c, 2), -1);
+    ck_assert_msg(strstr(rt_error(), "RT_CMD_REPEAT") != NULL, "%s", rt_error());
+    ck_assert(rt_cmd_submit(c, 1) == 0);
+    rt_cmd_free(c);
+    ck_assert(rt_cmd_begin(th_ctx(), RT_CMD_REPEAT, &c) == 0);
     ck_assert(rt_axpy(c, 1.0f, x, 0, y, 0, 100) == 0);
     ck_assert(rt_axpy(c, 1.0f, x, 0, y, 0, 100) == 0);
     ck_assert_msg(rt_cmd_submit(c, 5) == 0, "%s", rt_error());   /* five copies in one submit */
@@ -450,6 +551,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("synchronization");
     tcase_add_test(tc, synchronization_validation_reports_a_missing_barrier);
+    tcase_add_test(tc, best_practices_find_nothing_in_a_training_step);
     suite_add_tcase(s, tc);
     tc = tcase_create("recording");
     th_validated(tc);

@@ -69,7 +69,8 @@ int g_plan_new(g_session *s, g_tensor **roots, int n, const g_plan_opts *opts, g
         }
     for (int ui = 0; ui < sc->nunits; ui++)
         if (x_unit_kernel(p, ui)) goto fail;
-    if (rt_cmd_begin(s->ctx, sc->opts.timestamps ? RT_CMD_TIMESTAMPS : 0, &p->cmd)) goto fail;
+    /* plans are replayed, several times in one submit (g_plan_run) */
+    if (rt_cmd_begin(s->ctx, RT_CMD_REPEAT | (sc->opts.timestamps ? RT_CMD_TIMESTAMPS : 0), &p->cmd)) goto fail;
     for (int ui = 0; ui < sc->nunits; ui++) {
         const x_dispatch *d = &p->disp[ui];
         const char *label = sc->units[ui].label;
