@@ -309,6 +309,13 @@ START_TEST(independent_adam_and_elementwise_units_are_one_dispatch)
     ck_assert_int_eq(st0.dispatches - st1.dispatches, 4);
     g_schedule_free(s0);
     g_schedule_free(s1);
+    /* $MEG_HFUSE=0 turns it off without the option */
+    setenv("MEG_HFUSE", "0", 1);
+    int rc = g_schedule_new(g, roots, 2, NULL, NULL, &s1);
+    unsetenv("MEG_HFUSE");
+    ck_assert_msg(rc == 0, "%s", rt_error());
+    ck_assert_int_eq(g_schedule_units(s1), 6);
+    g_schedule_free(s1);
     g_graph_free(g);
 }
 END_TEST
