@@ -861,6 +861,150 @@ START_TEST(graph_with_error_cannot_be_planned)
 }
 END_TEST
 
+/* ---- horizontal fusion (graph/exec/hfuse.c) ------------------------------------ */
+
+/* The values of every non-effect root and every leaf in `leaves`, end to
+ * end, after `runs` runs of a plan made with or without horizontal fusion
+ * in a fresh session (the same seed and inputs each time). */
+static float *plan_values(g_graph *g, g_tensor **roots, int nroots, const inval *ins, int nins, g_tensor **leaves,
+                          int nleaves, int no_hfuse, int runs, int *dispatches, size_t *count)
+{
+    g_session *s;
+    ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
+    for (int k = 0; k < nins; k++) {
+        float *v = input_values(&ins[k], k);
+        ck_assert_msg(g_session_write(s, ins[k].t, v) == 0, "%s", rt_error());
+        free(v);
+    }
+    g_plan_opts o = {.no_hfuse = no_hfuse};
+    g_plan *p;
+    ck_assert_msg(g_plan_new(s, roots, nroots, &o, &p) == 0, "%s", rt_error());
+    g_plan_stats st;
+    g_plan_stats_get(p, &st);
+    *dispatches = st.dispatches;
+    ck_assert_msg(g_plan_run(p, runs) == 0, "%s", rt_error());
+    size_t n = 0;
+    for (int i = 0; i < nroots + nleaves; i++) {
+        g_tensor *t = i < nroots ? roots[i] : leaves[i - nroots];
+        if (!g_is_effect(t)) n += g_numel(t);
+    }
+    float *all = malloc(n * sizeof *all), *at = all;
+    for (int i = 0; i < nroots + nleaves; i++) {
+        g_tensor *t = i < nroots ? roots[i] : leaves[i - nroots];
+        if (g_is_effect(t)) continue;
+        ck_assert_msg(g_session_read(s, t, at) == 0, "%s", rt_error());
+        at += g_numel(t);
+    }
+    *count = n;
+    g_plan_free(p);
+    g_session_free(s);
+    return all;
+}
+
+/* Adam on params of 1, 17, 255 and 1000 values, an unrelated scale, two
+ * random draws and the generator's advance: with horizontal fusion the
+ * updates and the draws are one dispatch (32 bindings), the scale and both
+ * counters' increments (which the first reads) another; three runs
+ * give the same bits as the plan without it (the random draws included:
+ * Philox counters are per element of each draw) and the reference's
+ * values. */
+START_TEST(horizontally_fused_updates_and_draws_match_the_unfused_plan_bit_for_bit)
+{
+    static const int sizes[4] = {1, 17, 255, 1000};
+    g_graph *g = g_graph_new();
+    g_tensor *ps[4], *gs[4];
+    inval in[5];
+    for (int k = 0; k < 4; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", k);
+        ps[k] = g_param(g, name, 1, G_SHAPE(sizes[k]), g_init_normal(1.0f));
+        snprintf(name, sizeof name, "g%d", k);
+        gs[k] = g_input(g, name, 1, G_SHAPE(sizes[k]));
+        in[k] = (inval){gs[k], 0, 0};
+    }
+    g_tensor *x = g_input(g, "x", 1, G_SHAPE(333));
+    in[4] = (inval){x, 0, 0};
+    g_tensor *rng = g_rng(g, "rng", 0x5eedull);
+    g_adam_opts ao = {1e-2f, 0.5f, 0.9f, 1e-8f};
+    g_tensor *step = g_adam(g, "adam", ps, gs, 4, ao);
+    g_tensor *roots[] = {step, g_scale(x, 3.0f), g_rand_normal(rng, 1, G_SHAPE(1000)),
+                         g_rand_int(rng, 1000, 2, G_SHAPE(3, 85)), g_rng_advance(rng)};
+    g_tensor *leaves[] = {ps[0], ps[1], ps[2], ps[3], rng};
+    int d0, d1;
+    size_t n0, n1;
+    float *v0 = plan_values(g, roots, 5, in, 5, leaves, 5, 1, 3, &d0, &n0);
+    float *v1 = plan_values(g, roots, 5, in, 5, leaves, 5, 0, 3, &d1, &n1);
+    ck_assert_uint_eq(n0, n1);
+    for (size_t i = 0; i < n0; i++)
+        ck_assert_msg(memcmp(&v0[i], &v1[i], sizeof *v0) == 0, "value %zu: %.9g unmerged, %.9g merged", i, v0[i],
+                      v1[i]);
+    free(v0);
+    free(v1);
+    fprintf(stderr, "horizontal fusion: %d dispatches without, %d with\n", d0, d1);
+    ck_assert_int_eq(d0, 9);   /* 4 updates, their counter, the scale, 2 draws, the advance */
+    ck_assert_int_eq(d1, 2);
+    check_graph_ex(g, roots, 5, in, 5, leaves, 5, 3e-6, 0, 3);
+    g_graph_free(g);
+}
+END_TEST
+
+/* Reductions of one invocation per output (sum_to, max, argmax over short
+ * rows, 17 to 1000 outputs) with epilogues, and an elementwise unit, all
+ * independent: one dispatch, the same bits as apart, the reference's values. */
+START_TEST(horizontally_fused_reductions_match_the_unfused_plan_bit_for_bit)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *a = g_input(g, "a", 2, G_SHAPE(3, 17));
+    g_tensor *b = g_input(g, "b", 2, G_SHAPE(255, 7));
+    g_tensor *c = g_input(g, "c", 2, G_SHAPE(1000, 2));
+    g_tensor *d = g_input(g, "d", 1, G_SHAPE(1));
+    g_tensor *roots[] = {g_scale(g_sum_to(a, 1, G_SHAPE(17)), 0.5f), g_max(b, 1, 0), g_argmax(b, 1, 0),
+                         g_exp(g_sum(c, 1, 0)), g_neg(d)};
+    inval in[] = {{a, 0, 0}, {b, 0, 0}, {c, 0, 0}, {d, 0, 0}};
+    int d0, d1;
+    size_t n0, n1;
+    float *v0 = plan_values(g, roots, 5, in, 4, NULL, 0, 1, 1, &d0, &n0);
+    float *v1 = plan_values(g, roots, 5, in, 4, NULL, 0, 0, 1, &d1, &n1);
+    ck_assert_int_eq(d0, 5);
+    ck_assert_int_eq(d1, 1);
+    ck_assert_uint_eq(n0, n1);
+    ck_assert_int_eq(memcmp(v0, v1, n0 * sizeof *v0), 0);
+    free(v0);
+    free(v1);
+    check_graph_ex(g, roots, 5, in, 4, NULL, 0, 1e-5, 0, 1);
+    g_graph_free(g);
+}
+END_TEST
+
+/* A graph where each unit depends on the one before (through a param's
+ * update and through values of other sizes): horizontal fusion finds
+ * nothing to merge, and the results are the reference's. */
+START_TEST(a_chain_of_dependent_units_is_not_merged)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *p = g_param(g, "p", 1, G_SHAPE(17), g_init_normal(1.0f));
+    g_tensor *q = g_param(g, "q", 2, G_SHAPE(3, 17), g_init_normal(1.0f));
+    g_tensor *x = g_input(g, "x", 1, G_SHAPE(17));
+    g_tensor *up = g_sgd(g, &p, &x, 1, 0.5f);
+    g_tensor *gq = g_mul(g_expand(g_reshape(g_sqrt(g_abs(p)), 2, G_SHAPE(1, 17)), 2, G_SHAPE(3, 17)), q);
+    g_tensor *uq = g_sgd(g, &q, &gq, 1, 0.5f);
+    g_tensor *roots[] = {up, uq};
+    g_tensor *leaves[] = {p, q};
+    inval in = {x, 0, 0};
+    int d0, d1;
+    size_t n0, n1;
+    float *v0 = plan_values(g, roots, 2, &in, 1, leaves, 2, 1, 2, &d0, &n0);
+    float *v1 = plan_values(g, roots, 2, &in, 1, leaves, 2, 0, 2, &d1, &n1);
+    ck_assert_int_eq(d0, d1);
+    ck_assert_int_ge(d1, 2);
+    ck_assert_int_eq(memcmp(v0, v1, n0 * sizeof *v0), 0);
+    free(v0);
+    free(v1);
+    check_graph_ex(g, roots, 2, &in, 1, leaves, 2, 1e-6, 0, 2);
+    g_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("exec");
@@ -890,6 +1034,9 @@ int main(void)
     tcase_add_test(tc, wide_expressions_split_within_binding_limits);
     tcase_add_test(tc, unwritten_input_is_an_error_naming_it);
     tcase_add_test(tc, graph_with_error_cannot_be_planned);
+    tcase_add_test(tc, horizontally_fused_updates_and_draws_match_the_unfused_plan_bit_for_bit);
+    tcase_add_test(tc, horizontally_fused_reductions_match_the_unfused_plan_bit_for_bit);
+    tcase_add_test(tc, a_chain_of_dependent_units_is_not_merged);
     suite_add_tcase(s, tc);
     tc = tcase_create("u8 and limits");   /* CK_RUN_CASE="u8 and limits" runs these alone */
     th_validated(tc);

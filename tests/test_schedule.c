@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,7 +218,8 @@ START_TEST(values_past_one_binding_are_refused_and_u8_glsl_is_unchanged)
     g_tensor *p = g_param(g, "p", 2, G_SHAPE(10, 100), g_init_zeros());
     g_tensor *ok[] = {g_sum(x8, 1, 0), g_sum(xf, 1, 0), g_max(a, 0, 0)};   /* inputs of 1000 values, only read */
     g_schedule *s;
-    ck_assert_msg(g_schedule_new(g, ok, 3, NULL, &l, &s) == 0, "%s", rt_error());
+    g_plan_opts apart = {.no_hfuse = 1};   /* one reduction a unit, to compare their sources */
+    ck_assert_msg(g_schedule_new(g, ok, 3, &apart, &l, &s) == 0, "%s", rt_error());
     /* an 8-bit input is read by the same code as an fp32 one: the view's format differs, not the GLSL */
     char *c8, *cf;
     ck_assert(g_schedule_glsl(s, 0, &c8, NULL) == 0 && g_schedule_glsl(s, 1, &cf, NULL) == 0);
@@ -244,6 +246,163 @@ START_TEST(values_past_one_binding_are_refused_and_u8_glsl_is_unchanged)
 }
 END_TEST
 
+/* ---- horizontal fusion (graph/exec/hfuse.c) -------------------------------- */
+
+/* Adam on 4 params of 1, 17, 255 and 1000 values (none a multiple of the
+ * workgroup) and an unrelated scale: 6 units without horizontal fusion (4
+ * updates, the step counter, the scale); with it the updates and the
+ * scale are one dispatch of 5 parts laid out at multiples of 64, and the
+ * counter stays apart (the updates read it). */
+static g_tensor *four_adams(g_graph *g, g_tensor **y)
+{
+    static const int sizes[4] = {1, 17, 255, 1000};
+    g_tensor *ps[4], *gs[4];
+    for (int k = 0; k < 4; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", k);
+        ps[k] = g_param(g, name, 1, G_SHAPE(sizes[k]), g_init_normal(1.0f));
+        snprintf(name, sizeof name, "g%d", k);
+        gs[k] = g_input(g, name, 1, G_SHAPE(sizes[k]));
+    }
+    *y = g_scale(g_input(g, "x", 1, G_SHAPE(333)), 3.0f);
+    g_adam_opts ao = {1e-2f, 0.5f, 0.9f, 1e-8f};
+    return g_adam(g, "adam", ps, gs, 4, ao);
+}
+
+START_TEST(independent_adam_and_elementwise_units_are_one_dispatch)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *y, *step = four_adams(g, &y);
+    g_tensor *roots[] = {step, y};
+    g_plan_opts off = {.no_hfuse = 1};
+    g_schedule *s0, *s1;
+    ck_assert_msg(g_schedule_new(g, roots, 2, &off, NULL, &s0) == 0, "%s", rt_error());
+    ck_assert_msg(g_schedule_new(g, roots, 2, NULL, NULL, &s1) == 0, "%s", rt_error());
+    ck_assert_int_eq(g_schedule_units(s0), 6);
+    ck_assert_int_eq(g_schedule_units(s1), 2);   /* 4 dispatches fewer */
+    int merged = -1;
+    for (int u = 0; u < 2; u++)
+        if (strstr(g_schedule_label(s1, u), " & ")) merged = u;
+    ck_assert_int_ge(merged, 0);
+    ck_assert_int_eq(count_of(g_schedule_label(s1, merged), "adam"), 4);
+    ck_assert_int_eq(count_of(g_schedule_label(s1, merged), "scale"), 1);
+    ck_assert_int_eq(count_of(g_schedule_label(s1, 1 - merged), "assign"), 1);
+    const x_unit *u = &s1->units[merged];
+    ck_assert_int_eq(u->nparts, 5);
+    size_t off_k = 0;
+    for (int k = 0; k < u->nparts; k++) {
+        ck_assert_uint_eq(u->parts[k].offset, off_k);
+        off_k += (u->parts[k].numel + 63) / 64 * 64;
+    }
+    ck_assert_uint_eq(u->numel, off_k);
+    char *glsl;
+    int nb;
+    ck_assert_int_eq(g_schedule_glsl(s1, merged, &glsl, &nb), 0);
+    ck_assert_int_le(nb, 32);
+    assert_has(glsl, "void meg_part4(uint i)");
+    assert_has(glsl, "if (g - 64u < 17u) meg_part1(g - 64u);");
+    assert_compiles(glsl, X_TEMPLATE_NONE);
+    free(glsl);
+    g_plan_stats st0, st1;
+    g_schedule_stats(s0, &st0);
+    g_schedule_stats(s1, &st1);
+    ck_assert_int_eq(st0.dispatches - st1.dispatches, 4);
+    g_schedule_free(s0);
+    g_schedule_free(s1);
+    /* $MEG_HFUSE=0 turns it off without the option */
+    setenv("MEG_HFUSE", "0", 1);
+    int rc = g_schedule_new(g, roots, 2, NULL, NULL, &s1);
+    unsetenv("MEG_HFUSE");
+    ck_assert_msg(rc == 0, "%s", rt_error());
+    ck_assert_int_eq(g_schedule_units(s1), 6);
+    g_schedule_free(s1);
+    g_graph_free(g);
+}
+END_TEST
+
+/* b reads a's value (at another index space, so the two are separate
+ * units): b must run after a, never in a's dispatch; c is free and joins one
+ * of them. */
+START_TEST(a_unit_that_reads_another_is_not_merged_with_it)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 1, G_SHAPE(17));
+    g_tensor *w = g_input(g, "w", 2, G_SHAPE(3, 17));
+    g_tensor *a = g_sqrt(x);
+    g_tensor *b = g_add(g_expand(g_reshape(a, 2, G_SHAPE(1, 17)), 2, G_SHAPE(3, 17)), w);
+    g_tensor *c = g_neg(g_input(g, "z", 1, G_SHAPE(5)));
+    g_tensor *roots[] = {a, b, c};
+    g_schedule *s;
+    ck_assert_msg(g_schedule_new(g, roots, 3, NULL, NULL, &s) == 0, "%s", rt_error());
+    ck_assert_int_eq(g_schedule_units(s), 2);
+    int ua = s->val[a->id].unit, ub = s->val[b->id].unit;
+    ck_assert_int_ne(ua, ub);
+    ck_assert_int_lt(ua, ub);
+    g_schedule_free(s);
+    /* the same with an update in between: q's gradient reads p after p's
+     * update, so the two updates stay apart and in program order */
+    g_tensor *p = g_param(g, "p", 1, G_SHAPE(17), g_init_normal(1.0f));
+    g_tensor *q = g_param(g, "q", 1, G_SHAPE(17), g_init_normal(1.0f));
+    g_tensor *gp = g_input(g, "gp", 1, G_SHAPE(17));
+    g_tensor *up = g_sgd(g, &p, &gp, 1, 0.5f);
+    g_tensor *gq = g_scale(p, 2.0f);
+    g_tensor *uq = g_sgd(g, &q, &gq, 1, 0.5f);
+    g_tensor *r2[] = {up, uq, c};
+    ck_assert_msg(g_schedule_new(g, r2, 3, NULL, NULL, &s) == 0, "%s", rt_error());
+    int n = g_schedule_units(s), found_p = -1, found_q = -1;
+    for (int u = 0; u < n; u++) {
+        const char *l = g_schedule_label(s, u);
+        if (strstr(l, "scale+sgd")) found_q = u;
+        else if (strstr(l, "sgd")) found_p = u;
+    }
+    ck_assert_msg(found_p >= 0 && found_q > found_p, "p's update %d, q's %d", found_p, found_q);
+    ck_assert_int_eq(n, 2);   /* c rides along one of them */
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+/* A matmul cannot inline a constant operand, so a unit fills a buffer with
+ * it first; the sum of the matmul's output could take that unit along only
+ * by moving it past the matmul, which reads it. */
+START_TEST(a_constant_filled_for_a_matmul_stays_before_it)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *w = g_input(g, "w", 2, G_SHAPE(3, 5));
+    g_tensor *y = g_matmul(g_const(g, 2.0f, 2, G_SHAPE(4, 3)), w, 0, 0);
+    g_tensor *z = g_sum(y, 1, 0);
+    g_schedule *s;
+    ck_assert_msg(g_schedule_new(g, &z, 1, NULL, NULL, &s) == 0, "%s", rt_error());
+    ck_assert_int_eq(g_schedule_units(s), 3);
+    int uc = s->val[x_storage_of(s, y->src[0]->id)].unit, um = s->val[y->id].unit, uz = s->val[z->id].unit;
+    ck_assert_msg(uc >= 0 && uc < um && um < uz, "constant in unit %d, matmul %d, sum %d", uc, um, uz);
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
+START_TEST(horizontal_fusion_respects_the_binding_limits)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *y, *step = four_adams(g, &y);
+    g_tensor *roots[] = {step, y};
+    g_limits l;
+    g_limits_default(&l);
+    l.max_storage_per_stage = 7;   /* two updates' outputs at most (3 each) */
+    g_schedule *s;
+    ck_assert_msg(g_schedule_new(g, roots, 2, NULL, &l, &s) == 0, "%s", rt_error());
+    for (int u = 0; u < g_schedule_units(s); u++) {
+        char *glsl;
+        ck_assert_int_eq(g_schedule_glsl(s, u, &glsl, NULL), 0);
+        ck_assert_int_le(count_of(glsl, "writeonly buffer"), 7);
+        free(glsl);
+    }
+    ck_assert_int_gt(g_schedule_units(s), 2);
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("schedule");
@@ -256,6 +415,10 @@ int main(void)
     tcase_add_test(tc, convolutions_run_embedded_kernels_and_have_no_glsl);
     tcase_add_test(tc, bad_roots_and_broken_graphs_are_refused);
     tcase_add_test(tc, values_past_one_binding_are_refused_and_u8_glsl_is_unchanged);
+    tcase_add_test(tc, independent_adam_and_elementwise_units_are_one_dispatch);
+    tcase_add_test(tc, a_unit_that_reads_another_is_not_merged_with_it);
+    tcase_add_test(tc, a_constant_filled_for_a_matmul_stays_before_it);
+    tcase_add_test(tc, horizontal_fusion_respects_the_binding_limits);
     suite_add_tcase(su, tc);
     return th_run(su);
 }

@@ -484,9 +484,54 @@ static int finish(cg *c, const x_unit *u, sb *src, x_source *out)
     return 0;
 }
 
+static void reduce_part(cg *c, const x_unit *u, int first, int n, sb *fn);
+
+/* A horizontally fused unit (hfuse.c): each part a function of its own
+ * index, and main picks the part of its invocation. Parts start at
+ * multiples of 64, so a workgroup runs one part. A part may be a
+ * reduction with one invocation per output. */
+static int emit_parts(const g_schedule *p, int ui, x_source *out)
+{
+    const x_unit *u = &p->units[ui];
+    cg c = {.p = p, .g = p->g, .ui = ui};
+    sb fns = {0}, pick = {0};
+    for (int k = 0; k < u->nparts; k++) {
+        const x_part *pt = &u->parts[k];
+        const g_tensor *head = g_graph_node(c.g, u->members[pt->first]);
+        if (g_op_info_of(head->op)->kind == G_KIND_REDUCTION) {
+            sb fn = {0};
+            reduce_part(&c, u, pt->first, pt->n, &fn);
+            sb_printf(&fns, "void meg_part%d(uint i)\n{\n%s}\n", k, fn.s ? fn.s : "");
+            if (fn.oom) fns.oom = 1;
+            free(fn.s);
+        } else {
+            for (int m = pt->first; m < pt->first + pt->n; m++) emit_member(&c, g_graph_node(c.g, u->members[m]));
+            emit_stores_of(&c, &u->members[pt->first], pt->n);
+            sb_printf(&fns, "void meg_part%d(uint i)\n{\n%s}\n", k, c.body.s ? c.body.s : "");
+        }
+        if (c.body.oom) fns.oom = 1;
+        free(c.body.s);
+        c.body = (sb){0};
+        size_t end = k + 1 < u->nparts ? u->parts[k + 1].offset : u->numel;
+        sb_printf(&pick, "    %sif (g < %zuu) { if (g - %zuu < %zuu) meg_part%d(g - %zuu); }\n", k ? "else " : "", end,
+                  pt->offset, pt->numel, k, pt->offset);
+    }
+    sb src = {0};
+    if (fns.oom || pick.oom) src.oom = 1;
+    sb_printf(&src, "%s%slayout(local_size_x = 64) in;\n", HEADER, c.rng ? "#include \"philox.glsl\"\n" : "");
+    emit_decls(&c, &src, 0);
+    sb_printf(&src, "%svoid main()\n{\n    uint g = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);\n"
+                    "%s}\n", fns.s ? fns.s : "", pick.s ? pick.s : "");
+    free(fns.s);
+    free(pick.s);
+    out->invocations = u->numel;
+    return finish(&c, u, &src, out);
+}
+
 static int emit_ew(const g_schedule *p, int ui, x_source *out)
 {
     const x_unit *u = &p->units[ui];
+    if (u->nparts) return emit_parts(p, ui, out);
     cg c = {.p = p, .g = p->g, .ui = ui};
     for (int m = 0; m < u->nmembers; m++) emit_member(&c, g_graph_node(c.g, u->members[m]));
     emit_stores(&c, u);
@@ -501,12 +546,31 @@ static int emit_ew(const g_schedule *p, int ui, x_source *out)
     return finish(&c, u, &src, out);
 }
 
-static int emit_reduce(const g_schedule *p, int ui, x_source *out)
+/* sum_to adds; max and argmax keep the first maximum (only a strictly
+ * larger value moves it; across lanes the lower index wins a tie) */
+static const char *const RED_INIT[3] = {"float acc = 0.0;", "float acc = uintBitsToFloat(0xff800000u);",
+                                        "float acc = 0.0, best = uintBitsToFloat(0xff800000u);"};
+static const char *const RED_STEP[3] = {
+    "acc += x_;", "if (x_ > acc) acc = x_;", "if (x_ > best) { best = x_; acc = float(r); }"};
+static const char *const RED_TREE[3] = {
+    "part[lane] += part[lane + s];",
+    "if (part[lane + s] > part[lane]) part[lane] = part[lane + s];",
+    "if (part[lane + s] > part[lane] || (part[lane + s] == part[lane] && pidx[lane + s] < pidx[lane])) {\n"
+    "            part[lane] = part[lane + s];\n            pidx[lane] = pidx[lane + s];\n        }"};
+
+/* What a reduction h computes for output i: the base offset of output i in
+ * its source, the loop over the reduced elements, the mode (0 sum, 1 max,
+ * 2 argmax) and whether it takes a workgroup per output. */
+typedef struct reduction {
+    sb base, loop;
+    int mode, wg;
+} reduction;
+
+static void reduce_setup(cg *c, const g_tensor *h, reduction *r)
 {
-    const x_unit *u = &p->units[ui];
-    g_graph *g = p->g;
-    const g_tensor *h = g_graph_node(g, u->members[0]), *x = h->src[0];
-    cg c = {.p = p, .g = g, .ui = ui};
+    const g_schedule *p = c->p;
+    const g_tensor *x = h->src[0];
+    memset(r, 0, sizeof *r);
     /* output aligned to x's dimensions: kept and reduced axes */
     size_t xs[G_MAX_DIMS];
     strides(x, xs);
@@ -521,18 +585,16 @@ static int emit_reduce(const g_schedule *p, int ui, x_source *out)
     int xconst = p->val[x_storage_of(p, x->id)].kind == X_CONST || p->val[x->id].kind == X_CONST;
     /* a workgroup per output where outputs are few and long; the sum of a
      * constant is one product, so it never needs one */
-    int wg = !xconst && g_numel(h) < 256 && rn >= 256;
-    sb body = {0};
-    int slot = xconst ? -1 : in_slot(&c, x_storage_of(p, x->id));
+    r->wg = !xconst && g_numel(h) < 256 && rn >= 256;
+    int slot = xconst ? -1 : in_slot(c, x_storage_of(p, x->id));
     /* base offset of output i in x */
-    sb base = {0};
-    sb_printf(&base, "0u");
+    sb_printf(&r->base, "0u");
     for (int d = 0; d < x->ndim; d++) {
         int od = d - off;
         if (od < 0 || h->shape[od] != x->shape[d] || x->shape[d] == 1) continue;
         char cb[96];
         coord(cb, sizeof cb, h, od, "i");
-        sb_printf(&base, " + %s * %zuu", cb, xs[d]);
+        sb_printf(&r->base, " + %s * %zuu", cb, xs[d]);
     }
     /* offset of reduced element r */
     sb roff = {0};
@@ -544,36 +606,61 @@ static int emit_reduce(const g_schedule *p, int ui, x_source *out)
         else sb_printf(&roff, " + ((r / %zuu) %% %uu) * %zuu", rstride, (unsigned)x->shape[d], xs[d]);
         rstride *= (size_t)x->shape[d];
     }
-    /* sum_to adds; max and argmax keep the first maximum (only a strictly
-     * larger value moves it; across lanes the lower index wins a tie) */
-    static const char *const init[3] = {"float acc = 0.0;", "float acc = uintBitsToFloat(0xff800000u);",
-                                        "float acc = 0.0, best = uintBitsToFloat(0xff800000u);"};
-    static const char *const step[3] = {
-        "acc += x_;", "if (x_ > acc) acc = x_;", "if (x_ > best) { best = x_; acc = float(r); }"};
-    static const char *const tree[3] = {
-        "part[lane] += part[lane + s];",
-        "if (part[lane + s] > part[lane]) part[lane] = part[lane + s];",
-        "if (part[lane + s] > part[lane] || (part[lane + s] == part[lane] && pidx[lane + s] < pidx[lane])) {\n"
-        "            part[lane] = part[lane + s];\n            pidx[lane] = pidx[lane + s];\n        }"};
-    int mode = h->op == G_OP_MAX ? 1 : h->op == G_OP_ARGMAX ? 2 : 0;
+    r->mode = h->op == G_OP_MAX ? 1 : h->op == G_OP_ARGMAX ? 2 : 0;
     if (xconst) {
         char cl[48];
         lit(cl, sizeof cl, const_value(x));
-        if (mode == 0) sb_printf(&body, "        acc = %s * %zu.0;\n", cl, rn);
-        else if (mode == 1) sb_printf(&body, "        acc = %s;\n", cl);
-        else sb_printf(&body, "        acc = 0.0;   // every element is the first maximum\n");
-    } else if (wg) {
-        sb_printf(&body, "        for (uint r = lane; r < %zuu; r += 64u) { float x_ = LOAD1(in%d, base + %s); %s }\n",
-                  rn, slot, roff.s, step[mode]);
+        if (r->mode == 0) sb_printf(&r->loop, "        acc = %s * %zu.0;\n", cl, rn);
+        else if (r->mode == 1) sb_printf(&r->loop, "        acc = %s;\n", cl);
+        else sb_printf(&r->loop, "        acc = 0.0;   // every element is the first maximum\n");
+    } else if (r->wg) {
+        sb_printf(&r->loop, "        for (uint r = lane; r < %zuu; r += 64u) { float x_ = LOAD1(in%d, base + %s); %s }\n",
+                  rn, slot, roff.s, RED_STEP[r->mode]);
     } else {
-        sb_printf(&body, "        for (uint r = 0u; r < %zuu; r++) { float x_ = LOAD1(in%d, base + %s); %s }\n", rn,
-                  slot, roff.s, step[mode]);
+        sb_printf(&r->loop, "        for (uint r = 0u; r < %zuu; r++) { float x_ = LOAD1(in%d, base + %s); %s }\n", rn,
+                  slot, roff.s, RED_STEP[r->mode]);
     }
+    if (roff.oom) r->loop.oom = 1;
+    free(roff.s);
+}
+
+static void reduce_free(reduction *r)
+{
+    free(r->base.s);
+    free(r->loop.s);
+}
+
+/* A reduction with one invocation per output, as the body of a function
+ * of i (a part of a horizontally fused unit): members [first, first + n)
+ * of unit u, the head a reduction that reduce_setup gave no workgroup. */
+static void reduce_part(cg *c, const x_unit *u, int first, int n, sb *fn)
+{
+    const g_tensor *h = g_graph_node(c->g, u->members[first]);
+    reduction r;
+    reduce_setup(c, h, &r);
+    sb_printf(&c->body, "    float v%d = acc;\n", h->id);
+    for (int m = first + 1; m < first + n; m++) emit_member(c, g_graph_node(c->g, u->members[m]));
+    emit_stores_of(c, &u->members[first], n);
+    sb_printf(fn, "    %s\n    {\n        uint base = %s;\n%s    }\n%s", RED_INIT[r.mode], r.base.s, r.loop.s,
+              c->body.s ? c->body.s : "");
+    if (r.wg || r.base.oom || r.loop.oom) fn->oom = 1;   /* hfuse.c never merges a workgroup reduction */
+    reduce_free(&r);
+}
+
+static int emit_reduce(const g_schedule *p, int ui, x_source *out)
+{
+    const x_unit *u = &p->units[ui];
+    g_graph *g = p->g;
+    const g_tensor *h = g_graph_node(g, u->members[0]);
+    cg c = {.p = p, .g = g, .ui = ui};
+    reduction r;
+    reduce_setup(&c, h, &r);
+    int mode = r.mode, wg = r.wg;
     sb_printf(&c.body, "    float v%d = acc;\n", h->id);
     for (int m = 1; m < u->nmembers; m++) emit_member(&c, g_graph_node(g, u->members[m]));
     emit_stores(&c, u);
     sb src = {0};
-    if (body.oom || base.oom || roff.oom) src.oom = 1;
+    if (r.base.oom || r.loop.oom) src.oom = 1;
     sb_printf(&src, "%s%slayout(local_size_x = 64) in;\n", HEADER, c.rng ? "#include \"philox.glsl\"\n" : "");
     emit_decls(&c, &src, 0);
     if (wg) {
@@ -586,20 +673,18 @@ static int emit_reduce(const g_schedule *p, int ui, x_source *out)
                   "    for (uint s = 32u; s > 0u; s >>= 1) {\n        if (lane < s) %s\n"
                   "        barrier();\n    }\n"
                   "    if (lane != 0u || i >= %zuu) return;\n    acc = %s[0];\n%s}\n",
-                  mode == 2 ? "shared float pidx[64];\n" : "", init[mode], g_numel(h), base.s, body.s,
-                  mode == 2 ? "best" : "acc", mode == 2 ? "    pidx[lane] = acc;\n" : "", tree[mode], g_numel(h),
+                  mode == 2 ? "shared float pidx[64];\n" : "", RED_INIT[mode], g_numel(h), r.base.s, r.loop.s,
+                  mode == 2 ? "best" : "acc", mode == 2 ? "    pidx[lane] = acc;\n" : "", RED_TREE[mode], g_numel(h),
                   mode == 2 ? "pidx" : "part", c.body.s);
     } else {
         sb_printf(&src,
                   "void main()\n{\n    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);\n"
                   "    if (i >= %zuu) return;\n    %s\n    {\n        uint base = %s;\n%s    }\n%s}\n",
-                  g_numel(h), init[mode], base.s, body.s, c.body.s);
+                  g_numel(h), RED_INIT[mode], r.base.s, r.loop.s, c.body.s);
     }
     free(c.body.s);
     c.body.s = NULL;
-    free(body.s);
-    free(base.s);
-    free(roff.s);
+    reduce_free(&r);
     out->invocations = g_numel(h);
     out->group_per_output = wg;
     return finish(&c, u, &src, out);

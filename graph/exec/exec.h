@@ -32,6 +32,9 @@ typedef struct g_schedule g_schedule;
 typedef struct g_plan_opts {
     int no_fusion;       /* 1: one dispatch per op (the fusion-equivalence tests) */
     int timestamps;      /* 1: time every dispatch (g_plan_profile) */
+    /* 1: no horizontal fusion (independent elementwise units stay separate
+     * dispatches); $MEG_HFUSE=0 turns it off for every plan as well */
+    int no_hfuse;
 } g_plan_opts;
 
 /* What the planner must respect of a device: bindings per kernel (texel

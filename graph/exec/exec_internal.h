@@ -23,6 +23,14 @@ typedef enum x_kind {
     X_STATIC,    /* convolutions, shuffle: embedded kernels, not fused */
 } x_kind;
 
+/* One part of a horizontally fused unit (hfuse.c): members [first,
+ * first + n) of the unit, run over their own index space of numel at the
+ * unit's invocations offset .. offset + numel - 1. */
+typedef struct x_part {
+    int first, n;
+    size_t numel, offset;
+} x_part;
+
 /* One dispatch: a unit of one or more nodes. */
 typedef struct x_unit {
     x_kind kind;             /* X_EW, X_MATMUL, X_REDUCE, X_STATIC */
@@ -38,8 +46,12 @@ typedef struct x_unit {
     int is_extra;            /* this is the reduction side */
     int *xmembers;
     int nxmembers;
+    /* Independent elementwise units merged into this one dispatch (X_EW
+     * only); 0 parts: an ordinary unit whose members share one index. */
+    x_part *parts;
+    int nparts;
     double flops;            /* matmul and convolution FLOPs of one run */
-    char label[96];
+    char label[160];
 } x_unit;
 
 typedef enum x_storage { S_NONE, S_LEAF, S_ARENA, S_ROOT } x_storage;
@@ -88,6 +100,10 @@ int x_storage_of(const g_schedule *p, int id);
 int x_leaf_writes(const g_tensor *t, int *out);
 /* Source k of t is read (source 0 of an assign is only written). */
 int x_is_read(const g_tensor *t, int k);
+/* Horizontal fusion (hfuse.c): after the first memory plan, merges
+ * independent elementwise units into single dispatches and plans the
+ * memory again. 0, or -1 with the message in rt_error(). */
+int x_hfuse(g_schedule *p);
 
 /* ---- GLSL emission (emit.c, emit_units.c) ------------------------------- */
 

@@ -400,18 +400,26 @@ static int mark_kept(g_schedule *p, g_tensor *t)
     return 0;
 }
 
-/* "matmul+add+relu|sum_to+adam": the unit's ops, "|" before its extra row. */
+/* "matmul+add+relu|sum_to+adam": the unit's ops, "|" before its extra row;
+ * a horizontally fused unit's parts are joined by " & ". */
 static void unit_label(const g_schedule *p, x_unit *u)
 {
-    size_t n = 0;
+    size_t n = 0, cap = sizeof u->label;
     u->label[0] = 0;
-    for (int m = 0; m < u->nmembers + u->nxmembers && n + 24 < sizeof u->label; m++) {
-        int id = m < u->nmembers ? u->members[m] : u->xmembers[m - u->nmembers];
-        const char *nm = g_op_name(g_graph_node(p->g, id)->op);
-        n += (size_t)snprintf(u->label + n, sizeof u->label - n, "%s%s", m == u->nmembers ? "|" : m ? "+" : "", nm);
+    int nparts = u->nparts ? u->nparts : 1, done = 0;
+    for (int k = 0; k < nparts; k++) {
+        int first = u->nparts ? u->parts[k].first : 0, cnt = u->nparts ? u->parts[k].n : u->nmembers + u->nxmembers;
+        if (n + 24 >= cap) break;
+        if (k) n += (size_t)snprintf(u->label + n, cap - n, " & ");
+        for (int m = first; m < first + cnt && n + 24 < cap; m++) {
+            int id = m < u->nmembers ? u->members[m] : u->xmembers[m - u->nmembers];
+            const char *nm = g_op_name(g_graph_node(p->g, id)->op);
+            n += (size_t)snprintf(u->label + n, cap - n, "%s%s", m == u->nmembers ? "|" : m > first ? "+" : "", nm);
+        }
+        done = k + 1;
     }
-    if (u->nmembers > 1 && n + 24 >= sizeof u->label)
-        snprintf(u->label + n, sizeof u->label - n, "...(%d)", u->nmembers);
+    if (u->nparts && done < u->nparts) snprintf(u->label + n, cap - n, " & ...(%d parts)", u->nparts);
+    else if (!u->nparts && u->nmembers > 1 && n + 24 >= cap) snprintf(u->label + n, cap - n, "...(%d)", u->nmembers);
 }
 
 /* FLOPs of a unit's matmul or convolution (2 per multiply-add). */
@@ -546,7 +554,7 @@ int x_schedule_build(g_schedule *p, g_tensor **roots, int nroots)
         p->units = sorted;
         p->capunits = b.nemit ? b.nemit : 1;
     }
-    if (x_plan_memory(p)) goto done;
+    if (x_plan_memory(p) || x_hfuse(p)) goto done;
     for (int ui = 0; ui < p->nunits; ui++) {
         unit_label(p, &p->units[ui]);
         p->units[ui].flops = unit_flops(p, &p->units[ui]);
@@ -583,6 +591,7 @@ void g_schedule_free(g_schedule *p)
     for (int ui = 0; ui < p->nunits; ui++) {
         free(p->units[ui].members);
         free(p->units[ui].xmembers);
+        free(p->units[ui].parts);
     }
     free(p->units);
     free(p->val);
