@@ -100,33 +100,40 @@ static void fill_info(VkPhysicalDevice pd, int index, rt_device_info *info)
  * Keyed by the layer's message id name; only seen with validation = 2.
  * An entry with no_priority set is filtered only on a device without
  * VK_EXT_memory_priority (with it, every allocation gives a priority). */
-static const struct { const char *id; int no_priority; const char *why; } BP_FILTERED[] = {
-    {"UNASSIGNED-BestPractices-AllocateMemory-SetPriority", 1,
+static const struct { const char *id; int no_priority, not_nvidia; const char *why; } BP_FILTERED[] = {
+    {"UNASSIGNED-BestPractices-AllocateMemory-SetPriority", 1, 0,
      "NVIDIA: wants VkMemoryPriorityAllocateInfoEXT, which needs VK_EXT_memory_priority"},
     /* With no vkQueuePresentKHR the layer's "frame" is the whole run. The
      * recorder binds a pipeline only when it changes; what is left is one
      * kernel run again after barriers (each of the n-energy updates, layers
      * of one shape, forward then backward): the dependencies fix the order. */
-    {"UNASSIGNED-BestPractices-Pipeline-SortAndBind", 0,
+    {"UNASSIGNED-BestPractices-Pipeline-SortAndBind", 0, 0,
      "a kernel runs at several dependent points of a step; sorting cannot merge them"},
     /* Only RT_CMD_REPEAT buffers (plans) ask for it: g_plan_run(p, k) puts
      * one buffer k times in one vkQueueSubmit, which needs simultaneous use;
      * without it each copy would be a submit that waits for the last. */
-    {"UNASSIGNED-BestPractices-vkBeginCommandBuffer-simultaneous-use", 0,
+    {"UNASSIGNED-BestPractices-vkBeginCommandBuffer-simultaneous-use", 0, 0,
      "plans are replayed several times in one submit"},
     /* The layer counts barriers recorded since the last vkQueuePresentKHR,
      * so without one every barrier past the 500th of the run warns;
      * rt_cmd_end applies AMD's 500 to each command buffer instead. */
-    {"UNASSIGNED-BestPractices-CmdBuffer-highBarrierCount", 0,
+    {"UNASSIGNED-BestPractices-CmdBuffer-highBarrierCount", 0, 0,
      "a count over the whole run; checked per command buffer by rt_cmd_end"},
-    {NULL, 0, NULL},
+    /* NVIDIA reads the first 256 bytes of a layout's descriptors fast; on
+     * NVIDIA devices horizontal fusion keeps its merged kernels within them
+     * (g_limits.fast_descriptor_bytes), elsewhere fewer dispatches win. */
+    {"UNASSIGNED-BestPractices-CreatePipelineLayout-LargePipelineLayout", 0, 1,
+     "NVIDIA's fast descriptor space, honoured by horizontal fusion on NVIDIA devices only"},
+    {NULL, 0, 0, NULL},
 };
 
 static int bp_filtered(const rt_ctx *ctx, const char *id)
 {
     if (!id) return 0;
     for (size_t i = 0; BP_FILTERED[i].id; i++)
-        if (!strcmp(BP_FILTERED[i].id, id)) return !BP_FILTERED[i].no_priority || !ctx->memory_priority;
+        if (!strcmp(BP_FILTERED[i].id, id))
+            return (!BP_FILTERED[i].no_priority || !ctx->memory_priority) &&
+                   (!BP_FILTERED[i].not_nvidia || ctx->props.vendorID != 0x10de);
     return 0;
 }
 

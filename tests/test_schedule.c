@@ -403,6 +403,36 @@ START_TEST(horizontal_fusion_respects_the_binding_limits)
 }
 END_TEST
 
+START_TEST(horizontal_fusion_keeps_to_nvidias_fast_descriptor_space)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *y, *step = four_adams(g, &y);
+    g_tensor *roots[] = {step, y};
+    g_limits l;
+    g_limits_default(&l);
+    l.fast_descriptor_bytes = 128;   /* about two updates' bindings (3 outputs of 16 bytes, texel views of 4) */
+    g_schedule *s;
+    ck_assert_msg(g_schedule_new(g, roots, 2, NULL, &l, &s) == 0, "%s", rt_error());
+    int units = g_schedule_units(s);
+    for (int u = 0; u < units; u++) {
+        char *glsl;
+        ck_assert_int_eq(g_schedule_glsl(s, u, &glsl, NULL), 0);
+        int outs = count_of(glsl, "writeonly buffer"), ins = count_of(glsl, "samplerBuffer");
+        int merged = strstr(g_schedule_label(s, u), " & ") != NULL;
+        ck_assert_msg(!merged || 4 * ins + 16 * outs <= 128, "unit %d (%s): %d texel views, %d outputs", u,
+                      g_schedule_label(s, u), ins, outs);
+        free(glsl);
+    }
+    g_schedule_free(s);
+    /* without the budget the same graph merges further */
+    l.fast_descriptor_bytes = 0;
+    ck_assert_msg(g_schedule_new(g, roots, 2, NULL, &l, &s) == 0, "%s", rt_error());
+    ck_assert_int_lt(g_schedule_units(s), units);
+    g_schedule_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("schedule");
@@ -419,6 +449,7 @@ int main(void)
     tcase_add_test(tc, a_unit_that_reads_another_is_not_merged_with_it);
     tcase_add_test(tc, a_constant_filled_for_a_matmul_stays_before_it);
     tcase_add_test(tc, horizontal_fusion_respects_the_binding_limits);
+    tcase_add_test(tc, horizontal_fusion_keeps_to_nvidias_fast_descriptor_space);
     suite_add_tcase(su, tc);
     return th_run(su);
 }

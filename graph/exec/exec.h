@@ -53,6 +53,10 @@ typedef struct g_limits {
     size_t alignment;
     uint64_t max_texels;
     uint64_t max_storage_range;
+    /* NVIDIA's fast descriptor space in bytes (texel views 4 each, storage
+     * buffers 16): horizontal fusion stays within it where a device has
+     * one (256 on NVIDIA, whose best practices say so), 0 elsewhere. */
+    uint32_t fast_descriptor_bytes;
 } g_limits;
 
 /* The limits of lavapipe, so that a schedule made without a device is the

@@ -172,6 +172,7 @@ static int fits(const g_schedule *p, const grp *a, const grp *b)
     if (a->invocations + b->invocations > (size_t)UINT32_MAX / 2) return 0;
     int ins = iset_union_size(&a->in, &b->in), outs = iset_union_size(&a->out, &b->out);
     int max_all = (int)l->max_resources_per_stage < MAX_BINDINGS ? (int)l->max_resources_per_stage : MAX_BINDINGS;
+    if (l->fast_descriptor_bytes && 4 * (uint32_t)ins + 16 * (uint32_t)outs > l->fast_descriptor_bytes) return 0;
     return ins <= (int)l->max_sampled_per_stage && outs <= (int)l->max_storage_per_stage && ins + outs <= max_all;
 }
 

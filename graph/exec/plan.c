@@ -17,6 +17,7 @@ void g_limits_of(const rt_ctx *ctx, g_limits *l)
     l->alignment = rt_ctx_alignment(ctx);
     l->max_texels = d->maxTexelBufferElements;
     l->max_storage_range = d->maxStorageBufferRange;
+    l->fast_descriptor_bytes = rt_ctx_device(ctx)->vendor_id == 0x10de ? 256 : 0;
 }
 
 /* 8-bit inputs are read through R8_UNORM views: a device without them

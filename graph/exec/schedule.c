@@ -578,6 +578,7 @@ void g_limits_default(g_limits *l)
     l->alignment = 16;
     l->max_texels = (uint64_t)1 << 27;
     l->max_storage_range = (uint64_t)1 << 27;
+    l->fast_descriptor_bytes = 0;
     /* the lowered limits of tests, as a context takes them (an unreadable
      * value fails the context, which says why) */
     uint32_t v;
