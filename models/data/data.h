@@ -243,6 +243,10 @@ void meg_kdd99_info_free(meg_kdd99_info *info);
  * puts first, 0 for the others. The same (n, seed) gives the same split on
  * every machine. */
 int meg_split_half(size_t n, uint64_t seed, uint8_t *in_train);
+/* Uniform in [0, n) (n >= 1) from the splitmix64 stream of *st (graph.h),
+ * rejecting the 2^64 mod n lowest draws so that every index is equally
+ * likely: the shuffles of the seeded splits. */
+size_t meg_uniform_index(uint64_t *st, size_t n);
 
 /* ---- CSV tables of the user's own features (anomaly detection) -----------------
  * A file whose first line names the columns and whose every other line

@@ -9,18 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Uniform in [0, n) from the splitmix64 stream of *st, rejecting the 2^64
- * mod n lowest draws so that no index is favoured. */
-static size_t uniform(uint64_t *st, size_t n)
-{
-    uint64_t low = (0 - (uint64_t)n) % n, r;
-    do {
-        r = g_splitmix64(*st);
-        *st += G_GOLDEN64;
-    } while (r < low);
-    return (size_t)(r % n);
-}
-
 static int check_source(const meg_dataset *s, const meg_dataset *a, const char *which)
 {
     if (!s->labels) {
@@ -91,7 +79,7 @@ int meg_dataset_heldout_digit(meg_dataset *train, meg_dataset *test, const meg_d
         perm[k] = k;
     uint64_t st = g_splitmix64(seed);
     for (size_t k = normals - 1; k > 0; k--) {
-        size_t j = uniform(&st, k + 1), tmp = perm[k];
+        size_t j = meg_uniform_index(&st, k + 1), tmp = perm[k];
         perm[k] = perm[j];
         perm[j] = tmp;
     }

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Uniform in [0, n) from the splitmix64 stream of *st (graph.h), rejecting
- * the 2^64 mod n lowest draws so that every index is equally likely. */
-static size_t uniform(uint64_t *st, size_t n)
+size_t meg_uniform_index(uint64_t *st, size_t n)
 {
     uint64_t low = (0 - (uint64_t)n) % n, r;
     do {
@@ -31,7 +29,7 @@ int meg_split_half(size_t n, uint64_t seed, uint8_t *in_train)
         perm[i] = i;
     uint64_t st = g_splitmix64(seed);
     for (size_t i = n - 1; i > 0; i--) {
-        size_t j = uniform(&st, i + 1), tmp = perm[i];
+        size_t j = meg_uniform_index(&st, i + 1), tmp = perm[i];
         perm[i] = perm[j];
         perm[j] = tmp;
     }
