@@ -81,9 +81,9 @@ static void load(rt_ctx *ctx)
     if (!ctx->tune_path[0]) return;
     FILE *f = fopen(ctx->tune_path, "r");
     if (!f) return;
-    char line[256], want[2 * VK_UUID_SIZE + 1], got[2 * VK_UUID_SIZE + 8];
+    char line[256], want[2 * VK_UUID_SIZE + 1], got[64];
     uuid_hex(ctx, want);
-    if (!fgets(line, sizeof line, f) || sscanf(line, "# meg autotune 1 %40s", got) != 1 || strcmp(got, want)) {
+    if (!fgets(line, sizeof line, f) || sscanf(line, "# meg autotune 1 %63s", got) != 1 || strcmp(got, want)) {
         fclose(f);
         return;
     }
