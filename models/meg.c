@@ -297,7 +297,18 @@ static int build_step(meg_model *m)
     g_tensor *xf = meg_generator_of(m, z, &bn);
     if (bn) effects[neff++] = bn;
     g_tensor *zs = g_shuffle(m->rng, z, c->shuffle_rows);
-    g_tensor *tj = meg_statistics_of(m, xf, z), *tm = meg_statistics_of(m, xf, zs);
+    g_tensor *tj, *tm;
+    if (!c->stack_t_rows) {
+        tj = meg_statistics_of(m, xf, z);
+        tm = meg_statistics_of(m, xf, zs);
+    } else {
+        /* one batch of 2B rows: every layer of T is one matmul or convolution
+         * each way instead of two, and no row sees another (no batch norm in T) */
+        g_tensor *xx[2] = {xf, xf}, *zz[2] = {z, zs};
+        g_tensor *t2 = meg_statistics_of(m, g_concat(g, xx, 2, 0), g_concat(g, zz, 2, 0));
+        tj = g_slice(t2, 0, 0, B);
+        tm = g_slice(t2, 0, B, B);
+    }
     g_tensor *lh = g_add(g_mean_all(g_softplus(g_neg(tj))), g_mean_all(g_softplus(tm)));
     g_tensor *lg = g_add(g_mean_all(meg_energy_of(m, xf)), lh);
     /* one backward pass: d L_G / d T = d L_H / d T, since E(G(z)) does not depend on T */

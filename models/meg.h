@@ -47,6 +47,10 @@ typedef struct meg_config {
     int penalty_channel_norm; /* images: the authors' code's penalty, ||dE/dx||^2 over the channel axis
                                  averaged over pixels (the paper's over C x H x W, divided by H x W);
                                  0: the paper's */
+    int stack_t_rows;         /* 1: T(x, z) and T(x, shuffled z) stacked as one batch of 2 x batch
+                                 rows (T has no batch statistics: the same values to rounding, in
+                                 fewer dispatches); 0, the default, two batches, until more seeds
+                                 than the demo test's one show the rounding changes nothing */
 } meg_config;
 
 /* The seed's defaults: 3 hidden layers of 512, z of 2, batch 256, 5 energy

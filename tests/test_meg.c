@@ -135,6 +135,43 @@ START_TEST(resumed_run_equals_straight_run)
 }
 END_TEST
 
+/* T(x, z) and T(x, shuffled z) stacked as one batch of 2B rows give what
+ * the two batches give (to rounding: a weight gradient is then one sum over
+ * 2B rows instead of two of B), in fewer dispatches. */
+START_TEST(stacked_statistics_rows_match_two_batches)
+{
+    meg_config c;
+    small_config(&c);
+    size_t n = 1000;
+    float *data = malloc(n * 2 * sizeof *data);
+    ck_assert(meg_toy_generate("8gaussians", n, 3, data) == 0);
+    run a = {0}, b = {0};
+    c.stack_t_rows = 1;
+    run_open(&a, &c, data, n);
+    c.stack_t_rows = 0;
+    run_open(&b, &c, data, n);
+    g_plan_stats sa, sb;
+    g_plan_stats_get(a.train, &sa);
+    g_plan_stats_get(b.train, &sb);
+    ck_assert_msg(sa.dispatches < sb.dispatches, "stacked %d dispatches, separate %d", sa.dispatches, sb.dispatches);
+    ck_assert_msg(g_plan_run(a.train, 3) == 0 && g_plan_run(b.train, 3) == 0, "%s", rt_error());
+    size_t na, nb;
+    float *va = all_leaves(&a, &na), *vb = all_leaves(&b, &nb);
+    ck_assert_uint_eq(na, nb);
+    for (size_t i = 0; i < na; i++)
+        ck_assert_msg(fabsf(va[i] - vb[i]) <= 1e-5f + 1e-4f * fabsf(vb[i]), "leaf value %zu: stacked %.9g, separate %.9g",
+                      i, va[i], vb[i]);
+    float ha, hb;
+    ck_assert(g_session_read(a.s, a.m.loss_h, &ha) == 0 && g_session_read(b.s, b.m.loss_h, &hb) == 0);
+    ck_assert_msg(fabsf(ha - hb) <= 1e-5f * fabsf(hb) + 1e-6f, "L_H stacked %.9g, separate %.9g", ha, hb);
+    free(va);
+    free(vb);
+    run_close(&a);
+    run_close(&b);
+    free(data);
+}
+END_TEST
+
 START_TEST(checkpoint_of_another_configuration_is_refused)
 {
     meg_config c;
@@ -342,6 +379,7 @@ int main(void)
     th_validated(tc);
     tcase_add_test(tc, latents_are_pinned);
     tcase_add_test(tc, resumed_run_equals_straight_run);
+    tcase_add_test(tc, stacked_statistics_rows_match_two_batches);
     tcase_add_test(tc, checkpoint_of_another_configuration_is_refused);
     tcase_add_test(tc, torn_checkpoint_is_refused);
     tcase_add_test(tc, latent_mcmc_in_training_matches_the_reference);
