@@ -153,8 +153,8 @@ static int grp_init(const g_schedule *p, int ui, grp *g)
     int rc = 0;
     for (int k = 0; k < src.nin && !rc; k++) rc = iset_add(&g->in, src.in[k]);
     for (int k = 0; k < src.nout && !rc; k++) rc = iset_add(&g->out, src.out[k]);
-    x_source_free(&src);
     g->invocations = (src.invocations + GROUP_SIZE - 1) / GROUP_SIZE * GROUP_SIZE;
+    x_source_free(&src);
     return rc;
 }
 

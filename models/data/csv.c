@@ -59,7 +59,7 @@ static void reader_free(reader *r)
     free(r->vals);
 }
 
-static char *trim(char *s)
+char *meg_csv_trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
         s++;
@@ -69,28 +69,27 @@ static char *trim(char *s)
     return s;
 }
 
-/* Splits the line in place at commas; returns the field count or 0 on OOM. */
-static size_t split(reader *r, char *s)
+size_t meg_csv_cells(char *s, char ***cells, size_t *cap)
 {
     size_t n = 1;
     for (const char *p = s; *p; p++)
         n += *p == ',';
-    if (n > r->fields_cap) {
-        char **nf = realloc(r->fields, n * sizeof *nf);
-        if (!nf)
+    if (n > *cap) {
+        char **nc = realloc(*cells, n * sizeof *nc);
+        if (!nc)
             return 0;
-        r->fields = nf;
-        r->fields_cap = n;
+        *cells = nc;
+        *cap = n;
     }
     size_t k = 0;
-    r->fields[k++] = s;
+    (*cells)[k++] = s;
     for (char *p = s; *p; p++)
         if (*p == ',') {
             *p = '\0';
-            r->fields[k++] = p + 1;
+            (*cells)[k++] = p + 1;
         }
     for (size_t i = 0; i < n; i++)
-        r->fields[i] = trim(r->fields[i]);
+        (*cells)[i] = meg_csv_trim((*cells)[i]);
     return n;
 }
 
@@ -146,10 +145,10 @@ int meg_csv_read(const char *path, size_t *cols, float **data, size_t *rows)
         if (len == -3) break;
         if (strlen(r.line) != (size_t)len)
             return fail(&r, lineno, "NUL byte in line (not a text file?)");
-        char *s = trim(r.line);
+        char *s = meg_csv_trim(r.line);
         if (!*s)
             continue;
-        size_t nf = split(&r, s);
+        size_t nf = meg_csv_cells(s, &r.fields, &r.fields_cap);
         if (!nf)
             return fail(&r, lineno, "out of memory");
         if (first) {

@@ -243,6 +243,11 @@ void meg_kdd99_info_free(meg_kdd99_info *info);
  * puts first, 0 for the others. The same (n, seed) gives the same split on
  * every machine. */
 int meg_split_half(size_t n, uint64_t seed, uint8_t *in_train);
+/* The CSV readers' cells (csv.c): s trimmed of spaces, tabs and line ends
+ * at both sides; s cut in place at its commas into *cells (grown as needed,
+ * *cap its capacity), each cell trimmed: the count, or 0 out of memory. */
+char *meg_csv_trim(char *s);
+size_t meg_csv_cells(char *s, char ***cells, size_t *cap);
 /* Uniform in [0, n) (n >= 1) from the splitmix64 stream of *st (graph.h),
  * rejecting the 2^64 mod n lowest draws so that every index is equally
  * likely: the shuffles of the seeded splits. */

@@ -77,40 +77,6 @@ static int next_line(reader *r)
     return 1;
 }
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-    return s;
-}
-
-/* Cuts s at its commas into r->cells (trimmed): the count, or 0 out of memory. */
-static size_t split_cells(reader *r, char *s)
-{
-    size_t n = 1;
-    for (const char *p = s; *p; p++)
-        n += *p == ',';
-    if (n > r->cells_cap) {
-        char **c = realloc(r->cells, n * sizeof *c);
-        if (!c) return 0;
-        r->cells = c;
-        r->cells_cap = n;
-    }
-    size_t k = 0;
-    r->cells[k++] = s;
-    for (char *p = s; *p; p++)
-        if (*p == ',') {
-            *p = '\0';
-            r->cells[k++] = p + 1;
-        }
-    for (size_t i = 0; i < n; i++)
-        r->cells[i] = trim(r->cells[i]);
-    return n;
-}
-
 static int blank(const char *s)
 {
     for (; *s; s++)
@@ -135,7 +101,7 @@ static int read_header(reader *r, char *s, meg_csv_table *t)
 {
     if ((unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
         s += 3;
-    size_t n = split_cells(r, s);
+    size_t n = meg_csv_cells(s, &r->cells, &r->cells_cap);
     if (n > TABLE_MAX_COLS) {
         rt_set_error("%s:%zu: the header names %zu columns, more than %zu", r->path, r->lineno, n, TABLE_MAX_COLS);
         return -1;
@@ -242,7 +208,7 @@ int meg_csv_table_read(const char *path, meg_csv_table *t)
             if (read_header(&r, r.line, t)) goto done;
             continue;
         }
-        size_t n = split_cells(&r, r.line);
+        size_t n = meg_csv_cells(r.line, &r.cells, &r.cells_cap);
         if (!n || grow(t, &cap)) {
             rt_set_error("%s:%zu: out of host memory", path, r.lineno);
             goto done;
