@@ -357,9 +357,10 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     o.validation = -1;
     o.autotune = -1;
     if (opt) o = *opt;
-    uint32_t lim_texels = o.max_texels, lim_range = o.max_storage_range;
+    uint32_t lim_texels = o.max_texels, lim_range = o.max_storage_range, lim_groups = o.max_groups;
     if ((!lim_texels && rt_limit_env("MEG_LIMIT_TEXELS", &lim_texels)) ||
-        (!lim_range && rt_limit_env("MEG_LIMIT_STORAGE_RANGE", &lim_range)))
+        (!lim_range && rt_limit_env("MEG_LIMIT_STORAGE_RANGE", &lim_range)) ||
+        (!lim_groups && rt_limit_env("MEG_LIMIT_GROUPS", &lim_groups)))
         return -1;
     if (volk_ready()) return -1;
     rt_ctx *ctx = calloc(1, sizeof *ctx);
@@ -406,6 +407,8 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     VkPhysicalDeviceLimits *lim = &ctx->props.limits;
     if (lim_texels && lim_texels < lim->maxTexelBufferElements) lim->maxTexelBufferElements = lim_texels;
     if (lim_range && lim_range < lim->maxStorageBufferRange) lim->maxStorageBufferRange = lim_range;
+    for (int a = 0; a < 3; a++)
+        if (lim_groups && lim_groups < lim->maxComputeWorkGroupCount[a]) lim->maxComputeWorkGroupCount[a] = lim_groups;
     VkFormatProperties f8, f8x4;
     vkGetPhysicalDeviceFormatProperties(ctx->phys, VK_FORMAT_R8_UNORM, &f8);
     vkGetPhysicalDeviceFormatProperties(ctx->phys, VK_FORMAT_R8G8B8A8_UNORM, &f8x4);

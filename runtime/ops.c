@@ -5,13 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-void rt_groups_1d(size_t invocations, uint32_t local, uint32_t groups[3])
+void rt_groups_1d(const rt_ctx *ctx, size_t invocations, uint32_t local, uint32_t groups[3])
 {
+    const uint32_t *max = ctx->props.limits.maxComputeWorkGroupCount;
     size_t g = (invocations + local - 1) / (local ? local : 1);
     if (g == 0) g = 1;
-    groups[0] = g > 65535 ? 65535 : (uint32_t)g;
-    groups[1] = (uint32_t)((g + groups[0] - 1) / groups[0]);
-    groups[2] = 1;
+    groups[0] = g > max[0] ? max[0] : (uint32_t)g;
+    size_t rest = (g + groups[0] - 1) / groups[0];
+    groups[1] = rest > max[1] ? max[1] : (uint32_t)rest;
+    rest = (rest + groups[1] - 1) / groups[1];
+    /* past every axis: the recorder's limit check names the dispatch */
+    groups[2] = rest > UINT32_MAX ? UINT32_MAX : (uint32_t)rest;
 }
 
 static int check_count(size_t count, const char *what)
@@ -28,8 +32,8 @@ int rt_fill(rt_cmd *c, rt_buffer *dst, size_t offset, size_t count, float value)
     struct { uint32_t count; float value; } p = {(uint32_t)count, value};
     rt_binding b = {dst, offset, count * 4, 0};
     uint32_t gr[3];
-    rt_groups_1d(count, 64, gr);
-    return rt_cmd_dispatch(c, k, &b, 1, &p, sizeof p, gr[0], gr[1], 1, "fill");
+    rt_groups_1d(dst->ctx, count, 64, gr);
+    return rt_cmd_dispatch(c, k, &b, 1, &p, sizeof p, gr[0], gr[1], gr[2], "fill");
 }
 
 int rt_copy_kernel(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, size_t dst_off, size_t count)
@@ -40,8 +44,8 @@ int rt_copy_kernel(rt_cmd *c, rt_buffer *src, size_t src_off, rt_buffer *dst, si
     uint32_t p = (uint32_t)count;
     rt_binding b[2] = {{src, src_off, count * 4, 0}, {dst, dst_off, count * 4, 0}};
     uint32_t gr[3];
-    rt_groups_1d(count, 64, gr);
-    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gr[0], gr[1], 1, "copy");
+    rt_groups_1d(src->ctx, count, 64, gr);
+    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gr[0], gr[1], gr[2], "copy");
 }
 
 int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t y_off, size_t count)
@@ -52,8 +56,8 @@ int rt_axpy(rt_cmd *c, float a, rt_buffer *x, size_t x_off, rt_buffer *y, size_t
     struct { uint32_t count; float a; } p = {(uint32_t)count, a};
     rt_binding b[2] = {{x, x_off, count * 4, 0}, {y, y_off, count * 4, 0}};
     uint32_t gr[3];
-    rt_groups_1d(count, 64, gr);
-    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gr[0], gr[1], 1, "axpy");
+    rt_groups_1d(x->ctx, count, 64, gr);
+    return rt_cmd_dispatch(c, k, b, 2, &p, sizeof p, gr[0], gr[1], gr[2], "axpy");
 }
 
 /* Register-block shapes the benchmark compares (variant 1..); variant 0
@@ -161,6 +165,13 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
         p->groups[1] = mb;
     }
     p->groups[2] = 1;
+    /* more block rows (columns) than the device's y axis: continued along z
+     * (the kernel's MM_GROUP_Y); extra blocks past the end do nothing */
+    uint32_t max_y = ctx->props.limits.maxComputeWorkGroupCount[1];
+    if (p->groups[1] > max_y) {
+        p->groups[2] = (p->groups[1] + max_y - 1) / max_y;
+        p->groups[1] = (p->groups[1] + p->groups[2] - 1) / p->groups[2];
+    }
     return 0;
 }
 

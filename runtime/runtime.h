@@ -67,11 +67,15 @@ typedef struct rt_options {
     /* Lower limits than the device's, so that tests on one device run the
      * paths of smaller ones (a data set split over several inputs, a value
      * refused): texels of one texel view (maxTexelBufferElements) and bytes
-     * of one storage binding (maxStorageBufferRange). 0: $MEG_LIMIT_TEXELS
-     * and $MEG_LIMIT_STORAGE_RANGE when set, else the device's. A value
-     * above the device's changes nothing. rt_ctx_limits reports the result. */
+     * of one storage binding (maxStorageBufferRange), and workgroups of one
+     * dispatch along each axis (maxComputeWorkGroupCount: every 1-D job
+     * then continues along y and z, a matmul's block rows along z). 0:
+     * $MEG_LIMIT_TEXELS, $MEG_LIMIT_STORAGE_RANGE and $MEG_LIMIT_GROUPS when
+     * set, else the device's. A value above the device's changes nothing.
+     * rt_ctx_limits reports the result. */
     uint32_t max_texels;
     uint32_t max_storage_range;
+    uint32_t max_groups;
     /* Matmul autotune (autotune.c): each new shape timed over candidate
      * variants at plan time, the fastest kept in a cache file per device
      * and driver. -1: $MEG_AUTOTUNE (1 on, 0 off) when set, else on for GPUs
@@ -181,9 +185,11 @@ int rt_cmd_timing(const rt_cmd *c, int i, double *ms, const char **label);
 void rt_cmd_free(rt_cmd *c);
 
 /* Groups of `local` invocations covering `invocations` (at least one
- * group), x at most 65535 and the rest along y; z = 1. Kernels rebuild the
- * linear index as x + y * (gl_NumWorkGroups.x * local). */
-void rt_groups_1d(size_t invocations, uint32_t local, uint32_t groups[3]);
+ * group) within the context's maxComputeWorkGroupCount: x first, then y,
+ * then z (z > its limit only when nothing fits, which the recorder
+ * refuses). Kernels rebuild the linear index with common.glsl's
+ * MEG_LINEAR_ID(local): x + (y + z * NY) * NX * local. */
+void rt_groups_1d(const rt_ctx *ctx, size_t invocations, uint32_t local, uint32_t groups[3]);
 
 /* One-shot helpers for tests and benchmarks: record, submit, wait, free. */
 int rt_run1(rt_ctx *ctx, rt_kernel *k, const rt_binding *b, int nb, const void *push,

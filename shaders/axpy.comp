@@ -8,6 +8,6 @@ layout(binding = 1) buffer Y { float y[]; };
 layout(push_constant) uniform P { uint count; float a; } p;
 void main()
 {
-    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u;
+    uint i = MEG_LINEAR_ID(64u);
     if (i < p.count) y[i] += p.a * LOAD1(x, i);
 }

@@ -8,6 +8,6 @@ layout(binding = 1) writeonly buffer Out { float o[]; };
 layout(push_constant) uniform P { uint count; } p;
 void main()
 {
-    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u;
+    uint i = MEG_LINEAR_ID(64u);
     if (i < p.count) o[i] = LOAD1(src, i);
 }

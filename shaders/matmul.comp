@@ -30,6 +30,10 @@ layout(constant_id = 12) const uint TN = 4;     // columns per invocation (a mul
 layout(constant_id = 13) const uint LANES_M = 0;
 layout(constant_id = 14) const uint ONES_ROW = 0;  // also row M of [A; 1...1] op(B): the column sums of op(B)
 
+// The block row (column when LANES_M): y, continued along z where a device's
+// maxComputeWorkGroupCount[1] is smaller than the blocks (rt_matmul_choose)
+#define MM_GROUP_Y (gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y)
+
 layout(binding = 0) uniform samplerBuffer A;
 layout(binding = 1) uniform samplerBuffer B;
 layout(binding = 2) writeonly buffer Cbuf { float C[]; };
@@ -68,7 +72,7 @@ float tiled_b(uint k, uint n)
 void tiled_main()
 {
     uint lid = gl_LocalInvocationID.x, tx = lid % 16u, ty = lid / 16u;
-    uint m0 = gl_WorkGroupID.y * BT, n0 = gl_WorkGroupID.x * BT;
+    uint m0 = MM_GROUP_Y * BT, n0 = gl_WorkGroupID.x * BT;
     float acc[4][4];
     [[unroll]] for (uint i = 0u; i < 4u; i++)
         [[unroll]] for (uint j = 0u; j < 4u; j++) acc[i][j] = 0.0;
@@ -109,8 +113,8 @@ void main()
 void main()
 {
     uint lane = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    uint m0 = LANES_M != 0u ? lane * TM : gl_WorkGroupID.y * TM;
-    uint n0 = LANES_M != 0u ? gl_WorkGroupID.y * TN : lane * TN;
+    uint m0 = LANES_M != 0u ? lane * TM : MM_GROUP_Y * TM;
+    uint n0 = LANES_M != 0u ? MM_GROUP_Y * TN : lane * TN;
     if (m0 >= M + ONES_ROW || n0 >= N) return;
 
     uint nc[TN];

@@ -19,11 +19,11 @@ layout(binding = 1) writeonly buffer Out { vec4 o[]; };
 layout(push_constant) uniform P { uint count; } p;
 void main()
 {
-    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);
+    uint i = MEG_LINEAR_ID(64u);
     if (MODE == 0u) {
         if (i < p.count) o[i] = LOAD4(src, i);
     } else {
-        uint groups = gl_NumWorkGroups.x * gl_NumWorkGroups.y;
+        uint groups = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumWorkGroups.z;
         uint chunk = p.count / groups;
         uint base = (i / 64u) * chunk + gl_LocalInvocationID.x;
         vec4 s = vec4(0.0);

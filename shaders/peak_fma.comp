@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
 // peak_fma: fp32 FMA throughput. Each invocation keeps CHAINS independent
 // fma chains (scalar, or vec4 when VEC4 = 1), so the FMA latency is hidden,
 // advances each of them UNROLL times per loop trip for ITERS trips, then
@@ -51,7 +53,7 @@ BODY(vec4, chains4)
 
 void main()
 {
-    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);
+    uint i = MEG_LINEAR_ID(64u);
     float s = float(gl_LocalInvocationIndex) * (1.0 / 64.0);
     float r;
     if (VEC4 != 0u)

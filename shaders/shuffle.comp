@@ -27,7 +27,7 @@ uint key_of(uint row, uint col, uint run)
 
 void main()
 {
-    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);
+    uint i = MEG_LINEAR_ID(64u);
     if (i >= R * C) return;
     uint row = i / C, col = i % C;
     uint run = uint(LOAD1(rng, 0u));

@@ -11,10 +11,15 @@
 #include "graph.h"
 #include "exec.h"
 
+/* The context the helpers below work on: the suite's, or a test's own
+ * (one with lowered limits) while that test runs. */
+static rt_ctx *own_ctx;
+static rt_ctx *ctx_now(void) { return own_ctx ? own_ctx : th_ctx(); }
+
 static rt_buffer *upload(const float *x, size_t n)
 {
     rt_buffer *b;
-    ck_assert_msg(rt_buffer_create(th_ctx(), n * 4, &b) == 0, "%s", rt_error());
+    ck_assert_msg(rt_buffer_create(ctx_now(), n * 4, &b) == 0, "%s", rt_error());
     if (x) ck_assert_msg(rt_buffer_write(b, 0, x, n * 4) == 0, "%s", rt_error());
     return b;
 }
@@ -133,7 +138,7 @@ static void check_fill_copy_axpy(size_t n, size_t off_floats)
     ck_assert(rt_buffer_write(bx, off_floats * 4, x, n * 4) == 0);
     ck_assert(rt_buffer_write(by, off_floats * 4, y, n * 4) == 0);
     rt_cmd *c;
-    ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    ck_assert(rt_cmd_begin(ctx_now(), 0, &c) == 0);
     ck_assert_msg(rt_fill(c, bz, 0, n + off_floats, 7.5f) == 0, "%s", rt_error());
     ck_assert_msg(rt_axpy(c, -0.5f, bx, off_floats * 4, by, off_floats * 4, n) == 0, "%s", rt_error());
     ck_assert(rt_cmd_submit(c, 1) == 0);
@@ -144,7 +149,7 @@ static void check_fill_copy_axpy(size_t n, size_t off_floats)
     ck_assert(rt_buffer_read(by, off_floats * 4, out, n * 4) == 0);
     for (size_t i = 0; i < n; i++) ck_assert_float_eq_tol(out[i], y[i] - 0.5f * x[i], 1e-6);
     /* copy x into z at the offset, leaving the rest */
-    ck_assert(rt_cmd_begin(th_ctx(), 0, &c) == 0);
+    ck_assert(rt_cmd_begin(ctx_now(), 0, &c) == 0);
     ck_assert(rt_copy_kernel(c, bx, off_floats * 4, bz, off_floats * 4, n) == 0);
     ck_assert(rt_cmd_submit(c, 1) == 0);
     rt_cmd_free(c);
@@ -201,7 +206,7 @@ static void check_matmul(rt_matmul_desc d)
     th_random(b, nb, d.n * 13 + d.k);
     rt_buffer *ba = upload(a, na), *bb = upload(b, nb), *bc = upload(NULL, nc);
     rt_cmd *cmd;
-    ck_assert(rt_cmd_begin(th_ctx(), 0, &cmd) == 0);
+    ck_assert(rt_cmd_begin(ctx_now(), 0, &cmd) == 0);
     rt_binding A = {ba, 0, 0, 0}, B = {bb, 0, 0, 0}, C = {bc, 0, 0, 0};
     ck_assert_msg(rt_matmul(cmd, &d, A, B, C) == 0, "%s", rt_error());
     ck_assert_msg(rt_cmd_submit(cmd, 1) == 0, "%s", rt_error());
@@ -289,6 +294,61 @@ START_TEST(matmul_ones_row_gives_the_column_sums_of_b)
         rt_buffer_destroy(bc);
         free(a); free(b); free(c);
     }
+}
+END_TEST
+
+/* A device that allows 16 workgroups per axis: every 1-D kernel continues
+ * along y and z, every matmul variant's block rows along z, and all match
+ * the reference; a job past 16 x 16 x 16 groups is refused naming them. */
+START_TEST(kernels_split_their_groups_within_a_small_device_limit)
+{
+    rt_options o = {.validation = 1, .autotune = 0, .max_groups = 16};
+    ck_assert_msg(rt_ctx_create(&o, &own_ctx) == 0, "%s", rt_error());
+    for (int a = 0; a < 3; a++) ck_assert_uint_eq(rt_ctx_limits(own_ctx)->maxComputeWorkGroupCount[a], 16);
+    uint32_t g[3];
+    rt_groups_1d(own_ctx, 16u * 16u * 3u * 64u - 5u, 64, g);
+    ck_assert(g[0] == 16 && g[1] == 16 && g[2] == 3);
+    size_t sizes[] = {16 * 64 + 1, 16 * 16 * 64 + 7, 16 * 16 * 16 * 64};
+    for (int i = 0; i < 3; i++) check_fill_copy_axpy(sizes[i], i % 2 ? 4 : 0);
+    int nv = 0;
+    for (int v = 1;; v++) {
+        rt_matmul_desc d = {.m = 600, .k = 45, .n = 140, .variant = v};
+        rt_matmul_plan p;
+        if (rt_matmul_choose(own_ctx, &d, 0, 0, 0, &p)) break;   /* past the last variant */
+        if (p.tiled) {   /* 64-row tiles: more rows to pass 16 block rows */
+            d.m = 1100;
+            ck_assert(rt_matmul_choose(own_ctx, &d, 0, 0, 0, &p) == 0);
+        }
+        ck_assert_msg(p.groups[2] > 1 && p.groups[0] <= 16 && p.groups[1] <= 16, "variant %d: %u x %u x %u groups",
+                      v, p.groups[0], p.groups[1], p.groups[2]);
+        check_matmul(d);
+        d.transpose_a = 1;
+        check_matmul(d);
+        nv++;
+    }
+    ck_assert_int_eq(nv, rt_matmul_variants() - 1);
+    rt_buffer *b;
+    ck_assert(rt_buffer_create(own_ctx, (16 * 16 * 16 * 64 + 1) * 4, &b) == 0);
+    rt_cmd *c;
+    ck_assert(rt_cmd_begin(own_ctx, 0, &c) == 0);
+    ck_assert_int_eq(rt_fill(c, b, 0, 16 * 16 * 16 * 64 + 1, 1.0f), -1);
+    ck_assert_msg(strstr(rt_error(), "16 x 16 x 17 workgroups exceed the device's limit 16 x 16 x 16"), "%s", rt_error());
+    rt_cmd_free(c);
+    rt_buffer_destroy(b);
+    ck_assert_int_eq(rt_validation_count(own_ctx), 0);
+    rt_ctx_destroy(own_ctx);
+    own_ctx = NULL;
+}
+END_TEST
+
+/* 65,538 block rows of 8, more than any device's y axis: continued along z. */
+START_TEST(matmul_past_65535_block_rows_matches_reference)
+{
+    rt_matmul_desc d = {.m = 524300, .k = 3, .n = 8};
+    rt_matmul_plan p;
+    ck_assert(rt_matmul_choose(th_ctx(), &d, 0, 0, 0, &p) == 0);
+    ck_assert_msg(p.groups[2] > 1 || p.groups[1] > 65535, "%u x %u x %u groups", p.groups[0], p.groups[1], p.groups[2]);
+    check_matmul(d);
 }
 END_TEST
 
@@ -547,6 +607,8 @@ int main(void)
     tcase_add_test(tc, matmul_every_variant_matches_reference);
     tcase_add_test(tc, matmul_ones_row_gives_the_column_sums_of_b);
     tcase_add_test(tc, matmul_variant_from_the_environment_is_checked);
+    tcase_add_test(tc, kernels_split_their_groups_within_a_small_device_limit);
+    tcase_add_test(tc, matmul_past_65535_block_rows_matches_reference);
     tcase_add_test(tc, matmul_rejects_bad_shapes);
     suite_add_tcase(s, tc);
     tc = tcase_create("synchronization");

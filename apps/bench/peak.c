@@ -72,8 +72,8 @@ static int fma_prepare(rt_ctx *ctx, const fma_shape *sh, fma_run *r)
     if (max_groups > (1u << 18)) max_groups = 1u << 18;
     size_t ng = 64;
     for (int pass = 0; pass < 2; pass++) {
-        rt_groups_1d(ng * 64, 64, r->g);
-        r->invocations = (size_t)r->g[0] * r->g[1] * 64;
+        rt_groups_1d(ctx, ng * 64, 64, r->g);
+        r->invocations = (size_t)r->g[0] * r->g[1] * r->g[2] * 64;
         rt_buffer_destroy(r->out);
         r->out = NULL;
         if (rt_buffer_create(ctx, r->invocations * 4, &r->out)) return -1;
@@ -135,7 +135,7 @@ static int peak_copy(rt_ctx *ctx, int reps, size_t *bytes, size_t *read_written,
         size_t ngroups = m == 0 ? (count + 63) / 64 : cpu ? 64 : count / 1024;
         double best, med;
         if (rt_kernel_get(ctx, "peak_copy", &spec, 1, &k[m])) goto done;
-        rt_groups_1d(ngroups * 64, 64, g[m]);
+        rt_groups_1d(ctx, ngroups * 64, 64, g[m]);
         b[m][0] = (rt_binding){src, 0, n, 1};
         b[m][1] = (rt_binding){dst, 0, m == 0 ? n : ngroups * 64 * 16, 0};
         /* warm-up: the JIT */

@@ -520,7 +520,7 @@ static int emit_parts(const g_schedule *p, int ui, x_source *out)
     if (fns.oom || pick.oom) src.oom = 1;
     sb_printf(&src, "%s%slayout(local_size_x = 64) in;\n", HEADER, c.rng ? "#include \"philox.glsl\"\n" : "");
     emit_decls(&c, &src, 0);
-    sb_printf(&src, "%svoid main()\n{\n    uint g = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);\n"
+    sb_printf(&src, "%svoid main()\n{\n    uint g = MEG_LINEAR_ID(64u);\n"
                     "%s}\n", fns.s ? fns.s : "", pick.s ? pick.s : "");
     free(fns.s);
     free(pick.s);
@@ -538,7 +538,7 @@ static int emit_ew(const g_schedule *p, int ui, x_source *out)
     sb src = {0};
     sb_printf(&src, "%s%slayout(local_size_x = 64) in;\n", HEADER, c.rng ? "#include \"philox.glsl\"\n" : "");
     emit_decls(&c, &src, 0);
-    sb_printf(&src, "void main()\n{\n    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);\n"
+    sb_printf(&src, "void main()\n{\n    uint i = MEG_LINEAR_ID(64u);\n"
                     "    if (i >= %zuu) return;\n%s}\n", u->numel, c.body.s ? c.body.s : "");
     free(c.body.s);
     c.body.s = NULL;
@@ -666,7 +666,7 @@ static int emit_reduce(const g_schedule *p, int ui, x_source *out)
     if (wg) {
         sb_printf(&src,
                   "shared float part[64];\n%svoid main()\n{\n"
-                  "    uint i = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;\n"
+                  "    uint i = MEG_GROUP_LINEAR_ID;\n"
                   "    uint lane = gl_LocalInvocationID.x;\n    %s\n"
                   "    if (i < %zuu) {\n        uint base = %s;\n%s    }\n"
                   "    part[lane] = %s;\n%s    barrier();\n"
@@ -678,7 +678,7 @@ static int emit_reduce(const g_schedule *p, int ui, x_source *out)
                   mode == 2 ? "pidx" : "part", c.body.s);
     } else {
         sb_printf(&src,
-                  "void main()\n{\n    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * 64u);\n"
+                  "void main()\n{\n    uint i = MEG_LINEAR_ID(64u);\n"
                   "    if (i >= %zuu) return;\n    %s\n    {\n        uint base = %s;\n%s    }\n%s}\n",
                   g_numel(h), RED_INIT[mode], r.base.s, r.loop.s, c.body.s);
     }

@@ -86,12 +86,9 @@ static int generated_kernel(g_plan *p, int ui, const x_source *src)
 {
     x_dispatch *dp = &p->disp[ui];
     if (src->group_per_output) {
-        size_t n = src->invocations;
-        dp->groups[0] = n > 65535 ? 65535 : (uint32_t)n;
-        dp->groups[1] = (uint32_t)((n + dp->groups[0] - 1) / dp->groups[0]);
-        dp->groups[2] = 1;
+        rt_groups_1d(p->s->ctx, src->invocations, 1, dp->groups);   /* one workgroup per output */
     } else {
-        rt_groups_1d(src->invocations, 64, dp->groups);
+        rt_groups_1d(p->s->ctx, src->invocations, 64, dp->groups);
     }
     if (check_groups(p, ui, dp->groups)) return -1;
     return generated_bindings(p, dp, src, NULL, 0) || compile_unit(p, ui, src->glsl, X_TEMPLATE_NONE, NULL, 0) ? -1 : 0;
@@ -244,12 +241,16 @@ static int static_kernel(g_plan *p, int ui)
     if (!dp->bind) { rt_set_error("out of host memory"); return -1; }
     memcpy(dp->bind, b, sizeof b);
     if (t->op == G_OP_SHUFFLE) {
-        rt_groups_1d(g_numel(t), 64, dp->groups);
+        rt_groups_1d(p->s->ctx, g_numel(t), 64, dp->groups);
     } else {
-        /* convolutions: x (and z) over the invocations, y over channel blocks */
-        rt_groups_1d(lanes_y[0], 64, dp->groups);
-        dp->groups[2] = dp->groups[1];
+        /* convolutions: x (continued along z) over the invocations, y over
+         * channel blocks */
+        const uint32_t *max = rt_ctx_limits(p->s->ctx)->maxComputeWorkGroupCount;
+        size_t g = (lanes_y[0] + 63) / 64, z;
+        dp->groups[0] = g > max[0] ? max[0] : (uint32_t)(g ? g : 1);
+        z = (g + dp->groups[0] - 1) / dp->groups[0];
         dp->groups[1] = (uint32_t)lanes_y[1];
+        dp->groups[2] = z > UINT32_MAX ? UINT32_MAX : (uint32_t)(z ? z : 1);
     }
     return check_groups(p, ui, dp->groups);
 }
