@@ -80,6 +80,10 @@ static void usage(FILE *f)
             "  --mcmc-steps K   refine the generator's samples by K latent MALA steps (on\n"
             "                   E(G(z)) + ||z||^2/2) before each energy update (default 0, as the seed)\n"
             "  --mcmc-step-size A  their step size (default 0.01)\n"
+            "  --ema D          keep an exponential moving average of G's weights with decay D (e.g.\n"
+            "                   0.999; each iteration avg = D avg + (1 - D) w after G's update) and\n"
+            "                   sample with it: the pictures, samples.csv, meg-eval and meg-sample\n"
+            "                   (default 0: off, as the seed; not for images)\n"
             "\n"
             "KDD Cup 99 and CSV tables (the seed's networks for D features: G z -> 64 -> 128 -> D, E and\n"
             "T -> 256 -> 128 -> 128 -> 1; z 32, batch 256, lambda 100, 1 energy update; --width or\n"
@@ -149,7 +153,7 @@ typedef struct opts {
 enum { SET_BATCH = 1, SET_WIDTH = 2, SET_HIDDEN = 4, SET_ZDIM = 8, SET_LR = 16, SET_B1 = 32, SET_B2 = 64,
        SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048, SET_MCMC = 4096,
        SET_MCMC_A = 8192, SET_PENALTY = 16384, SET_ITERS = 32768, SET_SAMPLES = 65536, SET_LOG = 1 << 17,
-       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19, SET_LABEL = 1 << 20 };
+       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19, SET_LABEL = 1 << 20, SET_EMA = 1 << 21 };
 
 /* The image profiles: "paper" (section 2.5.2 and the authors' code) and
  * "quick", sized to show learning on a 2-core CPU in about 30 minutes.
@@ -201,6 +205,7 @@ static void given_over(opts *o, meg_config c)
     if (o->set & SET_MCMC) c.mcmc_steps = u->mcmc_steps;
     if (o->set & SET_MCMC_A) c.mcmc_step_size = u->mcmc_step_size;
     if (o->set & SET_PENALTY) c.penalty_channel_norm = u->penalty_channel_norm;
+    if (o->set & SET_EMA) c.g_ema = u->g_ema;
     if (o->set & (SET_WIDTH | SET_HIDDEN)) {
         /* a width or depth given: uniform MLPs of it, as for the toy sets */
         memset(&c.e_hidden, 0, sizeof c.e_hidden);
@@ -304,6 +309,7 @@ static int parse(int argc, char **argv, opts *o)
         FLT("--beta2", o->cfg.beta2, SET_B2)
         FLT("--lambda", o->cfg.lambda, SET_LAMBDA)
         FLT("--mcmc-step-size", o->cfg.mcmc_step_size, SET_MCMC_A)
+        FLT("--ema", o->cfg.g_ema, SET_EMA)
 #undef INT
 #undef FLT
         fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
@@ -314,6 +320,15 @@ static int parse(int argc, char **argv, opts *o)
         return -1;
     }
     int image = megrun_is_image_name(o->data);
+    if (image && (o->set & SET_EMA) && o->cfg.g_ema != 0) {
+        fprintf(stderr, "%s: --ema is for the MLP generators (2-D and tabular data): the image generator's batch "
+                        "statistics belong to its own weights\n", PROG);
+        return -1;
+    }
+    if ((o->set & SET_EMA) && !(o->cfg.g_ema >= 0 && o->cfg.g_ema < 1)) {
+        fprintf(stderr, "%s: --ema %g: a decay in [0, 1) (0: off)\n", PROG, (double)o->cfg.g_ema);
+        return -1;
+    }
     if (!image && (o->profile || o->classifier || (o->set & SET_PENALTY))) {
         fprintf(stderr, "%s: --profile, --classifier and --penalty-norm are for image sets (%s)\n", PROG,
                 meg_dataset_image_names());
@@ -375,6 +390,7 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
         {SET_MCMC, c->mcmc_steps != u->mcmc_steps, "--mcmc-steps"},
         {SET_MCMC_A, c->mcmc_step_size != u->mcmc_step_size, "--mcmc-step-size"},
         {SET_PENALTY, c->penalty_channel_norm != u->penalty_channel_norm, "--penalty-norm"},
+        {SET_EMA, c->g_ema != u->g_ema, "--ema"},
     };
     for (size_t i = 0; i < sizeof chk / sizeof chk[0]; i++)
         if ((o->set & chk[i].bit) && chk[i].differs) {
@@ -581,11 +597,14 @@ int main(int argc, char **argv)
                 r.label, r.n, r.cfg.dim, r.test.n,
                 r.cfg.e_hidden.n ? "the seed's" : "uniform", r.cfg.zdim, r.cfg.batch, r.cfg.n_energy,
                 (double)r.cfg.lr, (double)r.cfg.lambda, o.iters);
-    else
+    else {
+        char ema[64] = "";
+        if (r.cfg.g_ema > 0) snprintf(ema, sizeof ema, "; samples from G's average, decay %g", (double)r.cfg.g_ema);
         fprintf(stderr, "%s: %s on %s (%s); %s; width %d, %d hidden, z %d, batch %d, %d energy updates, lr %g, %s "
-                        "shuffle\n", PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data,
+                        "shuffle%s\n", PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data,
                 r.cfg.width, r.cfg.hidden, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr,
-                r.cfg.shuffle_rows ? "row" : "per-dimension");
+                r.cfg.shuffle_rows ? "row" : "per-dimension", ema);
+    }
     if (o.classifier) {
         if (o.eval_n <= 0) o.eval_n = default_eval_n(r.data);
         if (imgscore_open(&sc, o.classifier, r.ctx, NULL, o.data_dir, r.cfg.channels, r.cfg.height, r.cfg.img_width,

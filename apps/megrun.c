@@ -178,6 +178,7 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
     app_kv_put(&b, "seed", "%llu", (unsigned long long)c->seed);
     app_kv_put(&b, "mcmc_steps", "%d", c->mcmc_steps);
     app_kv_put(&b, "mcmc_step_size", "%.9g", (double)c->mcmc_step_size);
+    if (c->g_ema > 0) app_kv_put(&b, "g_ema", "%.9g", (double)c->g_ema);
     app_kv_put(&b, "iteration", "%ld", r->iteration);
     app_kv_put(&b, "log_rows", "%ld", r->log_rows);
     return app_kv_done(&b, n);
@@ -374,6 +375,12 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
         if (app_meta_num(f, "mcmc_steps", 0, 1000, 1, &ms) || app_meta_num(f, "mcmc_step_size", 0, 1e6, 0, &ma)) return -1;
         c->mcmc_steps = (int)ms;
         c->mcmc_step_size = (float)ma;
+    }
+    c->g_ema = 0;
+    if (meg_st_meta(f, "g_ema")) {
+        double d;
+        if (app_meta_num(f, "g_ema", 0, 0.999999999, 0, &d)) return -1;
+        c->g_ema = (float)d;
     }
     r->log_rows = -1;
     if (meg_st_meta(f, "log_rows")) {

@@ -49,6 +49,15 @@ static g_tensor *leaf(g_graph *g, g_op op, const char *name, int ndim, const int
     }
     if (g__check_shape(g, what, ndim, shape)) return NULL;
     if (op != G_OP_INPUT && check_init(g, what, name, init)) return NULL;
+    if (op != G_OP_INPUT && init.like) {
+        const g_tensor *l = init.like;
+        if (l->graph != g || (l->op != G_OP_PARAM && l->op != G_OP_STATE) || l->ndim != ndim ||
+            memcmp(l->shape, shape, (size_t)ndim * sizeof *shape)) {
+            g__fail(g, "%s '%s': initialised like '%s', which is not a param or state of this graph with its shape",
+                    what, name, l->name);
+            return NULL;
+        }
+    }
     if (g->nleaves == g->leaves_cap) {
         int cap = g->leaves_cap ? 2 * g->leaves_cap : 32;
         int *l = realloc(g->leaves, (size_t)cap * sizeof *l);
@@ -80,6 +89,15 @@ g_tensor *g_input_u8(g_graph *g, const char *name, int ndim, const int *shape)
 }
 
 int g_is_u8(const g_tensor *t) { return t && t->op == G_OP_INPUT && (t->flags & G_FLAG_U8); }
+
+g_init g_init_like(const g_tensor *leaf)
+{
+    g_init i = g_init_zeros();
+    if (!leaf) return i;
+    i = leaf->init;
+    if (!i.like) i.like = leaf;
+    return i;
+}
 
 g_tensor *g_param(g_graph *g, const char *name, int ndim, const int *shape, g_init init)
 {

@@ -113,6 +113,7 @@ typedef struct g_init {
     float a;
     int fan_in;        /* G_INIT_TORCH only */
     float mean;        /* G_INIT_NORMAL only (batch-norm scales: N(1, 0.02) in DCGAN-style nets) */
+    const struct g_node *like;   /* g_init_like: the leaf whose initial values these are */
 } g_init;
 
 typedef struct g_node g_tensor;
@@ -178,9 +179,14 @@ static inline g_init g_init_normal(float s) { g_init i = {G_INIT_NORMAL, s, 0, 0
 static inline g_init g_init_normal_mean(float mean, float s) { g_init i = {G_INIT_NORMAL, s, 0, mean}; return i; }
 static inline g_init g_init_uniform(float a) { g_init i = {G_INIT_UNIFORM, a, 0}; return i; }
 static inline g_init g_init_torch(int fan_in) { g_init i = {G_INIT_TORCH, 0.0f, fan_in}; return i; }
+/* The initial values of another param or state leaf of the same shape (its
+ * init drawn under its name): a copy that starts equal, as an average of
+ * weights does. */
+g_init g_init_like(const g_tensor *leaf);
 
 /* Initial values of a param or state leaf, deterministic in (seed, leaf
- * name): the same on the device session and in the CPU reference. */
+ * name, or the name of the leaf it is g_init_like): the same on the device
+ * session and in the CPU reference. */
 int g_init_values(const g_tensor *leaf, uint64_t seed, float *out);
 
 /* ---- elementwise ------------------------------------------------------ */

@@ -20,7 +20,8 @@ int g_init_values(const g_tensor *leaf, uint64_t seed, float *out)
         if (in.fan_in < 1) return -1;
         a = 1.0 / sqrt((double)in.fan_in);
     }
-    uint64_t key = g_splitmix64(seed ^ g_splitmix64(g_fnv1a64(G_FNV_OFFSET64, leaf->name, strlen(leaf->name))));
+    const char *name = in.like ? in.like->name : leaf->name;
+    uint64_t key = g_splitmix64(seed ^ g_splitmix64(g_fnv1a64(G_FNV_OFFSET64, name, strlen(name))));
     uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
     for (size_t j = 0; j < n; j++) {
         uint32_t ctr[4] = {(uint32_t)j, (uint32_t)((uint64_t)j >> 32), 0, INIT_TAG}, w[4];

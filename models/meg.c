@@ -79,6 +79,11 @@ static int check_config(const meg_config *c, size_t ndata)
                      (double)c->mcmc_step_size);
         return -1;
     }
+    if (!(c->g_ema >= 0 && c->g_ema < 1) || (c->g_ema > 0 && c->channels > 0)) {
+        rt_set_error("MEG configuration: an average of G's weights with decay %g (in [0, 1); vectors only: the "
+                     "image generator's batch statistics belong to its own weights)", (double)c->g_ema);
+        return -1;
+    }
     if (ndata < 1 || ndata > (1u << 24)) {
         rt_set_error("MEG: %zu data points (1 to 2^24 supported: indices are drawn as exact fp32 integers)", ndata);
         return -1;
@@ -98,6 +103,12 @@ g_tensor *meg_generator_of(const meg_model *m, g_tensor *z, g_tensor **update)
     return meg_mlp_apply(&m->G, z);
 }
 
+g_tensor *meg_sampler_of(const meg_model *m, g_tensor *z)
+{
+    if (!m->image && m->cfg.g_ema > 0) return meg_mlp_apply(&m->G_ema, z);
+    return meg_generator_of(m, z, NULL);
+}
+
 g_tensor *meg_statistics_of(const meg_model *m, g_tensor *x, g_tensor *z)
 {
     if (m->image) return meg_image_statistics(&m->net, x, z);
@@ -107,6 +118,14 @@ g_tensor *meg_statistics_of(const meg_model *m, g_tensor *x, g_tensor *z)
 }
 
 g_tensor *meg_latent_energy(g_graph *g, g_tensor *z, void *model)
+{
+    (void)g;
+    const meg_model *m = model;
+    return meg_energy_of(m, meg_sampler_of(m, z));
+}
+
+/* U(z) = E(G(z)) with the generator being trained (the refinement in training) */
+static g_tensor *training_latent_energy(g_graph *g, g_tensor *z, void *model)
 {
     (void)g;
     const meg_model *m = model;
@@ -140,7 +159,7 @@ static g_tensor *refine_latents(meg_model *m, g_tensor *z, g_tensor **effect)
 {
     g_graph *g = m->g;
     const meg_config *c = &m->cfg;
-    meg_mala_target t = {.U = meg_latent_energy, .user = m, .chains = z->shape[0], .dim = z->shape[1],
+    meg_mala_target t = {.U = training_latent_energy, .user = m, .chains = z->shape[0], .dim = z->shape[1],
                          .prior = 1, .temperature = 1.0f, .name = "mcmc"};
     g_tensor *a = g_const(g, c->mcmc_step_size, 1, G_SHAPE(1)), *accepted = g_scalar(g, 0.0f);
     meg_mala_step st = {.rng = m->rng, .a = a};
@@ -168,10 +187,43 @@ static int make_nets(meg_model *m)
             ws[k]->n = c->hidden;
             for (int l = 0; l < c->hidden && l < MEG_MAX_LAYERS - 1; l++) ws[k]->w[l] = c->width;
         }
-    return meg_mlp_make_widths(g, "E", c->dim, we.w, we.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->E) ||
-           meg_mlp_make_widths(g, "G", c->zdim, wg.w, wg.n, c->dim, G_ACT_RELU, 0.0f, &m->G) ||
-           (c->objective == MEG_OBJECTIVE_MEG &&
-            meg_mlp_make_widths(g, "T", c->dim + c->zdim, wt.w, wt.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T)) ? -1 : 0;
+    if (meg_mlp_make_widths(g, "E", c->dim, we.w, we.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->E) ||
+        meg_mlp_make_widths(g, "G", c->zdim, wg.w, wg.n, c->dim, G_ACT_RELU, 0.0f, &m->G) ||
+        (c->objective == MEG_OBJECTIVE_MEG &&
+         meg_mlp_make_widths(g, "T", c->dim + c->zdim, wt.w, wt.n, 1, G_ACT_LEAKY_RELU, 0.2f, &m->T)))
+        return -1;
+    if (c->g_ema > 0) {
+        /* G's layers over states "ema.<param>" that start equal to G's params */
+        m->G_ema = m->G;
+        for (int l = 0; l < m->G.nlayers; l++) {
+            g_tensor **dst[2] = {&m->G_ema.layer[l].w, &m->G_ema.layer[l].b};
+            for (int k = 0; k < 2; k++) {
+                const g_tensor *p = *dst[k];
+                char name[G_NAME_MAX];
+                int len = snprintf(name, sizeof name, "ema.%s", p->name);
+                if (len < 0 || len >= (int)sizeof name) {
+                    rt_set_error("MEG: the average's name for '%s' is too long", p->name);
+                    return -1;
+                }
+                *dst[k] = g_state(g, name, p->ndim, p->shape, g_init_like(p));
+            }
+        }
+        if (g_graph_error(g)) { rt_set_error("%s", g_graph_error(g)); return -1; }
+    }
+    return 0;
+}
+
+/* ema <- d ema + (1 - d) w for each of G's params, after G's update (one
+ * group node); NULL when there is no average. */
+static g_tensor *ema_update(meg_model *m)
+{
+    if (m->image || !(m->cfg.g_ema > 0)) return NULL;
+    g_tensor *p[2 * MEG_MAX_LAYERS], *s[2 * MEG_MAX_LAYERS], *a[2 * MEG_MAX_LAYERS];
+    int n = meg_mlp_params(&m->G, p);
+    meg_mlp_params(&m->G_ema, s);
+    float d = m->cfg.g_ema;
+    for (int i = 0; i < n; i++) a[i] = g_assign(s[i], g_add(g_scale(s[i], d), g_scale(p[i], 1.0f - d)));
+    return g_group(m->g, a, n);
 }
 
 static int params_of(const meg_model *m, char net, g_tensor **out)
@@ -222,7 +274,7 @@ static int build_step_wgan(meg_model *m)
     enum { MAXP = 2 * MEG_MAX_LAYERS > MEG_IMAGE_MAX_PARAMS ? 2 * MEG_MAX_LAYERS : MEG_IMAGE_MAX_PARAMS };
     g_tensor *pe[MAXP], *pg[MAXP], *grads[MAXP];
     int npe = params_of(m, 'E', pe), npg = params_of(m, 'G', pg), neff = 0;
-    g_tensor **effects = calloc(2 * (size_t)c->n_energy + 4, sizeof *effects);
+    g_tensor **effects = calloc(2 * (size_t)c->n_energy + 5, sizeof *effects);
     if (!effects) { rt_set_error("out of host memory"); return -1; }
     for (int j = 0; j < c->n_energy; j++) {
         g_tensor *x = real_batch(m);
@@ -247,6 +299,7 @@ static int build_step_wgan(meg_model *m)
     g_tensor *lg = g_mean_all(meg_energy_of(m, xf));
     if (!lg || g_grad(g, lg, pg, npg, grads)) goto fail;
     effects[neff++] = g_adam(g, "adamG", pg, grads, npg, ao);
+    if (c->g_ema > 0) effects[neff++] = ema_update(m);
     m->loss_g = lg;
     effects[neff++] = g_rng_advance(m->rng);
     m->step = g_group(g, effects, neff);
@@ -317,6 +370,7 @@ static int build_step(meg_model *m)
     if (g_grad(g, lg, pgt, npg + npt, grads)) goto fail;
     effects[neff++] = g_adam(g, "adamG", pgt, grads, npg, ao);
     effects[neff++] = g_adam(g, "adamT", pgt + npg, grads + npg, npt, ao);
+    if (c->g_ema > 0) effects[neff++] = ema_update(m);
     m->loss_g = lg;
     m->loss_h = lh;
     effects[neff++] = g_rng_advance(m->rng);
@@ -367,7 +421,7 @@ static int build(meg_model *m, const meg_config *c, size_t ndata, const meg_imag
                        : g_input(g, "eval.x", 2, G_SHAPE(eval_n, D));
     m->energy = meg_energy_of(m, m->x_in);
     m->z_in = g_input(g, "eval.z", 2, G_SHAPE(eval_n, Z));
-    m->gen = meg_generator_of(m, m->z_in, NULL);
+    m->gen = meg_sampler_of(m, m->z_in);
     g_tensor *gx;
     if (g_grad(g, g_sum_all(m->energy), &m->x_in, 1, &gx)) goto fail;
     m->grad2 = g_sum(g_square(g_reshape(gx, 2, G_SHAPE(eval_n, D))), 1, 1);

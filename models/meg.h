@@ -47,6 +47,11 @@ typedef struct meg_config {
     int penalty_channel_norm; /* images: the authors' code's penalty, ||dE/dx||^2 over the channel axis
                                  averaged over pixels (the paper's over C x H x W, divided by H x W);
                                  0: the paper's */
+    float g_ema;              /* vectors: > 0 keeps an exponential moving average of G's weights
+                                 (states "ema.G.*", starting equal to G's, each iteration
+                                 ema <- g_ema ema + (1 - g_ema) w after G's update), and every
+                                 evaluation and sampling graph (gen, meg_latent_energy) uses it;
+                                 training uses G itself. 0, the seed's setting: off */
     int stack_t_rows;         /* 1: T(x, z) and T(x, shuffled z) stacked as one batch of 2 x batch
                                  rows (T has no batch statistics: the same values to rounding, in
                                  fewer dispatches); 0, the default, two batches, until more seeds
@@ -114,6 +119,7 @@ typedef struct meg_model {
     g_graph *g;
     int image;                /* cfg.channels > 0: the image networks */
     meg_mlp E, G, T;          /* vectors */
+    meg_mlp G_ema;            /* vectors with cfg.g_ema > 0: G's layers over the average's states */
     meg_image_nets net;       /* images */
     size_t ndata;
     g_tensor *data;           /* vectors: input [ndata, dim], the training set on the device */
@@ -146,9 +152,12 @@ g_tensor *meg_wgan_penalty(g_tensor *(*critic)(void *user, g_tensor *x), void *u
 
 /* The networks of either kind: E(x) [N, 1] of x [N, dim] (images also
  * [N, C, H, W]); G(z) [N, dim] or [N, C, H, W] (update: as
- * meg_image_generate; vectors ignore it and set it NULL); T(x, z) [N, 1]. */
+ * meg_image_generate; vectors ignore it and set it NULL); T(x, z) [N, 1].
+ * meg_sampler_of is the generator that samples: G's average of weights when
+ * cfg.g_ema > 0, else G (batch norm in evaluation mode). */
 g_tensor *meg_energy_of(const meg_model *m, g_tensor *x);
 g_tensor *meg_generator_of(const meg_model *m, g_tensor *z, g_tensor **update);
+g_tensor *meg_sampler_of(const meg_model *m, g_tensor *z);
 g_tensor *meg_statistics_of(const meg_model *m, g_tensor *x, g_tensor *z);
 void meg_model_free(meg_model *m);
 
@@ -162,7 +171,7 @@ int meg_eval_generate(g_session *s, g_plan *p, const meg_model *m, const float *
 void meg_latents(float *z, size_t n, int zdim, uint64_t seed);
 
 /* The targets of MALA on a model (a meg_energy_fn of samplers.h, with user
- * the meg_model): U(z) = E(G(z)) in latent space, U(x) = E(x) in visible
+ * the meg_model): U(z) = E(G(z)) in latent space (G: meg_sampler_of's), U(x) = E(x) in visible
  * space, both [n, 1]; x may be [n, dim] for images too. G's batch norm is
  * in evaluation mode, so that chains never interact. */
 g_tensor *meg_latent_energy(g_graph *g, g_tensor *z, void *model);

@@ -868,6 +868,24 @@ END_TEST
 
 /* ---- leaves, init ----------------------------------------------------- */
 
+/* g_init_like: a leaf that starts with another's values (its name keys the
+ * draw), a like of a like too; one of another shape is refused. */
+START_TEST(init_like_copies_another_leafs_values)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *a = g_param(g, "net.w", 2, G_SHAPE(30, 7), g_init_torch(30));
+    g_tensor *b = g_state(g, "avg.net.w", 2, G_SHAPE(30, 7), g_init_like(a));
+    g_tensor *c = g_state(g, "avg2.net.w", 2, G_SHAPE(30, 7), g_init_like(b));
+    static float va[210], vb[210], vc[210];
+    ck_assert(g_init_values(a, 5, va) == 0 && g_init_values(b, 5, vb) == 0 && g_init_values(c, 5, vc) == 0);
+    ck_assert_mem_eq(va, vb, sizeof va);
+    ck_assert_mem_eq(va, vc, sizeof va);
+    ck_assert_ptr_null(g_state(g, "bad", 2, G_SHAPE(7, 30), g_init_like(a)));
+    ck_assert_msg(strstr(g_graph_error(g), "initialised like 'net.w'"), "%s", g_graph_error(g));
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(init_values_are_deterministic_in_seed_and_name)
 {
     g_graph *g = g_graph_new();
@@ -1458,6 +1476,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, reference_conv_ops_are_adjoint);
     tcase_add_test(tc, reference_batchnorm_normalises_per_channel);
     tcase_add_test(tc, init_values_are_deterministic_in_seed_and_name);
+    tcase_add_test(tc, init_like_copies_another_leafs_values);
     tcase_add_test(tc, assign_is_seen_by_nodes_created_after_it_only);
     tcase_add_test(tc, unwritten_input_read_fails_naming_the_input);
     tcase_add_test(tc, adam_one_and_two_steps_match_hand_computation);

@@ -172,6 +172,80 @@ START_TEST(stacked_statistics_rows_match_two_batches)
 }
 END_TEST
 
+/* The average of G's weights (cfg.g_ema) starts equal to G's params, then
+ * follows avg = d avg + (1 - d) w with w after each update, for MEG and
+ * WGAN-GP alike; the evaluation generator reads the average (all zeros
+ * there: zero samples), and an image model refuses one. */
+START_TEST(generator_average_follows_its_recurrence_and_samples)
+{
+    size_t n = 1000;
+    float *data = malloc(n * 2 * sizeof *data);
+    ck_assert(meg_toy_generate("8gaussians", n, 3, data) == 0);
+    for (int objective = 0; objective < 2; objective++) {
+        meg_config c;
+        small_config(&c);
+        c.objective = objective;
+        c.g_ema = 0.75f;
+        run a = {0};
+        run_open(&a, &c, data, n);
+        g_tensor *p[2 * MEG_MAX_LAYERS], *e[2 * MEG_MAX_LAYERS];
+        int np = meg_mlp_params(&a.m.G, p);
+        ck_assert_int_eq(meg_mlp_params(&a.m.G_ema, e), np);
+        float *avg[2 * MEG_MAX_LAYERS];
+        for (int k = 0; k < np; k++) {
+            size_t m = g_numel(p[k]);
+            float *w = malloc(m * sizeof *w);
+            avg[k] = malloc(m * sizeof *avg[k]);
+            ck_assert(g_session_read(a.s, p[k], w) == 0 && g_session_read(a.s, e[k], avg[k]) == 0);
+            ck_assert_msg(!memcmp(w, avg[k], m * sizeof *w), "%s does not start equal to %s", e[k]->name, p[k]->name);
+            free(w);
+        }
+        for (int step = 0; step < 3; step++) {
+            ck_assert_msg(g_plan_run(a.train, 1) == 0, "%s", rt_error());
+            double moved = 0;
+            for (int k = 0; k < np; k++) {
+                size_t m = g_numel(p[k]);
+                float *w = malloc(m * sizeof *w), *got = malloc(m * sizeof *got);
+                ck_assert(g_session_read(a.s, p[k], w) == 0 && g_session_read(a.s, e[k], got) == 0);
+                for (size_t i = 0; i < m; i++) {
+                    float want = 0.75f * avg[k][i] + 0.25f * w[i];
+                    ck_assert_msg(fabsf(got[i] - want) <= 1e-6f + 1e-6f * fabsf(want),
+                                  "objective %d step %d %s[%zu]: %.9g, recurrence %.9g", objective, step, e[k]->name, i,
+                                  got[i], want);
+                    moved += fabs(got[i] - w[i]);
+                    avg[k][i] = got[i];
+                }
+                free(w);
+                free(got);
+            }
+            ck_assert_msg(moved > 0, "the average equals G after step %d: the check shows nothing", step);
+        }
+        for (int k = 0; k < np; k++) free(avg[k]);
+        /* samples come from the average: zero weights, zero samples (G itself gives others) */
+        for (int k = 0; k < np; k++) {
+            float *zero = calloc(g_numel(e[k]), sizeof *zero);
+            ck_assert(g_session_write(a.s, e[k], zero) == 0);
+            free(zero);
+        }
+        g_plan *pg;
+        ck_assert_msg(g_plan_new(a.s, &a.m.gen, 1, NULL, &pg) == 0, "%s", rt_error());
+        float z[8 * 2], x[8 * 2];
+        meg_latents(z, 8, 2, 3);
+        ck_assert_msg(meg_eval_generate(a.s, pg, &a.m, z, 8, x) == 0, "%s", rt_error());
+        for (int i = 0; i < 16; i++) ck_assert_msg(x[i] == 0.0f, "sample value %d is %g, not the average's 0", i, x[i]);
+        g_plan_free(pg);
+        run_close(&a);
+    }
+    meg_config ci;
+    meg_config_image(&ci, 1);
+    ci.g_ema = 0.9f;
+    meg_model mi;
+    ck_assert_int_eq(meg_model_build_images(&mi, &ci, NULL, 4), -1);
+    ck_assert_msg(strstr(rt_error(), "vectors only"), "%s", rt_error());
+    free(data);
+}
+END_TEST
+
 START_TEST(checkpoint_of_another_configuration_is_refused)
 {
     meg_config c;
@@ -380,6 +454,7 @@ int main(void)
     tcase_add_test(tc, latents_are_pinned);
     tcase_add_test(tc, resumed_run_equals_straight_run);
     tcase_add_test(tc, stacked_statistics_rows_match_two_batches);
+    tcase_add_test(tc, generator_average_follows_its_recurrence_and_samples);
     tcase_add_test(tc, checkpoint_of_another_configuration_is_refused);
     tcase_add_test(tc, torn_checkpoint_is_refused);
     tcase_add_test(tc, latent_mcmc_in_training_matches_the_reference);
