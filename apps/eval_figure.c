@@ -39,14 +39,6 @@ static void usage(FILE *f)
             "  -h, --help         this text\n", FIG_MAX_ROWS);
 }
 
-/* Copies a panel's pixels into the figure at (x, y). */
-static void blit(meg_canvas *fig, const meg_canvas *p, int x, int y)
-{
-    for (int r = 0; r < p->height && y + r < fig->height; r++)
-        memcpy(fig->rgb + ((size_t)(y + r) * fig->width + x) * 3, p->rgb + (size_t)r * p->width * 3,
-               (size_t)p->width * 3);
-}
-
 /* Row `row` of the figure: the three panels of one checkpoint. */
 static int draw_row(meg_canvas *fig, int row, const char *ckpath, const char *data, long samples, long grid,
                     long seed, const char *device, char *label, size_t label_n)
@@ -77,14 +69,14 @@ static int draw_row(meg_canvas *fig, int row, const char *ckpath, const char *da
     int y = HEADER + row * PANEL;
     snprintf(title, sizeof title, "%.60s: data", r.data);
     if (viz_canvas(&p, box) || viz_draw_points(&p, r.set.x, nd, NULL, 0, NULL, 0, title)) goto done;
-    blit(fig, &p, 0, y);
+    meg_canvas_paste(fig, &p, 0, y);
     meg_canvas_fill(&p, MEG_RGB(255, 255, 255));
     snprintf(title, sizeof title, "G samples, iter %ld", r.iteration);
     if (viz_draw_points(&p, NULL, 0, xs, ns, NULL, 0, title)) goto done;
-    blit(fig, &p, PANEL, y);
+    meg_canvas_paste(fig, &p, PANEL, y);
     meg_canvas_fill(&p, MEG_RGB(255, 255, 255));
     if (viz_draw_density(&p, e, (int)grid, "density exp(-E)")) goto done;
-    blit(fig, &p, 2 * PANEL, y);
+    meg_canvas_paste(fig, &p, 2 * PANEL, y);
     snprintf(label, label_n, "%.60s: width %d, %ld iterations", r.data, r.cfg.width, r.iteration);
     rc = 0;
 done:

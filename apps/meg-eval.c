@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "toyviz.h"
 #include "eval_anomaly.h"
+#include "eval_curves.h"
 #include "eval_figure.h"
 #include "eval_images.h"
 
@@ -25,6 +26,7 @@ static void usage(FILE *f)
             "usage: meg-eval toy --checkpoint FILE [options]\n"
             "       meg-eval images --samples S --classifier FILE [options]   (meg-eval images --help)\n"
             "       meg-eval figure --checkpoint FILE [...] --out FILE.png   (meg-eval figure --help)\n"
+            "       meg-eval curves --curve FILE [...] --out FILE.png   (meg-eval curves --help)\n"
             "       meg-eval anomaly --checkpoint FILE --data kdd99:PATH|csv:PATH   (meg-eval anomaly --help)\n"
             "       meg-eval fd --a FILE --b FILE\n"
             "\n"
@@ -142,6 +144,7 @@ int main(int argc, char **argv)
     /* images has its own options and help */
     if (argc > 1 && !strcmp(argv[1], "images")) return eval_images_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "figure")) return eval_figure_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "curves")) return eval_curves_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "anomaly")) return eval_anomaly_main(argc, argv);
     const char *ckpath = NULL, *device = NULL, *data = NULL, *fa = NULL, *fb = NULL;
     long samples = 10000, grid = 500, seed = 99;

@@ -249,6 +249,14 @@ expect "wgan-gp tiny run" 0 "samples.csv" -- "$B/apps/meg-train" --model wgan-gp
 expect "wgan-gp resumes without --model" 0 "samples.csv" -- "$B/apps/meg-train" --resume --out "$T/wg" --iters 4
 grep -q '"iter": 4, .*"wasserstein"' "$T/wg/log.jsonl" && ok "resumed wgan-gp log reaches iteration 4" || bad "resumed wgan-gp log reaches iteration 4"
 expect "wgan-gp checkpoint refuses --model meg" nonzero "resume it with --model wgan-gp" -- "$B/apps/meg-train" --model meg --resume --out "$T/wg" --iters 6
+# quality curves drawn from curve.jsonl rows
+printf '{"iteration": 100, "modes": 8, "modes_captured": 2, "hq_share": 0.1, "energy_distance": 0.5}\n{"iteration": 200, "modes": 8, "modes_captured": 5, "hq_share": 0.3, "energy_distance": null}\n' > "$T/c1.jsonl"
+expect "curves: a picture and the last and best numbers" 0 '"last_modes_captured": 5, "last_hq_share": 0.3, "last_energy_distance": 0.5, "best_hq_share": 0.3, "best_hq_share_at": 200' -- "$B/apps/meg-eval" curves --curve "$T/c1.jsonl=one" --curve "$T/c1.jsonl" --out "$T/curves.png"
+[ -s "$T/curves.png" ] && ok "curves wrote its PNG" || bad "curves wrote its PNG"
+expect "curves: a missing file is named" 1 "none.jsonl: cannot open" -- "$B/apps/meg-eval" curves --curve "$T/none.jsonl" --out "$T/c2.png"
+printf '{"modes": 8}\n' > "$T/c3.jsonl"
+expect "curves: rows without iterations are refused" 1 'c3.jsonl: no rows with an "iteration"' -- "$B/apps/meg-eval" curves --curve "$T/c3.jsonl" --out "$T/c2.png"
+[ ! -e "$T/c2.png" ] && ok "refused curves wrote no picture" || bad "refused curves wrote a picture"
 # the generator's average of weights: kept in the checkpoint, sampled from, checked on resume
 expect "ema tiny run" 0 "samples from G's average, decay 0.9" -- "$B/apps/meg-train" --data 8gaussians --ema 0.9 --out "$T/ema" "${TINY[@]}" --iters 2
 expect "ema resume with another decay" nonzero "--ema differs" -- "$B/apps/meg-train" --resume --ema 0.5 --out "$T/ema" --iters 4

@@ -50,6 +50,10 @@ void meg_canvas_to_pixel(const meg_canvas *c, double x, double y, double *px, do
 /* Blends one pixel: out = (1 - alpha) * out + alpha * col; outside: ignored. */
 void meg_canvas_blend(meg_canvas *c, int px, int py, meg_rgb col, double alpha);
 
+/* Copies src's pixels into dst with src's top-left corner at (x, y),
+ * clipped to dst (panels laid out in one figure). */
+void meg_canvas_paste(meg_canvas *dst, const meg_canvas *src, int x, int y);
+
 /* Perceptual (viridis-like) colour for t in [0, 1] (clamped). */
 meg_rgb meg_colormap(double t);
 

@@ -9,6 +9,19 @@
 
 #define CANVAS_MAX 16384
 
+void meg_canvas_paste(meg_canvas *dst, const meg_canvas *src, int x, int y)
+{
+    for (int r = 0; r < src->height; r++) {
+        int py = y + r;
+        if (py < 0 || py >= dst->height) continue;
+        int c0 = x < 0 ? -x : 0, c1 = src->width;
+        if (x + c1 > dst->width) c1 = dst->width - x;
+        if (c1 <= c0) return;
+        memcpy(dst->rgb + ((size_t)py * dst->width + x + c0) * 3, src->rgb + ((size_t)r * src->width + c0) * 3,
+               (size_t)(c1 - c0) * 3);
+    }
+}
+
 int meg_canvas_init(meg_canvas *c, int width, int height, int margin, meg_box box)
 {
     memset(c, 0, sizeof *c);
