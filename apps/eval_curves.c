@@ -124,7 +124,7 @@ static int draw_panel(meg_canvas *fig, int k, const curve *cs, int n, int x, int
             if (cs[i].modes > ymax) ymax = cs[i].modes;
     if (k == 1 && ymax < 0.05) ymax = 0.05;
     meg_canvas p;
-    if (meg_canvas_init(&p, PANEL_W, PANEL_H, 68, (meg_box){0, xmax * 1.03, 0, ymax > 0 ? ymax * 1.08 : 1}))
+    if (meg_canvas_init(&p, PANEL_W, PANEL_H, 84, (meg_box){0, xmax * 1.03, 0, ymax > 0 ? ymax * 1.08 : 1}))
         return -1;
     meg_canvas_fill(&p, MEG_RGB(255, 255, 255));
     for (int i = 0; i < n; i++) {
