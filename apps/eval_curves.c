@@ -170,6 +170,7 @@ int eval_curves_main(int argc, char **argv)
         else if (!strcmp(a, "--curve") && v) {
             if (n == MAX_CURVES) {
                 fprintf(stderr, "%s: at most %d curves\n", PROG, MAX_CURVES);
+                rc = 2;
                 goto done;
             }
             if (!(args[n] = strdup(v))) { fprintf(stderr, "%s: out of host memory\n", PROG); goto done; }
