@@ -47,6 +47,14 @@ static void small_config(meg_config *c)
     c->seed = 7;
 }
 
+/* n points of a toy set, generated from seed (the caller frees them). */
+static float *toy_data(const char *set, size_t n, uint64_t seed)
+{
+    float *data = malloc(n * 2 * sizeof *data);
+    ck_assert(data && meg_toy_generate(set, n, seed, data) == 0);
+    return data;
+}
+
 static char *tmp_path(const char *name)
 {
     static char buf[256];
@@ -91,8 +99,7 @@ START_TEST(resumed_run_equals_straight_run)
     meg_config c;
     small_config(&c);
     size_t n = 1000;
-    float *data = malloc(n * 2 * sizeof *data);
-    ck_assert(meg_toy_generate("8gaussians", n, 3, data) == 0);
+    float *data = toy_data("8gaussians", n, 3);
 
     run a = {0}, b = {0};
     run_open(&a, &c, data, n);
@@ -143,8 +150,7 @@ START_TEST(stacked_statistics_rows_match_two_batches)
     meg_config c;
     small_config(&c);
     size_t n = 1000;
-    float *data = malloc(n * 2 * sizeof *data);
-    ck_assert(meg_toy_generate("8gaussians", n, 3, data) == 0);
+    float *data = toy_data("8gaussians", n, 3);
     run a = {0}, b = {0};
     c.stack_t_rows = 1;
     run_open(&a, &c, data, n);
@@ -179,8 +185,7 @@ END_TEST
 START_TEST(generator_average_follows_its_recurrence_and_samples)
 {
     size_t n = 1000;
-    float *data = malloc(n * 2 * sizeof *data);
-    ck_assert(meg_toy_generate("8gaussians", n, 3, data) == 0);
+    float *data = toy_data("8gaussians", n, 3);
     for (int objective = 0; objective < 2; objective++) {
         meg_config c;
         small_config(&c);
@@ -303,8 +308,7 @@ START_TEST(latent_mcmc_in_training_matches_the_reference)
     c.mcmc_steps = 2;
     c.mcmc_step_size = 0.01f;
     size_t n = 500;
-    float *data = malloc(n * 2 * sizeof *data);
-    ck_assert(meg_toy_generate("25gaussians", n, 4, data) == 0);
+    float *data = toy_data("25gaussians", n, 4);
     run a = {0};
     run_open(&a, &c, data, n);
     ck_assert_ptr_nonnull(a.m.mcmc_accept);
@@ -353,8 +357,7 @@ START_TEST(wgan_gp_critic_separates_data_from_samples)
     c.lambda = 10;
     c.seed = 8;
     size_t n = 2000;
-    float *data = malloc(n * 2 * sizeof *data);
-    ck_assert(meg_toy_generate("8gaussians", n, 8, data) == 0);
+    float *data = toy_data("8gaussians", n, 8);
     run a = {0};
     run_open(&a, &c, data, n);
     ck_assert_ptr_null(a.m.T.layer[0].w);
@@ -399,8 +402,7 @@ START_TEST(short_training_learns_8gaussians)
     c.seed = 1;
     if (getenv("MEG_TEST_SEED")) c.seed = strtoull(getenv("MEG_TEST_SEED"), NULL, 10); /* robustness runs */
     size_t n = 100000;
-    float *data = malloc(n * 2 * sizeof *data);
-    ck_assert(meg_toy_generate("8gaussians", n, c.seed, data) == 0);
+    float *data = toy_data("8gaussians", n, c.seed);
     meg_model m;
     ck_assert_msg(meg_model_build(&m, &c, n, 4096) == 0, "%s", rt_error());
     g_session *s;
