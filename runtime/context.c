@@ -358,9 +358,12 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     o.autotune = -1;
     if (opt) o = *opt;
     uint32_t lim_texels = o.max_texels, lim_range = o.max_storage_range, lim_groups = o.max_groups;
+    uint32_t lim_storage = o.max_storage_buffers, lim_sampled = o.max_sampled;
     if ((!lim_texels && rt_limit_env("MEG_LIMIT_TEXELS", &lim_texels)) ||
         (!lim_range && rt_limit_env("MEG_LIMIT_STORAGE_RANGE", &lim_range)) ||
-        (!lim_groups && rt_limit_env("MEG_LIMIT_GROUPS", &lim_groups)))
+        (!lim_groups && rt_limit_env("MEG_LIMIT_GROUPS", &lim_groups)) ||
+        (!lim_storage && rt_limit_env("MEG_LIMIT_STORAGE_BUFFERS", &lim_storage)) ||
+        (!lim_sampled && rt_limit_env("MEG_LIMIT_SAMPLED", &lim_sampled)))
         return -1;
     if (volk_ready()) return -1;
     rt_ctx *ctx = calloc(1, sizeof *ctx);
@@ -409,6 +412,12 @@ int rt_ctx_create(const rt_options *opt, rt_ctx **out)
     if (lim_range && lim_range < lim->maxStorageBufferRange) lim->maxStorageBufferRange = lim_range;
     for (int a = 0; a < 3; a++)
         if (lim_groups && lim_groups < lim->maxComputeWorkGroupCount[a]) lim->maxComputeWorkGroupCount[a] = lim_groups;
+    uint32_t *per[4] = {&lim->maxPerStageDescriptorStorageBuffers, &lim->maxDescriptorSetStorageBuffers,
+                        &lim->maxPerStageDescriptorSampledImages, &lim->maxDescriptorSetSampledImages};
+    for (int k = 0; k < 4; k++) {
+        uint32_t v = k < 2 ? lim_storage : lim_sampled;
+        if (v && v < *per[k]) *per[k] = v;
+    }
     VkFormatProperties f8, f8x4;
     vkGetPhysicalDeviceFormatProperties(ctx->phys, VK_FORMAT_R8_UNORM, &f8);
     vkGetPhysicalDeviceFormatProperties(ctx->phys, VK_FORMAT_R8G8B8A8_UNORM, &f8x4);

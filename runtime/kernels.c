@@ -233,6 +233,30 @@ static int kernel_build(rt_ctx *ctx, const char *key, const uint32_t *words, siz
     snprintf(k->name, sizeof k->name, "%s", key);
     if (reflect(words, nwords, k->bind, &k->nbind, key)) { free(k); return -1; }
 
+    /* past the device's descriptor limits the layout is invalid: refuse it
+     * here, naming the counts, rather than leave it to the driver */
+    const VkPhysicalDeviceLimits *lim = rt_ctx_limits(ctx);
+    uint32_t nstorage = 0, nsampled = 0, nall = 0;
+    for (int i = 0; i < k->nbind; i++) {
+        if (!k->bind[i].used) continue;
+        nall++;
+        VkDescriptorType t = k->bind[i].type;
+        if (t == VK_DESCRIPTOR_TYPE_STORAGE_BUFFER) nstorage++;
+        if (t == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER || t == VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE ||
+            t == VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER)
+            nsampled++;
+    }
+    uint32_t max_storage = lim->maxPerStageDescriptorStorageBuffers < lim->maxDescriptorSetStorageBuffers
+                               ? lim->maxPerStageDescriptorStorageBuffers : lim->maxDescriptorSetStorageBuffers;
+    uint32_t max_sampled = lim->maxPerStageDescriptorSampledImages < lim->maxDescriptorSetSampledImages
+                               ? lim->maxPerStageDescriptorSampledImages : lim->maxDescriptorSetSampledImages;
+    if (nstorage > max_storage || nsampled > max_sampled || nall > lim->maxPerStageResources) {
+        rt_set_error("kernel %s binds %u storage buffers, %u texel views (sampled descriptors) and %u resources in "
+                     "all; the device allows %u, %u and %u per stage", key, nstorage, nsampled, nall, max_storage,
+                     max_sampled, lim->maxPerStageResources);
+        free(k);
+        return -1;
+    }
     VkDescriptorSetLayoutBinding lb[MAX_BINDINGS];
     uint32_t nlb = 0;
     for (int i = 0; i < k->nbind; i++) {

@@ -71,11 +71,20 @@ typedef struct rt_options {
      * dispatch along each axis (maxComputeWorkGroupCount: every 1-D job
      * then continues along y and z, a matmul's block rows along z). 0:
      * $MEG_LIMIT_TEXELS, $MEG_LIMIT_STORAGE_RANGE and $MEG_LIMIT_GROUPS when
-     * set, else the device's. A value above the device's changes nothing.
-     * rt_ctx_limits reports the result. */
+     * set, else the device's. A value above the device's changes nothing
+     * (so for the two below). rt_ctx_limits reports the result. */
     uint32_t max_texels;
     uint32_t max_storage_range;
     uint32_t max_groups;
+    /* Descriptors one kernel may bind, per stage and per set: storage
+     * buffers (maxPerStageDescriptorStorageBuffers; what kernels write) and
+     * sampled descriptors (maxPerStageDescriptorSampledImages; the texel
+     * views kernels read count as these). 0: $MEG_LIMIT_STORAGE_BUFFERS and
+     * $MEG_LIMIT_SAMPLED when set, else the device's. Vulkan promises 4 and
+     * 16; the planner then fuses less, and a kernel past them is refused
+     * naming its counts. */
+    uint32_t max_storage_buffers;
+    uint32_t max_sampled;
     /* Matmul autotune (autotune.c): each new shape timed over candidate
      * variants at plan time, the fastest kept in a cache file per device
      * and driver. -1: $MEG_AUTOTUNE (1 on, 0 off) when set, else on for GPUs

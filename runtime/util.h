@@ -27,7 +27,7 @@ char *rt_escape(const char *s, size_t max, char *buf, size_t n);
 
 /* ---- lowered device limits (tests) --------------------------------------- */
 
-/* A limit from the environment ($MEG_LIMIT_TEXELS, $MEG_LIMIT_STORAGE_RANGE:
+/* A limit from the environment ($MEG_LIMIT_TEXELS and the others of
  * rt_options in runtime.h): 0 with *out = 0 when `name` is unset or empty,
  * 0 with the value when it is a whole number 1 .. 2^32 - 1, else -1 with a
  * message naming the variable. */

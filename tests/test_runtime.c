@@ -341,6 +341,29 @@ START_TEST(kernels_split_their_groups_within_a_small_device_limit)
 }
 END_TEST
 
+/* Lowered descriptor limits are what the context reports, per stage and
+ * per set; a kernel within them builds, one past them is refused with its
+ * counts (shuffle reads 2 texel views, copy 1). */
+START_TEST(a_kernel_past_the_descriptor_limits_is_refused_naming_its_counts)
+{
+    rt_options o = {.validation = 1, .autotune = 0, .max_storage_buffers = 4, .max_sampled = 1};
+    ck_assert_msg(rt_ctx_create(&o, &own_ctx) == 0, "%s", rt_error());
+    const VkPhysicalDeviceLimits *l = rt_ctx_limits(own_ctx);
+    ck_assert_uint_eq(l->maxPerStageDescriptorStorageBuffers, 4);
+    ck_assert_uint_eq(l->maxDescriptorSetStorageBuffers, 4);
+    ck_assert_uint_eq(l->maxPerStageDescriptorSampledImages, 1);
+    ck_assert_uint_eq(l->maxDescriptorSetSampledImages, 1);
+    rt_kernel *k;
+    ck_assert_msg(rt_kernel_get(own_ctx, "copy", NULL, 0, &k) == 0, "%s", rt_error());
+    ck_assert_int_eq(rt_kernel_get(own_ctx, "shuffle", NULL, 0, &k), -1);
+    ck_assert_msg(strstr(rt_error(), "kernel shuffle binds 1 storage buffers, 2 texel views (sampled descriptors) and "
+                                     "3 resources in all; the device allows 4, 1 and"), "%s", rt_error());
+    ck_assert_int_eq(rt_validation_count(own_ctx), 0);
+    rt_ctx_destroy(own_ctx);
+    own_ctx = NULL;
+}
+END_TEST
+
 /* 65,538 block rows of 8, more than any device's y axis: continued along z. */
 START_TEST(matmul_past_65535_block_rows_matches_reference)
 {
@@ -608,6 +631,7 @@ int main(void)
     tcase_add_test(tc, matmul_ones_row_gives_the_column_sums_of_b);
     tcase_add_test(tc, matmul_variant_from_the_environment_is_checked);
     tcase_add_test(tc, kernels_split_their_groups_within_a_small_device_limit);
+    tcase_add_test(tc, a_kernel_past_the_descriptor_limits_is_refused_naming_its_counts);
     tcase_add_test(tc, matmul_past_65535_block_rows_matches_reference);
     tcase_add_test(tc, matmul_rejects_bad_shapes);
     suite_add_tcase(s, tc);

@@ -11,8 +11,11 @@
 void g_limits_of(const rt_ctx *ctx, g_limits *l)
 {
     const VkPhysicalDeviceLimits *d = rt_ctx_limits(ctx);
-    l->max_sampled_per_stage = d->maxPerStageDescriptorSampledImages;
-    l->max_storage_per_stage = d->maxPerStageDescriptorStorageBuffers;
+    /* one set per kernel: its own limits bound it too */
+    l->max_sampled_per_stage = d->maxPerStageDescriptorSampledImages < d->maxDescriptorSetSampledImages
+                                   ? d->maxPerStageDescriptorSampledImages : d->maxDescriptorSetSampledImages;
+    l->max_storage_per_stage = d->maxPerStageDescriptorStorageBuffers < d->maxDescriptorSetStorageBuffers
+                                   ? d->maxPerStageDescriptorStorageBuffers : d->maxDescriptorSetStorageBuffers;
     l->max_resources_per_stage = d->maxPerStageResources;
     l->alignment = rt_ctx_alignment(ctx);
     l->max_texels = d->maxTexelBufferElements;

@@ -584,6 +584,8 @@ void g_limits_default(g_limits *l)
     uint32_t v;
     if (!rt_limit_env("MEG_LIMIT_TEXELS", &v) && v && v < l->max_texels) l->max_texels = v;
     if (!rt_limit_env("MEG_LIMIT_STORAGE_RANGE", &v) && v && v < l->max_storage_range) l->max_storage_range = v;
+    if (!rt_limit_env("MEG_LIMIT_STORAGE_BUFFERS", &v) && v && v < l->max_storage_per_stage) l->max_storage_per_stage = v;
+    if (!rt_limit_env("MEG_LIMIT_SAMPLED", &v) && v && v < l->max_sampled_per_stage) l->max_sampled_per_stage = v;
 }
 
 void g_schedule_free(g_schedule *p)

@@ -276,7 +276,7 @@ const tc_case tc_cases[] = {
     {"matmul_300x5x3_few_columns", DV, 2, {IN(2, 300, 5), IN(2, 5, 3)}, b_matmul, .arg = {0, 0}, .tol = 1e-5},
     {"matmul_255x64x257_nt", DV, 2, {IN(2, 255, 64), IN(2, 257, 64)}, b_matmul, .arg = {0, 1}, .tol = 1e-5},
     /* 129 block rows of 8: along y and z under 64 workgroups per axis (the
-     * cases_small_groups test) */
+     * cases_small_device test) */
     {"matmul_1030x7x20_rows_past_64_groups", DV, 2, {IN(2, 1030, 7), IN(2, 7, 20)}, b_matmul, .arg = {0, 0}, .tol = 1e-5},
     {"matmul_256x255x256_tn", DV, 2, {IN(2, 255, 256), IN(2, 255, 256)}, b_matmul, .arg = {1, 0}, .tol = 2e-5},
     {"matmul_bias_leaky_257x33x255", DV, 3, {IN(2, 257, 33), IN(2, 33, 255), IN(1, 255)}, b_matmul_bias_leaky,
