@@ -84,6 +84,10 @@ static void usage(FILE *f)
             "                   0.999; each iteration avg = D avg + (1 - D) w after G's update) and\n"
             "                   sample with it: the pictures, samples.csv, meg-eval and meg-sample\n"
             "                   (default 0: off, as the seed; not for images)\n"
+            "  --lr-decay N     decay every learning rate linearly over the first N iterations to\n"
+            "                   --lr-final times --lr, then keep it there (default 0: constant, as\n"
+            "                   the seed)\n"
+            "  --lr-final F     that fraction of --lr, in [0, 1] (default 0)\n"
             "\n"
             "KDD Cup 99 and CSV tables (the seed's networks for D features: G z -> 64 -> 128 -> D, E and\n"
             "T -> 256 -> 128 -> 128 -> 1; z 32, batch 256, lambda 100, 1 energy update; --width or\n"
@@ -153,7 +157,8 @@ typedef struct opts {
 enum { SET_BATCH = 1, SET_WIDTH = 2, SET_HIDDEN = 4, SET_ZDIM = 8, SET_LR = 16, SET_B1 = 32, SET_B2 = 64,
        SET_LAMBDA = 128, SET_NE = 256, SET_SHUFFLE = 512, SET_SEED = 1024, SET_DATA = 2048, SET_MCMC = 4096,
        SET_MCMC_A = 8192, SET_PENALTY = 16384, SET_ITERS = 32768, SET_SAMPLES = 65536, SET_LOG = 1 << 17,
-       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19, SET_LABEL = 1 << 20, SET_EMA = 1 << 21 };
+       SET_CKPT = 1 << 18, SET_EPOCHS = 1 << 19, SET_LABEL = 1 << 20, SET_EMA = 1 << 21,
+       SET_DECAY = 1 << 22, SET_LR_FINAL = 1 << 23 };
 
 /* The image profiles: "paper" (section 2.5.2 and the authors' code) and
  * "quick", sized to show learning on a 2-core CPU in about 30 minutes.
@@ -206,6 +211,8 @@ static void given_over(opts *o, meg_config c)
     if (o->set & SET_MCMC_A) c.mcmc_step_size = u->mcmc_step_size;
     if (o->set & SET_PENALTY) c.penalty_channel_norm = u->penalty_channel_norm;
     if (o->set & SET_EMA) c.g_ema = u->g_ema;
+    if (o->set & SET_DECAY) c.lr_decay = u->lr_decay;
+    if (o->set & SET_LR_FINAL) c.lr_final = u->lr_final;
     if (o->set & (SET_WIDTH | SET_HIDDEN)) {
         /* a width or depth given: uniform MLPs of it, as for the toy sets */
         memset(&c.e_hidden, 0, sizeof c.e_hidden);
@@ -310,6 +317,8 @@ static int parse(int argc, char **argv, opts *o)
         FLT("--lambda", o->cfg.lambda, SET_LAMBDA)
         FLT("--mcmc-step-size", o->cfg.mcmc_step_size, SET_MCMC_A)
         FLT("--ema", o->cfg.g_ema, SET_EMA)
+        INT("--lr-decay", 0, 1000000000L, o->cfg.lr_decay, SET_DECAY)
+        FLT("--lr-final", o->cfg.lr_final, SET_LR_FINAL)
 #undef INT
 #undef FLT
         fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", PROG, a);
@@ -327,6 +336,10 @@ static int parse(int argc, char **argv, opts *o)
     }
     if ((o->set & SET_EMA) && !(o->cfg.g_ema >= 0 && o->cfg.g_ema < 1)) {
         fprintf(stderr, "%s: --ema %g: a decay in [0, 1) (0: off)\n", PROG, (double)o->cfg.g_ema);
+        return -1;
+    }
+    if ((o->set & SET_LR_FINAL) && !(o->cfg.lr_final >= 0 && o->cfg.lr_final <= 1)) {
+        fprintf(stderr, "%s: --lr-final %g: a fraction of --lr in [0, 1]\n", PROG, (double)o->cfg.lr_final);
         return -1;
     }
     if (!image && (o->profile || o->classifier || (o->set & SET_PENALTY))) {
@@ -391,6 +404,8 @@ static int resume_config(const opts *o, megrun *r, const meg_st_file *f)
         {SET_MCMC_A, c->mcmc_step_size != u->mcmc_step_size, "--mcmc-step-size"},
         {SET_PENALTY, c->penalty_channel_norm != u->penalty_channel_norm, "--penalty-norm"},
         {SET_EMA, c->g_ema != u->g_ema, "--ema"},
+        {SET_DECAY, c->lr_decay != u->lr_decay, "--lr-decay"},
+        {SET_LR_FINAL, c->lr_final != u->lr_final, "--lr-final"},
     };
     for (size_t i = 0; i < sizeof chk / sizeof chk[0]; i++)
         if ((o->set & chk[i].bit) && chk[i].differs) {
@@ -598,8 +613,12 @@ int main(int argc, char **argv)
                 r.cfg.e_hidden.n ? "the seed's" : "uniform", r.cfg.zdim, r.cfg.batch, r.cfg.n_energy,
                 (double)r.cfg.lr, (double)r.cfg.lambda, o.iters);
     else {
-        char ema[64] = "";
-        if (r.cfg.g_ema > 0) snprintf(ema, sizeof ema, "; samples from G's average, decay %g", (double)r.cfg.g_ema);
+        char ema[160] = "";
+        int k = 0;
+        if (r.cfg.g_ema > 0) k = snprintf(ema, sizeof ema, "; samples from G's average, decay %g", (double)r.cfg.g_ema);
+        if (r.cfg.lr_decay > 0)
+            snprintf(ema + k, sizeof ema - (size_t)k, "; lr decays to %g x over %d iterations", (double)r.cfg.lr_final,
+                     r.cfg.lr_decay);
         fprintf(stderr, "%s: %s on %s (%s); %s; width %d, %d hidden, z %d, batch %d, %d energy updates, lr %g, %s "
                         "shuffle%s\n", PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data,
                 r.cfg.width, r.cfg.hidden, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr,

@@ -179,6 +179,10 @@ int megrun_meta(const megrun *r, meg_st_kv *kv, size_t cap, char *store, size_t 
     app_kv_put(&b, "mcmc_steps", "%d", c->mcmc_steps);
     app_kv_put(&b, "mcmc_step_size", "%.9g", (double)c->mcmc_step_size);
     if (c->g_ema > 0) app_kv_put(&b, "g_ema", "%.9g", (double)c->g_ema);
+    if (c->lr_decay > 0) {
+        app_kv_put(&b, "lr_decay", "%d", c->lr_decay);
+        app_kv_put(&b, "lr_final", "%.9g", (double)c->lr_final);
+    }
     app_kv_put(&b, "iteration", "%ld", r->iteration);
     app_kv_put(&b, "log_rows", "%ld", r->log_rows);
     return app_kv_done(&b, n);
@@ -381,6 +385,14 @@ int megrun_from_meta(megrun *r, const meg_st_file *f)
         double d;
         if (app_meta_num(f, "g_ema", 0, 0.999999999, 0, &d)) return -1;
         c->g_ema = (float)d;
+    }
+    c->lr_decay = 0;
+    c->lr_final = 0;
+    if (meg_st_meta(f, "lr_decay")) {
+        double d, fr;
+        if (app_meta_num(f, "lr_decay", 1, 1e9, 1, &d) || app_meta_num(f, "lr_final", 0, 1, 0, &fr)) return -1;
+        c->lr_decay = (int)d;
+        c->lr_final = (float)fr;
     }
     r->log_rows = -1;
     if (meg_st_meta(f, "log_rows")) {

@@ -418,6 +418,11 @@ g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **g
         return NULL;
     }
     if (check_updates("adam", g, params, grads, n)) return NULL;
+    if (!(opts.decay_steps >= 0) || !(opts.lr_final >= 0 && opts.lr_final <= 1)) {
+        g__fail(g, "adam: decay_steps %g must be >= 0 and lr_final %g in [0, 1]", (double)opts.decay_steps,
+                (double)opts.lr_final);
+        return NULL;
+    }
     for (int a = 0; a < n; a++)
         for (int b = a + 1; b < n; b++)
             if (params[a] == params[b]) {
@@ -454,7 +459,8 @@ g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **g
         g_tensor *src[5] = {params[k], grads[k], deps[k], deps[n + k], t};
         deps[k] = g__node(g, "adam", G_OP_ADAM, 0, NULL, 5, src);
         if (!deps[k]) goto done;
-        deps[k]->attr.optim = (g_optim_attr){opts.lr, opts.beta1, opts.beta2, opts.eps};
+        deps[k]->attr.optim = (g_optim_attr){opts.lr, opts.beta1, opts.beta2, opts.eps, opts.decay_steps,
+                                             opts.lr_final};
     }
     deps[n] = g_assign(t, t1);   /* after the updates, which read t */
     if (deps[n]) res = g_group(g, deps, n + 1);

@@ -241,6 +241,8 @@ static void dump_attrs(const g_tensor *t, FILE *f)
     case G_OP_ADAM: case G_OP_SGD:
         fprintf(f, " lr=%g b1=%g b2=%g eps=%g", (double)a->optim.lr, (double)a->optim.beta1, (double)a->optim.beta2,
                 (double)a->optim.eps);
+        if (a->optim.decay_steps > 0)
+            fprintf(f, " decay_steps=%g lr_final=%g", (double)a->optim.decay_steps, (double)a->optim.lr_final);
         break;
     default: break;
     }

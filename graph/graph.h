@@ -81,7 +81,10 @@ typedef struct g_rand_attr {
     int whole_rows;      /* shuffle: 1 permutes whole rows, 0 each column */
     int inverse;         /* shuffle: 1 applies the inverse permutation */
 } g_rand_attr;
-typedef struct g_optim_attr { float lr, beta1, beta2, eps; } g_optim_attr;
+typedef struct g_optim_attr {
+    float lr, beta1, beta2, eps;
+    float decay_steps, lr_final;   /* adam: see g_adam_opts */
+} g_optim_attr;
 
 typedef union g_attr {
     float scalar;        /* const value; scale and add_scalar constant; leaky_relu slope */
@@ -313,12 +316,18 @@ g_tensor *g_group(g_graph *g, g_tensor **deps, int n);
 
 typedef struct g_adam_opts {
     float lr, beta1, beta2, eps;
+    /* decay_steps > 0: the rate of step s (1, 2, ...) is
+     * lr * (1 - (1 - lr_final) * min(s / decay_steps, 1)), a linear decay to
+     * lr * lr_final at step decay_steps, then constant; s is the step counter
+     * state, so a resumed run continues the schedule. 0: lr throughout. */
+    float decay_steps, lr_final;
 } g_adam_opts;
 /* Adam on n parameters with their gradients: creates the moment states
  * "<prefix>.m.<param>", "<prefix>.v.<param>" and the step counter
  * "<prefix>.t" (or reuses them when an earlier call with the same prefix
  * made them: several updates of one optimizer in one graph), and returns one
- * group node that performs the whole update (step counter included). */
+ * group node that performs the whole update (step counter included).
+ * decay_steps < 0, or lr_final outside [0, 1], is an error. */
 g_tensor *g_adam(g_graph *g, const char *prefix, g_tensor **params, g_tensor **grads, int n,
                  g_adam_opts opts);
 g_tensor *g_sgd(g_graph *g, g_tensor **params, g_tensor **grads, int n, float lr);

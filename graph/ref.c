@@ -457,6 +457,8 @@ static void adam(g_ref *r, const g_tensor *t)
     const double *gr = r->val[t->src[1]->id], step = r->val[t->src[4]->id][0] + 1.0; /* src4: steps before this one */
     double lr = t->attr.optim.lr, b1 = t->attr.optim.beta1, b2 = t->attr.optim.beta2, eps = t->attr.optim.eps;
     double c1 = 1.0 - pow(b1, step), c2 = 1.0 - pow(b2, step);
+    if (t->attr.optim.decay_steps > 0)
+        lr *= 1.0 - (1.0 - t->attr.optim.lr_final) * fmin(step / t->attr.optim.decay_steps, 1.0);
     size_t n = count(t->src[0]);
     for (size_t j = 0; j < n; j++) {
         m[j] = b1 * m[j] + (1.0 - b1) * gr[j];

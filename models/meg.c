@@ -79,6 +79,11 @@ static int check_config(const meg_config *c, size_t ndata)
                      (double)c->mcmc_step_size);
         return -1;
     }
+    if (c->lr_decay < 0 || !(c->lr_final >= 0 && c->lr_final <= 1)) {
+        rt_set_error("MEG configuration: a learning-rate decay over %d iterations (>= 0; 0: none) to a fraction "
+                     "%g of lr (in [0, 1])", c->lr_decay, (double)c->lr_final);
+        return -1;
+    }
     if (!(c->g_ema >= 0 && c->g_ema < 1) || (c->g_ema > 0 && c->channels > 0)) {
         rt_set_error("MEG configuration: an average of G's weights with decay %g (in [0, 1); vectors only: the "
                      "image generator's batch statistics belong to its own weights)", (double)c->g_ema);
@@ -260,6 +265,13 @@ g_tensor *meg_wgan_penalty(g_tensor *(*critic)(void *user, g_tensor *x), void *u
     return g_mean_all(g_square(g_add_scalar(norm, -1.0f)));
 }
 
+/* Adam's settings for an optimizer that takes `per_iter` updates each
+ * iteration, its schedule counted in its own updates. */
+static g_adam_opts adam_opts(const meg_config *c, int per_iter)
+{
+    return (g_adam_opts){c->lr, c->beta1, c->beta2, 1e-8f, (float)c->lr_decay * (float)per_iter, c->lr_final};
+}
+
 /* WGAN-GP with E as the critic (D = -E, so that E stays low on data as an
  * energy): n_energy updates of L_D = mean E(x) - mean E(G(z)) + lambda GP,
  * then one generator update of L_G = mean E(G(z)); Adam on each. loss_h
@@ -270,7 +282,7 @@ static int build_step_wgan(meg_model *m)
     g_graph *g = m->g;
     const meg_config *c = &m->cfg;
     int B = c->batch, Z = c->zdim;
-    g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
+    g_adam_opts ae = adam_opts(c, c->n_energy), ao = adam_opts(c, 1);
     enum { MAXP = 2 * MEG_MAX_LAYERS > MEG_IMAGE_MAX_PARAMS ? 2 * MEG_MAX_LAYERS : MEG_IMAGE_MAX_PARAMS };
     g_tensor *pe[MAXP], *pg[MAXP], *grads[MAXP];
     int npe = params_of(m, 'E', pe), npg = params_of(m, 'G', pg), neff = 0;
@@ -286,7 +298,7 @@ static int build_step_wgan(meg_model *m)
         g_tensor *ed = g_mean_all(meg_energy_of(m, x)), *eg = g_mean_all(meg_energy_of(m, g_stop_gradient(xf)));
         g_tensor *ld = g_add(g_sub(ed, eg), g_scale(pen, c->lambda));
         if (!ld || g_grad(g, ld, pe, npe, grads)) goto fail;
-        effects[neff++] = g_adam(g, "adamE", pe, grads, npe, ao);
+        effects[neff++] = g_adam(g, "adamE", pe, grads, npe, ae);
         m->loss_e = ld;
         m->penalty = pen;
         m->e_data = ed;
@@ -316,7 +328,7 @@ static int build_step(meg_model *m)
     g_graph *g = m->g;
     const meg_config *c = &m->cfg;
     int B = c->batch, Z = c->zdim;
-    g_adam_opts ao = {c->lr, c->beta1, c->beta2, 1e-8f};
+    g_adam_opts ae = adam_opts(c, c->n_energy), ao = adam_opts(c, 1);
     enum { MAXP = 2 * MEG_MAX_LAYERS > MEG_IMAGE_MAX_PARAMS ? 2 * MEG_MAX_LAYERS : MEG_IMAGE_MAX_PARAMS };
     g_tensor *pe[MAXP], *pgt[2 * MAXP], *grads[2 * MAXP];
     int npe = params_of(m, 'E', pe), neff = 0;
@@ -338,7 +350,7 @@ static int build_step(meg_model *m)
         g_tensor *ed = g_mean_all(er), *eg = g_mean_all(ef);
         g_tensor *le = g_add(g_sub(ed, eg), g_scale(pen, c->lambda));
         if (g_grad(g, le, pe, npe, grads)) goto fail;
-        effects[neff++] = g_adam(g, "adamE", pe, grads, npe, ao);
+        effects[neff++] = g_adam(g, "adamE", pe, grads, npe, ae);
         m->loss_e = le;
         m->penalty = pen;
         m->e_data = ed;

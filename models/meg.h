@@ -52,6 +52,11 @@ typedef struct meg_config {
                                  ema <- g_ema ema + (1 - g_ema) w after G's update), and every
                                  evaluation and sampling graph (gen, meg_latent_energy) uses it;
                                  training uses G itself. 0, the seed's setting: off */
+    int lr_decay;             /* > 0: every learning rate decays linearly over the first lr_decay
+                                 iterations to lr x lr_final, then stays there (each optimizer over
+                                 its own updates: E's n_energy per iteration); 0, the seed's
+                                 setting: constant */
+    float lr_final;           /* the fraction of lr reached at lr_decay, in [0, 1] */
     int stack_t_rows;         /* 1: T(x, z) and T(x, shuffled z) stacked as one batch of 2 x batch
                                  rows (T has no batch statistics: the same values to rounding, in
                                  fewer dispatches); 0, the default, two batches, until more seeds

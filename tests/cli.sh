@@ -22,7 +22,7 @@ expect() {
 TINY=(--width 8 --hidden 1 --batch 16 --n-energy 1 --grid 16 --samples 10 --log-every 1)
 
 expect "help is complete" 0 "--resume" -- "$B/apps/meg-train" --help
-for opt in --data --iters --batch --width --zdim --lr --lambda --n-energy --seed --out --device --log-every --resume --shuffle --label-column csv:PATH csv-unscaled:PATH; do
+for opt in --data --iters --batch --width --zdim --lr --lr-decay --lr-final --lambda --n-energy --seed --out --device --log-every --resume --shuffle --label-column csv:PATH csv-unscaled:PATH; do
   grep -q -- "$opt" "$T/out" || bad "help mentions $opt"
 done
 expect "unknown option" 2 "unknown or incomplete option" -- "$B/apps/meg-train" --frobnicate
@@ -264,6 +264,13 @@ expect "ema resumes" 0 "samples from G's average, decay 0.9" -- "$B/apps/meg-tra
 expect "ema checkpoint evaluates" 0 '"modes_captured"' -- "$B/apps/meg-eval" toy --checkpoint "$T/ema/checkpoint.safetensors" --samples 100
 expect "ema decay 1 refused" 2 "--ema 1: a decay in \[0, 1\)" -- "$B/apps/meg-train" --data 8gaussians --ema 1 --out "$T/ema1" "${TINY[@]}" --iters 1
 expect "ema refused for images" 2 "--ema is for the MLP generators" -- "$B/apps/meg-train" --data mnist --ema 0.9 --out "$T/ema2" --iters 1
+# a learning-rate decay: in the checkpoint, checked on resume, and a resume continues the schedule exactly
+expect "lr decay tiny run" 0 "lr decays to 0.5 x over 3 iterations" -- "$B/apps/meg-train" --data 8gaussians --lr-decay 3 --lr-final 0.5 --out "$T/lrd" "${TINY[@]}" --iters 2
+expect "lr decay resume with another decay" nonzero "--lr-decay differs" -- "$B/apps/meg-train" --resume --lr-decay 5 --out "$T/lrd" --iters 4
+expect "lr decay resumes" 0 "lr decays to 0.5 x over 3 iterations" -- "$B/apps/meg-train" --resume --out "$T/lrd" --samples 10 --iters 4
+expect "lr decay straight run" 0 "lr decays" -- "$B/apps/meg-train" --data 8gaussians --lr-decay 3 --lr-final 0.5 --out "$T/lrd4" "${TINY[@]}" --iters 4
+cmp -s "$T/lrd/samples.csv" "$T/lrd4/samples.csv" && ok "lr decay: stopped and resumed equals straight through" || bad "lr decay: resumed samples differ from a straight run"
+expect "lr final past 1 refused" 2 "--lr-final 2: a fraction of --lr in \[0, 1\]" -- "$B/apps/meg-train" --data 8gaussians --lr-decay 3 --lr-final 2 --out "$T/lrd2" "${TINY[@]}" --iters 1
 expect "rbm help" 0 "test_ll_nats" -- "$B/apps/meg-train" --model rbm --help
 for opt in --data --data-dir --cd --pcd --hidden --batch --lr --adam --epochs --iters --binarize --seed --ais-runs \
     --ais-betas --test-n --sample-steps --out --resume --force --log-every --device; do

@@ -357,7 +357,7 @@ static int build(gen *q, uint64_t seed, built *b)
          * a gradient that cancels to 1e-6 in double and to 0 in fp32 moves
          * the param by lr against 0 (ill-conditioned, not a planner bug;
          * seed 1050); eps 1 keeps the step near lr * g */
-        g_adam_opts ao = {0.01f, 0.5f, 0.9f, 1.0f};
+        g_adam_opts ao = {0.01f, 0.5f, 0.9f, 1.0f, chance(q, 50) ? 3.0f : 0.0f, 0.1f};
         eff[ne++] = chance(q, 50) ? g_adam(q->g, "adam", q->params, grads, ng, ao)
                                   : g_sgd(q->g, q->params, grads, ng, 0.1f);
         for (int i = 0; i < ng; i++) b->written[b->nwritten++] = q->params[i];

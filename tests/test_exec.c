@@ -424,6 +424,26 @@ START_TEST(effects_update_params_in_program_order)
 }
 END_TEST
 
+/* A decaying rate: 5 runs of 2 updates each pass the schedule's end (4
+ * steps), so both the ramp and the floor after it are compared. */
+START_TEST(adam_with_a_decaying_rate_matches_reference_past_its_end)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *w = g_param(g, "w", 2, G_SHAPE(7, 5), g_init_normal(1.0f));
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(11, 7));
+    g_tensor *gw = g_matmul(x, g_square(g_matmul(x, w, 0, 0)), 1, 0);
+    g_adam_opts ao = {0.05f, 0.5f, 0.9f, 1e-8f, 4.0f, 0.2f};
+    g_tensor *s1 = g_adam(g, "adam", &w, &gw, 1, ao);
+    g_tensor *gw2 = g_matmul(x, g_square(g_matmul(x, w, 0, 0)), 1, 0);
+    g_tensor *s2 = g_adam(g, "adam", &w, &gw2, 1, ao);
+    g_tensor *roots[] = {s1, s2, g_sum_all(w)};
+    inval in = {x, 0, 0};
+    check_graph_ex(g, roots, 3, &in, 1, &w, 1, 5e-5, 0, 5);
+    check_graph_ex(g, roots, 3, &in, 1, &w, 1, 5e-5, 1, 5);
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(reads_of_a_param_stay_before_its_update)
 {
     /* The first matmul's unit is still open (its epilogue may grow) when the
@@ -1022,6 +1042,7 @@ int main(void)
     tcase_add_test(tc, random_ops_match_reference_bit_for_bit);
     tcase_add_test(tc, dropout_keeps_the_reference_mask_and_its_gradient_is_the_scaled_mask);
     tcase_add_test(tc, effects_update_params_in_program_order);
+    tcase_add_test(tc, adam_with_a_decaying_rate_matches_reference_past_its_end);
     tcase_add_test(tc, reads_of_a_param_stay_before_its_update);
     tcase_add_test(tc, remapped_reads_of_a_param_are_not_merged_with_its_update);
     tcase_add_test(tc, batchnorm_matches_reference);

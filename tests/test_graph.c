@@ -1067,6 +1067,38 @@ START_TEST(adam_one_and_two_steps_match_hand_computation)
 }
 END_TEST
 
+/* The linear schedule: step s uses lr (1 - (1 - f) min(s / D, 1)), so with
+ * D = 2, f = 0.25 the three steps use 0.625 lr, 0.25 lr and 0.25 lr. */
+START_TEST(adam_decay_follows_its_linear_schedule_then_stays)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *w = g_param(g, "w", 1, G_SHAPE(2), g_init_zeros());
+    g_tensor *gw = g_input(g, "gw", 1, G_SHAPE(2));
+    g_adam_opts o = {0.1f, 0.5f, 0.9f, 1e-8f, 2.0f, 0.25f};
+    g_tensor *step = g_adam(g, "opt", &w, &gw, 1, o);
+    ck_assert_msg(step != NULL, "%s", g_graph_error(g));
+    g_ref *r = g_ref_new(g, 3);
+    double gv[3][2] = {{0.3, -1.0}, {-0.2, 0.5}, {0.7, 0.1}}, mm[2] = {0}, vv[2] = {0}, pv[2] = {0};
+    double lr = 0.1f, b1 = 0.5f, b2 = 0.9f, eps = 1e-8f, scale[3] = {0.625, 0.25, 0.25};
+    for (int s = 1; s <= 3; s++) {
+        g_ref_write(r, gw, gv[s - 1]);
+        ok_run(r, &step, 1);
+        for (int j = 0; j < 2; j++) {
+            mm[j] = b1 * mm[j] + (1 - b1) * gv[s - 1][j];
+            vv[j] = b2 * vv[j] + (1 - b2) * gv[s - 1][j] * gv[s - 1][j];
+            pv[j] -= scale[s - 1] * lr * (mm[j] / (1 - pow(b1, s))) / (sqrt(vv[j] / (1 - pow(b2, s))) + eps);
+        }
+        expect_vals(g_ref_value(r, w), pv, 2, 1e-12);
+    }
+    g_ref_free(r);
+    /* a bad schedule fails the call, naming both numbers */
+    g_tensor *q = g_param(g, "q", 1, G_SHAPE(2), g_init_zeros());
+    expect_error(g, g_adam(g, "opt2", &q, &gw, 1, (g_adam_opts){0.1f, 0.5f, 0.9f, 1e-8f, 10.0f, 1.5f}),
+                 "adam: decay_steps 10 must be >= 0 and lr_final 1.5 in [0, 1]");
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(sgd_step_matches_hand_computation)
 {
     g_graph *g = g_graph_new();
@@ -1480,6 +1512,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, assign_is_seen_by_nodes_created_after_it_only);
     tcase_add_test(tc, unwritten_input_read_fails_naming_the_input);
     tcase_add_test(tc, adam_one_and_two_steps_match_hand_computation);
+    tcase_add_test(tc, adam_decay_follows_its_linear_schedule_then_stays);
     tcase_add_test(tc, sgd_step_matches_hand_computation);
     tcase_add_test(tc, philox_matches_published_known_answers);
     tcase_add_test(tc, rng_leaf_and_rand_ops_carry_seed_and_stream);

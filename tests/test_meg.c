@@ -251,6 +251,68 @@ START_TEST(generator_average_follows_its_recurrence_and_samples)
 }
 END_TEST
 
+/* Whether any of a network's params changed since *snap (which is then
+ * replaced by the current values). */
+static int mlp_moved(run *a, const meg_mlp *net, float **snap)
+{
+    g_tensor *p[2 * MEG_MAX_LAYERS];
+    int np = meg_mlp_params(net, p), moved = 0;
+    size_t total = 0;
+    for (int k = 0; k < np; k++) total += g_numel(p[k]);
+    float *now = malloc(total * sizeof *now), *at = now;
+    ck_assert_ptr_nonnull(now);
+    for (int k = 0; k < np; k++) {
+        ck_assert(g_session_read(a->s, p[k], at) == 0);
+        at += g_numel(p[k]);
+    }
+    if (*snap) moved = memcmp(*snap, now, total * sizeof *now) != 0;
+    free(*snap);
+    *snap = now;
+    return moved;
+}
+
+/* A decay over 2 iterations to 0: G's second update (its step 2 of 2) has
+ * rate 0, while E's second iteration (its steps 3 and 4 of 4) still moves
+ * E; from the third iteration nothing moves. E on G's schedule, or G on
+ * E's, fails one of these. */
+START_TEST(learning_rate_decay_counts_each_optimizers_own_updates)
+{
+    size_t n = 1000;
+    float *data = toy_data("8gaussians", n, 3);
+    for (int objective = 0; objective < 2; objective++) {
+        meg_config c;
+        small_config(&c);
+        c.objective = objective;
+        c.lr_decay = 2;
+        c.lr_final = 0;
+        run a = {0};
+        run_open(&a, &c, data, n);
+        float *se = NULL, *sg = NULL;
+        mlp_moved(&a, &a.m.E, &se);
+        mlp_moved(&a, &a.m.G, &sg);
+        int want_e[3] = {1, 1, 0}, want_g[3] = {1, 0, 0};
+        for (int it = 0; it < 3; it++) {
+            ck_assert_msg(g_plan_run(a.train, 1) == 0, "%s", rt_error());
+            int me = mlp_moved(&a, &a.m.E, &se), mg = mlp_moved(&a, &a.m.G, &sg);
+            ck_assert_msg(me == want_e[it] && mg == want_g[it],
+                          "objective %d iteration %d: E moved %d (want %d), G moved %d (want %d)", objective, it + 1,
+                          me, want_e[it], mg, want_g[it]);
+        }
+        free(se);
+        free(sg);
+        run_close(&a);
+    }
+    meg_config bad;
+    small_config(&bad);
+    bad.lr_decay = 10;
+    bad.lr_final = 2;
+    meg_model mb;
+    ck_assert_int_eq(meg_model_build(&mb, &bad, n, 256), -1);
+    ck_assert_msg(strstr(rt_error(), "learning-rate decay over 10 iterations"), "%s", rt_error());
+    free(data);
+}
+END_TEST
+
 START_TEST(checkpoint_of_another_configuration_is_refused)
 {
     meg_config c;
@@ -457,6 +519,7 @@ int main(void)
     tcase_add_test(tc, resumed_run_equals_straight_run);
     tcase_add_test(tc, stacked_statistics_rows_match_two_batches);
     tcase_add_test(tc, generator_average_follows_its_recurrence_and_samples);
+    tcase_add_test(tc, learning_rate_decay_counts_each_optimizers_own_updates);
     tcase_add_test(tc, checkpoint_of_another_configuration_is_refused);
     tcase_add_test(tc, torn_checkpoint_is_refused);
     tcase_add_test(tc, latent_mcmc_in_training_matches_the_reference);

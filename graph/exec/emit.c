@@ -242,14 +242,22 @@ static void emit_member(cg *c, const g_tensor *t)
             operand(c, b, t, k, "i");
             sb_printf(b, ";\n");
         }
+        sb_printf(b, "        t_ += 1.0;\n");
+        if (t->attr.optim.decay_steps > 0) {
+            char ld[48], lf[48];
+            lit(ld, sizeof ld, t->attr.optim.decay_steps);
+            lit(lf, sizeof lf, 1.0f - t->attr.optim.lr_final);
+            sb_printf(b, "        float lr_ = %s * (1.0 - %s * min(t_ / %s, 1.0));\n", l0, lf, ld);
+        } else {
+            sb_printf(b, "        float lr_ = %s;\n", l0);
+        }
         sb_printf(b,
-                  "        t_ += 1.0;\n"
                   "        m_ = %s * m_ + (1.0 - %s) * g_;\n"
                   "        s_ = %s * s_ + (1.0 - %s) * g_ * g_;\n"
                   "        float c1_ = 1.0 - pow(%s, t_), c2_ = 1.0 - pow(%s, t_);\n"
-                  "        %s[i] = p_ - %s * (m_ / c1_) / (sqrt(s_ / c2_) + %s);\n"
+                  "        %s[i] = p_ - lr_ * (m_ / c1_) / (sqrt(s_ / c2_) + %s);\n"
                   "        %s[i] = m_;\n        %s[i] = s_;\n    }\n",
-                  l1, l1, l2, l2, l1, l2, op_, l0, l3, om, ov);
+                  l1, l1, l2, l2, l1, l2, op_, l3, om, ov);
         return;
     }
 
