@@ -27,6 +27,8 @@ static const char *PROG = "meg-train";
 #define QUICK_N_ENERGY 5
 #define QUICK_LR 2e-4f
 #define QUICK_ITERS 4000
+/* the stable 2-D profile */
+#define STABLE_LAMBDA 0.01f
 
 static void usage(FILE *f)
 {
@@ -88,6 +90,10 @@ static void usage(FILE *f)
             "                   --lr-final times --lr, then keep it there (default 0: constant, as\n"
             "                   the seed)\n"
             "  --lr-final F     that fraction of --lr, in [0, 1] (default 0)\n"
+            "  --profile P      2-D sets: paper (default), the seed's settings above; or stable,\n"
+            "                   lambda 0.01: every mode kept and a high-quality share of 0.5-0.74\n"
+            "                   to 20,000 iterations at width 128 where the seed's lambda 0.1 loses\n"
+            "                   them (README); options given override it. MEG only\n"
             "\n"
             "KDD Cup 99 and CSV tables (the seed's networks for D features: G z -> 64 -> 128 -> D, E and\n"
             "T -> 256 -> 128 -> 128 -> 1; z 32, batch 256, lambda 100, 1 energy update; --width or\n"
@@ -248,8 +254,9 @@ static int parse(int argc, char **argv, opts *o)
         if (!strcmp(a, "--label-column") && v) { o->label = v; o->set |= SET_LABEL; i++; continue; }
         if (!strcmp(a, "--classifier") && v) { o->classifier = v; i++; continue; }
         if (!strcmp(a, "--profile") && v) {
-            if (strcmp(v, "paper") && strcmp(v, "quick")) {
-                fprintf(stderr, "%s: --profile expects paper or quick, got \"%s\"\n", PROG, v);
+            if (strcmp(v, "paper") && strcmp(v, "quick") && strcmp(v, "stable")) {
+                fprintf(stderr, "%s: --profile expects paper, quick (images) or stable (2-D sets), got \"%s\"\n",
+                        PROG, v);
                 return -1;
             }
             o->profile = v;
@@ -342,12 +349,22 @@ static int parse(int argc, char **argv, opts *o)
         fprintf(stderr, "%s: --lr-final %g: a fraction of --lr in [0, 1]\n", PROG, (double)o->cfg.lr_final);
         return -1;
     }
-    if (!image && (o->profile || o->classifier || (o->set & SET_PENALTY))) {
-        fprintf(stderr, "%s: --profile, --classifier and --penalty-norm are for image sets (%s)\n", PROG,
+    int tabular = megrun_is_tabular_name(o->data), anomaly = megrun_has_anomaly_test(o->data);
+    int toy = !image && !tabular;
+    if (o->profile && ((image && !strcmp(o->profile, "stable")) || (toy && !strcmp(o->profile, "quick")) || tabular)) {
+        fprintf(stderr, "%s: --profile %s is not for %s: images take paper or quick, 2-D sets paper or stable, "
+                        "tables none\n", PROG, o->profile, o->data);
+        return -1;
+    }
+    if (toy && o->profile && !strcmp(o->profile, "stable") && o->wgan) {
+        fprintf(stderr, "%s: --profile stable is MEG's; WGAN-GP has its own lambda\n", PROG);
+        return -1;
+    }
+    if (!image && (o->classifier || (o->set & SET_PENALTY))) {
+        fprintf(stderr, "%s: --classifier and --penalty-norm are for image sets (%s)\n", PROG,
                 meg_dataset_image_names());
         return -1;
     }
-    int tabular = megrun_is_tabular_name(o->data), anomaly = megrun_has_anomaly_test(o->data);
     if (!anomaly && (o->set & SET_EPOCHS)) {
         fprintf(stderr, "%s: --epochs is for anomaly-detection sets (kdd99:PATH, csv:PATH, mnist-heldout:D); "
                         "others count --iters\n", PROG);
@@ -364,6 +381,10 @@ static int parse(int argc, char **argv, opts *o)
     }
     if (image) image_defaults(o);
     if (tabular) tabular_defaults(o);
+    if (toy && o->profile && !strcmp(o->profile, "stable")) {
+        /* the configuration whose quality curves keep every mode (README) */
+        if (!(o->set & SET_LAMBDA)) o->cfg.lambda = STABLE_LAMBDA;
+    }
     if (o->wgan) {
         /* Gulrajani et al.'s lambda; the rest of the seed's settings stay */
         o->cfg.objective = MEG_OBJECTIVE_WGAN_GP;
@@ -587,9 +608,14 @@ int main(int argc, char **argv)
                      o.eval_every, o.ckpt_every, o.log_every);
         goto fail;
     }
-    if (!image && (o.profile || o.classifier || (o.set & SET_PENALTY))) {
-        rt_set_error("--profile, --classifier and --penalty-norm are for image models; %s trained on %s", ckpath,
-                     r.data);
+    if (!image && (o.classifier || (o.set & SET_PENALTY) || (o.profile && !strcmp(o.profile, "quick")))) {
+        rt_set_error("--profile quick, --classifier and --penalty-norm are for image models; %s trained on %s",
+                     ckpath, r.data);
+        goto fail;
+    }
+    if (ck && !image && o.profile && !strcmp(o.profile, "stable") && r.cfg.lambda != STABLE_LAMBDA) {
+        rt_set_error("%s: --profile stable differs from the checkpoint's configuration (lambda %g; drop it, or "
+                     "start over with --force)", ckpath, (double)r.cfg.lambda);
         goto fail;
     }
     if (megrun_open(&r, o.device)) goto fail;
@@ -619,10 +645,10 @@ int main(int argc, char **argv)
         if (r.cfg.lr_decay > 0)
             snprintf(ema + k, sizeof ema - (size_t)k, "; lr decays to %g x over %d iterations", (double)r.cfg.lr_final,
                      r.cfg.lr_decay);
-        fprintf(stderr, "%s: %s on %s (%s); %s; width %d, %d hidden, z %d, batch %d, %d energy updates, lr %g, %s "
-                        "shuffle%s\n", PROG, o.resume ? "resuming" : "training", dev->name, dev->type_name, r.data,
-                r.cfg.width, r.cfg.hidden, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy, (double)r.cfg.lr,
-                r.cfg.shuffle_rows ? "row" : "per-dimension", ema);
+        fprintf(stderr, "%s: %s on %s (%s); %s; width %d, %d hidden, z %d, batch %d, %d energy updates, lr %g, "
+                        "lambda %g, %s shuffle%s\n", PROG, o.resume ? "resuming" : "training", dev->name,
+                dev->type_name, r.data, r.cfg.width, r.cfg.hidden, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy,
+                (double)r.cfg.lr, (double)r.cfg.lambda, r.cfg.shuffle_rows ? "row" : "per-dimension", ema);
     }
     if (o.classifier) {
         if (o.eval_n <= 0) o.eval_n = default_eval_n(r.data);

@@ -271,6 +271,14 @@ expect "lr decay resumes" 0 "lr decays to 0.5 x over 3 iterations" -- "$B/apps/m
 expect "lr decay straight run" 0 "lr decays" -- "$B/apps/meg-train" --data 8gaussians --lr-decay 3 --lr-final 0.5 --out "$T/lrd4" "${TINY[@]}" --iters 4
 cmp -s "$T/lrd/samples.csv" "$T/lrd4/samples.csv" && ok "lr decay: stopped and resumed equals straight through" || bad "lr decay: resumed samples differ from a straight run"
 expect "lr final past 1 refused" 2 "--lr-final 2: a fraction of --lr in \[0, 1\]" -- "$B/apps/meg-train" --data 8gaussians --lr-decay 3 --lr-final 2 --out "$T/lrd2" "${TINY[@]}" --iters 1
+# the stable 2-D profile: lambda 0.01, for 2-D sets and MEG only, checked on resume
+expect "stable profile" 0 "lambda 0.01," -- "$B/apps/meg-train" --data 8gaussians --profile stable --out "$T/stab" "${TINY[@]}" --iters 2
+expect "stable profile resumes" 0 "lambda 0.01," -- "$B/apps/meg-train" --resume --profile stable --out "$T/stab" --iters 3
+expect "stable profile on a lambda 0.1 checkpoint" nonzero "--profile stable differs from the checkpoint's configuration \(lambda 0.1" -- "$B/apps/meg-train" --resume --profile stable --out "$T/lrd" --iters 5
+expect "stable profile: an option given wins" 0 "lambda 0.5," -- "$B/apps/meg-train" --data 8gaussians --profile stable --lambda 0.5 --out "$T/stab2" "${TINY[@]}" --iters 1
+expect "stable profile is not for images" 2 "--profile stable is not for mnist" -- "$B/apps/meg-train" --data mnist --profile stable --out "$T/stab3" --iters 1
+expect "quick profile is not for 2-D sets" 2 "--profile quick is not for 8gaussians" -- "$B/apps/meg-train" --data 8gaussians --profile quick --out "$T/stab3" --iters 1
+expect "stable profile is MEG's" 2 "--profile stable is MEG's" -- "$B/apps/meg-train" --data 8gaussians --model wgan-gp --profile stable --out "$T/stab3" --iters 1
 expect "rbm help" 0 "test_ll_nats" -- "$B/apps/meg-train" --model rbm --help
 for opt in --data --data-dir --cd --pcd --hidden --batch --lr --adam --epochs --iters --binarize --seed --ais-runs \
     --ais-betas --test-n --sample-steps --out --resume --force --log-every --device; do
@@ -340,8 +348,9 @@ PY
   expect "tiny RBM run (PCD-1, Adam, stochastic)" 0 '"chains": "pcd", "k": 1, .*"optimizer": "adam", .*"binarize": "stochastic"' -- "$B/apps/meg-train" "${RBM[@]}" --pcd 1 --adam --binarize stochastic --iters 10 --out "$T/rbm" --force
   expect "images: a file without [N, C, H, W] images" 1 "img5.st" -- "$B/apps/meg-eval" images --samples "$T/img5.st" --classifier "$T/clf/classifier.safetensors" --data-dir "$T/fake"
 fi
-expect "meg-train: --profile is for images" 2 "are for image sets" -- "$B/apps/meg-train" --data 8gaussians --profile quick
-expect "meg-train: an unknown profile" 2 '--profile expects paper or quick, got "fast"' -- "$B/apps/meg-train" --data mnist --profile fast
+expect "meg-train: no profile for tables" 2 "--profile paper is not for csv:" -- "$B/apps/meg-train" --data "csv:$T/good.csv" --profile paper
+expect "meg-train: --classifier is for images" 2 "--classifier and --penalty-norm are for image sets" -- "$B/apps/meg-train" --data 8gaussians --classifier "$T/none.safetensors"
+expect "meg-train: an unknown profile" 2 '--profile expects paper, quick \(images\) or stable \(2-D sets\), got "fast"' -- "$B/apps/meg-train" --data mnist --profile fast
 
 # ---- anomaly detection on a small KDD-like file (41 fields and a label per row, written here)
 if [ "$have_python" = 1 ]; then
