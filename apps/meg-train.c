@@ -29,6 +29,8 @@ static const char *PROG = "meg-train";
 #define QUICK_ITERS 4000
 /* the stable 2-D profile */
 #define STABLE_LAMBDA 0.01f
+#define STABLE_WIDTH 128
+#define STABLE_ITERS 20000   /* also the decay's length: a shorter run keeps most of the rate */
 
 static void usage(FILE *f)
 {
@@ -90,10 +92,10 @@ static void usage(FILE *f)
             "                   --lr-final times --lr, then keep it there (default 0: constant, as\n"
             "                   the seed)\n"
             "  --lr-final F     that fraction of --lr, in [0, 1] (default 0)\n"
-            "  --profile P      2-D sets: paper (default), the seed's settings above; or stable,\n"
-            "                   lambda 0.01: every mode kept and a high-quality share of 0.5-0.74\n"
-            "                   to 20,000 iterations at width 128 where the seed's lambda 0.1 loses\n"
-            "                   them (README); options given override it. MEG only\n"
+            "  --profile P      2-D sets: paper (default), the seed's settings above; or stable:\n"
+            "                   width %d, lambda %g, --lr-decay %d, %d iterations, whose quality curves\n"
+            "                   keep every mode with a rising high-quality share where the seed's\n"
+            "                   settings lose them (README); options given override it. MEG only\n"
             "\n"
             "KDD Cup 99 and CSV tables (the seed's networks for D features: G z -> 64 -> 128 -> D, E and\n"
             "T -> 256 -> 128 -> 128 -> 1; z 32, batch 256, lambda 100, 1 energy update; --width or\n"
@@ -143,7 +145,8 @@ static void usage(FILE *f)
             "first checkpoint replaces the old one; each checkpoint records how many log rows belong to it,\n"
             "and --resume keeps exactly those. A model trained on a CSV file resumes with the same\n"
             "--data PATH (a checkpoint's metadata is never opened as a path).\n",
-            QUICK_WIDTH, QUICK_ZDIM, (double)QUICK_LR, QUICK_ITERS);
+            STABLE_WIDTH, (double)STABLE_LAMBDA, STABLE_ITERS, STABLE_ITERS, QUICK_WIDTH, QUICK_ZDIM, (double)QUICK_LR,
+            QUICK_ITERS);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -384,6 +387,9 @@ static int parse(int argc, char **argv, opts *o)
     if (toy && o->profile && !strcmp(o->profile, "stable")) {
         /* the configuration whose quality curves keep every mode (README) */
         if (!(o->set & SET_LAMBDA)) o->cfg.lambda = STABLE_LAMBDA;
+        if (!(o->set & SET_WIDTH)) o->cfg.width = STABLE_WIDTH;
+        if (!(o->set & SET_DECAY)) o->cfg.lr_decay = STABLE_ITERS;
+        if (!(o->set & SET_ITERS)) o->iters = STABLE_ITERS;
     }
     if (o->wgan) {
         /* Gulrajani et al.'s lambda; the rest of the seed's settings stay */
@@ -613,9 +619,12 @@ int main(int argc, char **argv)
                      ckpath, r.data);
         goto fail;
     }
-    if (ck && !image && o.profile && !strcmp(o.profile, "stable") && r.cfg.lambda != STABLE_LAMBDA) {
-        rt_set_error("%s: --profile stable differs from the checkpoint's configuration (lambda %g; drop it, or "
-                     "start over with --force)", ckpath, (double)r.cfg.lambda);
+    if (ck && !image && o.profile && !strcmp(o.profile, "stable") &&
+        ((!(o.set & SET_LAMBDA) && r.cfg.lambda != STABLE_LAMBDA) ||
+         (!(o.set & SET_DECAY) && r.cfg.lr_decay != STABLE_ITERS))) {
+        rt_set_error("%s: --profile stable differs from the checkpoint's configuration (lambda %g, lr decay over %d "
+                     "iterations; drop it, or start over with --force)", ckpath, (double)r.cfg.lambda,
+                     r.cfg.lr_decay);
         goto fail;
     }
     if (megrun_open(&r, o.device)) goto fail;
@@ -650,6 +659,10 @@ int main(int argc, char **argv)
                 dev->type_name, r.data, r.cfg.width, r.cfg.hidden, r.cfg.zdim, r.cfg.batch, r.cfg.n_energy,
                 (double)r.cfg.lr, (double)r.cfg.lambda, r.cfg.shuffle_rows ? "row" : "per-dimension", ema);
     }
+    if (r.cfg.lr_decay > 0 && r.cfg.lr_final == 0 && o.iters > r.cfg.lr_decay)
+        fprintf(stderr, "%s: note: the learning rate reaches 0 at iteration %d, so iterations %ld to %ld change no "
+                        "weight (start over with --force and a longer --iters or --lr-decay)\n", PROG,
+                r.cfg.lr_decay, r.iteration > r.cfg.lr_decay ? r.iteration + 1 : (long)r.cfg.lr_decay + 1, o.iters);
     if (o.classifier) {
         if (o.eval_n <= 0) o.eval_n = default_eval_n(r.data);
         if (imgscore_open(&sc, o.classifier, r.ctx, NULL, o.data_dir, r.cfg.channels, r.cfg.height, r.cfg.img_width,
