@@ -18,136 +18,9 @@
 #include "train_rbm.h"
 #include "metrics.h"
 #include "toyviz.h"
+#include "train_usage.h"
 
 static const char *PROG = "meg-train";
-
-/* the quick image profile (see image_defaults) */
-#define QUICK_WIDTH 32
-#define QUICK_ZDIM 64
-#define QUICK_N_ENERGY 5
-#define QUICK_LR 2e-4f
-#define QUICK_ITERS 4000
-/* the stable 2-D profile */
-#define STABLE_LAMBDA 0.01f
-#define STABLE_WIDTH 128
-#define STABLE_ITERS 20000   /* also the decay's length: a shorter run keeps most of the rate */
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: meg-train [options]\n"
-            "\n"
-            "Trains a Maximum Entropy Generator (energy E, generator G, statistics network T;\n"
-            "Algorithm 1 of Kumar et al.) on a 2-D data set, on tabular rows or on 28 x 28 images,\n"
-            "entirely on the Vulkan device: one graph per iteration (n-energy energy updates with\n"
-            "the gradient penalty, then one generator and statistics update), minibatches, noise\n"
-            "and shuffles drawn on the device.\n"
-            "\n"
-            "  --model M        meg (default); wgan-gp, the seed's baseline (Gulrajani et al.): E as\n"
-            "                   the critic (D = -E), lambda (default 10) times mean (||dD/dx^|| - 1)^2 at\n"
-            "                   random interpolates of real and generated samples, n-energy critic\n"
-            "                   updates per generator update, no T, every data set and output as for\n"
-            "                   meg (log.jsonl's loss_h is then \"wasserstein\", mean D(x) - mean D(G(z)));\n"
-            "                   classifier (the image classifier that evaluates generated images;\n"
-            "                   meg-train --model classifier --help for its options); or rbm (a\n"
-            "                   restricted Boltzmann machine; meg-train --model rbm --help)\n"
-            "\n"
-            "data and model:\n"
-            "  --data D         8gaussians, 25gaussians, swissroll (generated from --seed), a CSV\n"
-            "                   file of two numeric columns (default 25gaussians), or an image set:\n"
-            "                   mnist, fashion (60,000 training images), stackedmnist3, stackedmnist4\n"
-            "                   (the StackedMNIST pool of 3 or 4 digits as channels; see tools/data),\n"
-            "                   or kdd99:PATH, KDD Cup 99's \"10 percent\" file (raw or gzipped): the\n"
-            "                   seed's anomaly-detection protocol, 121 features min-max scaled on the\n"
-            "                   training split, trained on its attack rows, the test split scored every\n"
-            "                   epoch (see meg-eval anomaly --help); kdd99-unscaled:PATH leaves the\n"
-            "                   features unscaled, as the authors' code does; or csv:PATH, a CSV table of\n"
-            "                   your own numeric features (a header line of column names, then one\n"
-            "                   number per cell): with --label-column, the same protocol as kdd99 (the\n"
-            "                   50/50 split, trained on the normal rows of its training half, the other\n"
-            "                   half scored every epoch); without, trained on every row. Min-max scaled\n"
-            "                   on the rows trained on (saved in the checkpoint for meg-eval anomaly);\n"
-            "                   csv-unscaled:PATH leaves the features as they are\n"
-            "  --label-column NAME  csv:PATH: the column of labels, 0 normal and 1 anomaly (any other\n"
-            "                   value is an error); it is not a feature\n"
-            "  --iters N        train until N iterations in total (default 5000; images: the profile's)\n"
-            "  --batch B        minibatch size (default 256)\n"
-            "  --width W        hidden layer width of E, G and T (default 512)\n"
-            "  --hidden L       hidden layers per network (default 3)\n"
-            "  --zdim Z         latent dimension (default 2)\n"
-            "  --lr A           Adam learning rate (default 1e-4); --beta1 (0.5), --beta2 (0.9)\n"
-            "  --lambda L       gradient penalty weight (default 0.1)\n"
-            "  --n-energy K     energy updates per generator update (default 5)\n"
-            "  --shuffle dim|row  latent shuffle for the entropy estimator: each dimension\n"
-            "                   independently (default, as the paper) or whole rows\n"
-            "  --seed S         seed of the data set, the initial weights and the device generator (1)\n"
-            "  --mcmc-steps K   refine the generator's samples by K latent MALA steps (on\n"
-            "                   E(G(z)) + ||z||^2/2) before each energy update (default 0, as the seed)\n"
-            "  --mcmc-step-size A  their step size (default 0.01)\n"
-            "  --ema D          keep an exponential moving average of G's weights with decay D (e.g.\n"
-            "                   0.999; each iteration avg = D avg + (1 - D) w after G's update) and\n"
-            "                   sample with it: the pictures, samples.csv, meg-eval and meg-sample\n"
-            "                   (default 0: off, as the seed; not for images)\n"
-            "  --lr-decay N     decay every learning rate linearly over the first N iterations to\n"
-            "                   --lr-final times --lr, then keep it there (default 0: constant, as\n"
-            "                   the seed)\n"
-            "  --lr-final F     that fraction of --lr, in [0, 1] (default 0)\n"
-            "  --profile P      2-D sets: paper (default), the seed's settings above; or stable:\n"
-            "                   width %d, lambda %g, --lr-decay %d, %d iterations, whose quality curves\n"
-            "                   keep every mode with a rising high-quality share where the seed's\n"
-            "                   settings lose them (README); options given override it. MEG only\n"
-            "\n"
-            "KDD Cup 99 and CSV tables (the seed's networks for D features: G z -> 64 -> 128 -> D, E and\n"
-            "T -> 256 -> 128 -> 128 -> 1; z 32, batch 256, lambda 100, 1 energy update; --width or\n"
-            "--hidden make uniform MLPs instead):\n"
-            "  --epochs N       train N epochs of ceil(rows / batch) iterations (default 55); a log row\n"
-            "                   and the test split's numbers (when it has labels) every epoch, a checkpoint\n"
-            "                   every 5; the last line adds the means and standard deviations over the\n"
-            "                   last 10 epochs\n"
-            "\n"
-            "images (the authors' networks: E and T 5x5 stride-2 convolutions of width/8 .. width\n"
-            "channels, G the mirror with batch norm; --hidden and --shuffle do not apply):\n"
-            "  --profile P      paper (default): width 512, z 128, batch 64, lambda 10, 5 energy\n"
-            "                   updates, Adam 1e-4 (0.5, 0.9), 100000 iterations; quick: width %d,\n"
-            "                   z %d, lr %g, %d iterations, sized to show learning on a 2-core CPU.\n"
-            "                   Options given override the profile's values\n"
-            "  --penalty-norm N paper (default): lambda mean ||dE/dx||^2 over all C x H x W values;\n"
-            "                   channel: the authors' code, the squared norm over the channels\n"
-            "                   averaged over the pixels (lambda divided by H x W)\n"
-            "  --data-dir DIR   where tools/data put the sets (default: $MEG_DATA_DIR or the cache)\n"
-            "  --classifier F   score the generator every --eval-every iterations with this classifier\n"
-            "                   (meg-train --model classifier): StackedMNIST modes and KL, Frechet\n"
-            "                   distance and score (as meg-eval images), logged to log.jsonl\n"
-            "  --eval-every K   (default: --checkpoint-every); --eval-n N samples scored (default\n"
-            "                   10000; stackedmnist3 26000, stackedmnist4 260000, the seed's counts)\n"
-            "\n"
-            "output:\n"
-            "  --out DIR        output folder (default meg-out): density.png, samples.png,\n"
-            "                   samples.csv, log.jsonl, checkpoint.safetensors (images: samples.png, a\n"
-            "                   grid of 64, and samples.safetensors, at every checkpoint and the end;\n"
-            "                   with --classifier, curve.png: modes or Frechet distance by iteration)\n"
-            "  --resume         continue from DIR/checkpoint.safetensors (its configuration is\n"
-            "                   used; options given must agree with it)\n"
-            "  --force          start over even if DIR holds a checkpoint\n"
-            "  --log-every K    read and log the losses every K iterations (default 100)\n"
-            "  --checkpoint-every K  write the checkpoint every K iterations (default 1000)\n"
-            "  --max-submit K   at most K iterations per device submit (default 25)\n"
-            "  --box X0,X1,Y0,Y1  plot box (default -2,2,-2,2)\n"
-            "  --grid N         density grid N x N (default 500)\n"
-            "  --samples N      generator samples drawn for samples.png/csv (default 2000; images: for\n"
-            "                   samples.safetensors, default 1000)\n"
-            "  --device D       Vulkan device index or name substring (default: $MEG_DEVICE or the best)\n"
-            "  -h, --help       this text\n"
-            "\n"
-            "Progress goes to stderr (a bar on a terminal, one line per log otherwise); the last\n"
-            "line on stdout is a JSON summary. Ctrl-C (SIGINT) or SIGTERM stops at the next submit\n"
-            "and saves. A run started over an old one (--force) logs to log.jsonl.new until its\n"
-            "first checkpoint replaces the old one; each checkpoint records how many log rows belong to it,\n"
-            "and --resume keeps exactly those. A model trained on a CSV file resumes with the same\n"
-            "--data PATH (a checkpoint's metadata is never opened as a path).\n",
-            STABLE_WIDTH, (double)STABLE_LAMBDA, STABLE_ITERS, STABLE_ITERS, QUICK_WIDTH, QUICK_ZDIM, (double)QUICK_LR,
-            QUICK_ITERS);
-}
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
@@ -248,7 +121,7 @@ static int parse(int argc, char **argv, opts *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define INT(flag, lo, hi, dst, bit) APP_INT_OPT(PROG, flag, lo, hi, dst, o->set, bit)
 #define FLT(flag, dst, bit) APP_FLT_OPT(PROG, flag, dst, o->set, bit)
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { train_usage(stdout); exit(0); }
         if (!strcmp(a, "--model") && v) { i++; continue; }   /* "meg": checked by model_of */
         if (!strcmp(a, "--resume")) { o->resume = 1; continue; }
         if (!strcmp(a, "--force")) { o->force = 1; continue; }
