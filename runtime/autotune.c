@@ -1,8 +1,9 @@
-/* autotune.c: the matmul variant per shape, measured on this device. The
- * hand-picked defaults of ops.c were tuned on llvmpipe; on another device a
- * plan's matmul shapes are timed once over a set of candidate variants and
- * the fastest kept, in memory and in a cache file per device and driver,
- * so later plans (and later runs) pay nothing. */
+/* autotune.c: the matmul variant per shape, and the register blocks of other
+ * embedded kernels (the convolutions), measured on this device. The
+ * hand-picked defaults of ops.c and graph/exec were tuned on llvmpipe; on
+ * another device a plan's shapes are timed once over a set of candidates
+ * and the fastest kept, in memory and in a cache file per device and
+ * driver, so later plans (and later runs) pay nothing. */
 #include "internal.h"
 #include "util.h"
 
@@ -23,10 +24,21 @@ struct rt_tune_entry {
     double ms;
 };
 
+/* An embedded kernel's choice: its name and every specialization constant
+ * of the winner (the first nkey are the shape, the rest its blocks). */
+struct rt_tune_kentry {
+    char name[32];
+    uint32_t spec[RT_TUNE_MAX_SPEC];
+    int nspec, nkey;
+    double ms;
+};
+
 /* Shapes this small are bound by the dispatch itself; too large ones take
  * too long to time at plan time. FLOPs are 2 m n k. */
 #define TUNE_MIN_MNK (1u << 16)
 #define TUNE_MAX_MNK ((uint64_t)1 << 33)
+#define TUNE_MIN_FLOPS (2.0 * (1u << 16))
+#define TUNE_MAX_FLOPS (2.0 * ((uint64_t)1 << 33))
 
 /* Candidates, by device: a CPU has no shared-memory advantage and compiles
  * slowly (few candidates); a GPU gets the wide and tiled forms too. */
@@ -71,6 +83,50 @@ static int push_entry(rt_ctx *ctx, const tune_key *k, int variant, double ms)
     return 0;
 }
 
+static int push_kentry(rt_ctx *ctx, const rt_tune_kentry *e)
+{
+    for (int i = 0; i < ctx->nktune; i++) {
+        rt_tune_kentry *o = &ctx->ktune[i];
+        if (!strcmp(o->name, e->name) && o->nkey == e->nkey && !memcmp(o->spec, e->spec, (size_t)e->nkey * 4)) {
+            *o = *e;   /* a new measurement of the same shape replaces the old one */
+            return 0;
+        }
+    }
+    if (ctx->nktune == ctx->capktune) {
+        int cap = ctx->capktune ? 2 * ctx->capktune : 16;
+        rt_tune_kentry *n = realloc(ctx->ktune, (size_t)cap * sizeof *n);
+        if (!n) {
+            rt_set_error("out of host memory");
+            return -1;
+        }
+        ctx->ktune = n;
+        ctx->capktune = cap;
+    }
+    ctx->ktune[ctx->nktune++] = *e;
+    return 0;
+}
+
+/* "NAME NKEY NSPEC s0 s1 ... MS": a line that does not read is skipped. */
+static int load_kernel_line(rt_ctx *ctx, const char *line)
+{
+    rt_tune_kentry e;
+    memset(&e, 0, sizeof e);
+    int used = 0;
+    if (sscanf(line, "%31s %d %d%n", e.name, &e.nkey, &e.nspec, &used) != 3 || e.nspec < 1 ||
+        e.nspec > RT_TUNE_MAX_SPEC || e.nkey < 1 || e.nkey > e.nspec)
+        return 0;
+    const char *at = line + used;
+    for (int i = 0; i < e.nspec; i++) {
+        unsigned v;
+        if (sscanf(at, " %u%n", &v, &used) != 1) return 0;
+        e.spec[i] = v;
+        at += used;
+    }
+    char end;
+    if (sscanf(at, " %lf %c", &e.ms, &end) != 1) return 0;
+    return push_kentry(ctx, &e);
+}
+
 /* The cache file: a header naming the driver's pipeline-cache UUID, then one
  * shape per line. A file of another driver build, or a line that does not
  * read, is ignored: it is a cache, and measuring again repairs it. */
@@ -88,6 +144,10 @@ static void load(rt_ctx *ctx)
         return;
     }
     while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "K ", 2)) {
+            if (load_kernel_line(ctx, line + 2)) break;
+            continue;
+        }
         unsigned m, k, n, ta, tb, ones, aa, ab;
         int v;
         double ms;
@@ -109,7 +169,7 @@ static void load(rt_ctx *ctx)
 static void save(rt_ctx *ctx)
 {
     if (!ctx->tune_path[0]) return;
-    size_t cap = 96 + (size_t)ctx->ntune * 96, at = 0;
+    size_t cap = 96 + (size_t)ctx->ntune * 96 + (size_t)ctx->nktune * (48 + 11 * RT_TUNE_MAX_SPEC + 16), at = 0;
     char *buf = malloc(cap);
     if (!buf) return;
     char hex[2 * VK_UUID_SIZE + 1];
@@ -119,6 +179,12 @@ static void save(rt_ctx *ctx)
         const rt_tune_entry *e = &ctx->tune[i];
         at += (size_t)snprintf(buf + at, cap - at, "%u %u %u %u %u %u %u %u %d %.6g\n", e->key.m, e->key.k, e->key.n,
                                e->key.ta, e->key.tb, e->key.ones, e->key.aligned_a, e->key.aligned_b, e->variant, e->ms);
+    }
+    for (int i = 0; i < ctx->nktune; i++) {
+        const rt_tune_kentry *e = &ctx->ktune[i];
+        at += (size_t)snprintf(buf + at, cap - at, "K %s %d %d", e->name, e->nkey, e->nspec);
+        for (int j = 0; j < e->nspec; j++) at += (size_t)snprintf(buf + at, cap - at, " %u", e->spec[j]);
+        at += (size_t)snprintf(buf + at, cap - at, " %.6g\n", e->ms);
     }
     char keep[256];
     snprintf(keep, sizeof keep, "%s", rt_error());
@@ -256,4 +322,117 @@ void rt__autotune_free(rt_ctx *ctx)
     free(ctx->tune);
     ctx->tune = NULL;
     ctx->ntune = ctx->captune = 0;
+    free(ctx->ktune);
+    ctx->ktune = NULL;
+    ctx->nktune = ctx->capktune = 0;
+}
+
+/* Milliseconds per dispatch of one candidate: the median of 5 timed
+ * dispatches after a warm-up (where the driver compiles). */
+static int time_kernel(rt_ctx *ctx, const char *name, const rt_tune_cand *c, const rt_binding *b, int nbind,
+                       double *ms)
+{
+    rt_kernel *k;
+    if (rt_kernel_get(ctx, name, c->spec, c->nspec, &k)) return -1;
+    rt_cmd *cmd = NULL;
+    if (rt_cmd_begin(ctx, 0, &cmd) || rt_cmd_dispatch(cmd, k, b, nbind, NULL, 0, c->groups[0], c->groups[1],
+                                                      c->groups[2], name) ||
+        rt_cmd_submit(cmd, 1))
+        goto fail;
+    rt_cmd_free(cmd);
+    cmd = NULL;
+    enum { REPS = 5 };
+    if (rt_cmd_begin(ctx, ctx->timestamps_ok ? RT_CMD_TIMESTAMPS : 0, &cmd)) goto fail;
+    for (int i = 0; i < REPS; i++)
+        if (rt_cmd_dispatch(cmd, k, b, nbind, NULL, 0, c->groups[0], c->groups[1], c->groups[2], name)) goto fail;
+    double t0 = now_ms();
+    if (rt_cmd_submit(cmd, 1)) goto fail;
+    double wall = (now_ms() - t0) / REPS, t[REPS];
+    int nt = 0;
+    for (int i = 0; ctx->timestamps_ok && i < REPS; i++)
+        if (!rt_cmd_timing(cmd, i, &t[nt], NULL)) nt++;
+    if (nt == REPS) {
+        qsort(t, REPS, sizeof t[0], cmp_double);
+        *ms = t[REPS / 2];
+    } else {
+        *ms = wall;
+    }
+    rt_cmd_free(cmd);
+    return 0;
+fail:
+    rt_cmd_free(cmd);
+    return -1;
+}
+
+static int measure_kernel(rt_ctx *ctx, const char *name, int nkey, const rt_tune_cand *cand, int ncand,
+                          const size_t *bytes, int nbind, int *best)
+{
+    rt_buffer *buf[RT_TUNE_MAX_BINDINGS] = {0};
+    rt_binding b[RT_TUNE_MAX_BINDINGS];
+    int rc = -1;
+    rt_cmd *cmd = NULL;
+    if (rt_cmd_begin(ctx, 0, &cmd)) goto done;
+    for (int i = 0; i < nbind; i++) {
+        size_t n = bytes[i] < 4 ? 4 : bytes[i];
+        if (rt_buffer_create(ctx, n, &buf[i]) || rt_fill(cmd, buf[i], 0, n / 4, 0.0f)) goto done;
+        b[i] = (rt_binding){buf[i], 0, n, 0, 0};
+    }
+    if (rt_cmd_submit(cmd, 1)) goto done;
+    enum { ROUNDS = 3 };
+    double fastest[RT_TUNE_MAX_CANDIDATES];
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < ncand; i++) {
+            double ms;
+            if (time_kernel(ctx, name, &cand[i], b, nbind, &ms)) goto done;
+            if (r == 0 || ms < fastest[i]) fastest[i] = ms;
+        }
+    *best = 0;
+    for (int i = 1; i < ncand; i++)
+        if (fastest[i] < fastest[*best]) *best = i;
+    ctx->tune_measured++;
+    rt_tune_kentry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    memcpy(e.spec, cand[*best].spec, (size_t)cand[*best].nspec * 4);
+    e.nspec = cand[*best].nspec;
+    e.nkey = nkey;
+    e.ms = fastest[*best];
+    rc = push_kentry(ctx, &e);
+    if (!rc) save(ctx);
+done:
+    rt_cmd_free(cmd);
+    for (int i = 0; i < nbind; i++) rt_buffer_destroy(buf[i]);
+    if (rc) rt_error_prefix("autotune of kernel %s", name);
+    return rc;
+}
+
+int rt_autotune_kernel(rt_ctx *ctx, const char *name, int nkey, const rt_tune_cand *cand, int ncand,
+                       const size_t *bytes, int nbind, double flops, int *best)
+{
+    *best = 0;
+    if (ncand < 1 || ncand > RT_TUNE_MAX_CANDIDATES || nbind < 1 || nbind > RT_TUNE_MAX_BINDINGS || nkey < 1 ||
+        strlen(name) >= sizeof ((rt_tune_kentry *)0)->name) {
+        rt_set_error("autotune of kernel %s: %d candidates, %d bindings and %d key constants (at most %d, %d and "
+                     "each candidate's)", name, ncand, nbind, nkey, RT_TUNE_MAX_CANDIDATES, RT_TUNE_MAX_BINDINGS);
+        return -1;
+    }
+    for (int i = 0; i < ncand; i++)
+        if (cand[i].nspec < nkey || cand[i].nspec > RT_TUNE_MAX_SPEC || memcmp(cand[i].spec, cand[0].spec, (size_t)nkey * 4)) {
+            rt_set_error("autotune of kernel %s: candidate %d has another shape or %d constants", name, i,
+                         cand[i].nspec);
+            return -1;
+        }
+    if (!ctx->autotune || ctx->tuning || ncand == 1 || flops < TUNE_MIN_FLOPS || flops > TUNE_MAX_FLOPS) return 0;
+    if (!ctx->tune_loaded) load(ctx);
+    for (int i = 0; i < ctx->nktune; i++) {
+        const rt_tune_kentry *e = &ctx->ktune[i];
+        if (strcmp(e->name, name) || e->nkey != nkey || memcmp(e->spec, cand[0].spec, (size_t)nkey * 4)) continue;
+        /* the cached winner, where it is still a candidate; else measured again */
+        for (int j = 0; j < ncand; j++)
+            if (cand[j].nspec == e->nspec && !memcmp(cand[j].spec, e->spec, (size_t)e->nspec * 4)) {
+                *best = j;
+                return 0;
+            }
+    }
+    return measure_kernel(ctx, name, nkey, cand, ncand, bytes, nbind, best);
 }

@@ -38,6 +38,7 @@ struct rt_buffer {
 
 typedef struct rt_cached_kernel rt_cached_kernel;
 typedef struct rt_tune_entry rt_tune_entry;
+typedef struct rt_tune_kentry rt_tune_kentry;
 
 struct rt_ctx {
     VkInstance instance;
@@ -71,12 +72,14 @@ struct rt_ctx {
     rt_cached_kernel **kernels;
     int nkernels, capkernels;
 
-    /* matmul autotune (autotune.c) */
+    /* matmul and kernel autotune (autotune.c) */
     int autotune;                 /* measure each new matmul shape's fastest variant */
     int tuning;                   /* inside a measurement: choose without looking up */
     int tune_loaded, tune_measured;
     rt_tune_entry *tune;
     int ntune, captune;
+    rt_tune_kentry *ktune;        /* embedded kernels' choices (rt_autotune_kernel) */
+    int nktune, capktune;
     char tune_path[1024];
 };
 

@@ -85,7 +85,7 @@ typedef struct rt_options {
      * naming its counts. */
     uint32_t max_storage_buffers;
     uint32_t max_sampled;
-    /* Matmul autotune (autotune.c): each new shape timed over candidate
+    /* Matmul and convolution autotune (autotune.c): each new shape timed over candidate
      * variants at plan time, the fastest kept in a cache file per device
      * and driver. -1: $MEG_AUTOTUNE (1 on, 0 off) when set, else on for GPUs
      * and off for CPU devices, whose defaults were tuned by hand; 0 off; 1 on.
@@ -106,12 +106,32 @@ int rt_ctx_u8_texels(const rt_ctx *ctx);
 /* Validation messages (warnings and errors) seen since the context began. */
 int rt_validation_count(const rt_ctx *ctx);
 int rt_validation_enabled(const rt_ctx *ctx);
-/* Whether matmul shapes are autotuned, and how many this context measured
- * (not found in its cache). */
+/* Whether matmul and kernel shapes are autotuned, and how many this context
+ * measured (not found in its cache). */
 int rt_autotune_enabled(const rt_ctx *ctx);
 int rt_autotune_measured(const rt_ctx *ctx);
 /* The cache file of this device and driver ("" without a cache folder). */
 const char *rt_autotune_path(rt_ctx *ctx);
+/* Kernel autotune: one candidate of an embedded kernel (rt_kernel_get's
+ * name), its specialization constants and workgroup counts. */
+#define RT_TUNE_MAX_SPEC 16
+#define RT_TUNE_MAX_CANDIDATES 16
+#define RT_TUNE_MAX_BINDINGS 8
+typedef struct rt_tune_cand {
+    uint32_t spec[RT_TUNE_MAX_SPEC];
+    int nspec;
+    uint32_t groups[3];
+} rt_tune_cand;
+/* The fastest of ncand candidates of kernel `name` that compute the same
+ * thing in other blocks: *best its index. Every candidate's first nkey
+ * constants are the shape (the same in all); the kernel binds nbind
+ * scratch ranges of bytes[i] (zeros) while timed. Found in the cache (by
+ * name, shape and the winner's constants, which must still be a
+ * candidate), else measured at once and saved. *best is 0, the caller's
+ * default, where autotune is off or flops (of one dispatch) is outside the
+ * measured range, so that small and huge work keeps the default. */
+int rt_autotune_kernel(rt_ctx *ctx, const char *name, int nkey, const rt_tune_cand *cand, int ncand,
+                       const size_t *bytes, int nbind, double flops, int *best);
 /* Offset alignment that suits storage and texel bindings. */
 size_t rt_ctx_alignment(const rt_ctx *ctx);
 

@@ -286,11 +286,11 @@ START_TEST(tiled_matmul_matches_reference_with_fused_epilogues)
 }
 END_TEST
 
-START_TEST(convolutions_match_reference)
+/* Shapes cut across the kernels' register blocks (16 channels x 8 pixels by
+ * default, the S x S pixel classes of conv_transpose2d): 9 to 20 channels,
+ * odd, wide and non-square images and kernels, strides 1 to 3. */
+static void convolution_cases(void)
 {
-    /* Shapes cut across the kernels' register blocks (16 channels x 8 pixels,
-     * the S x S pixel classes of conv_transpose2d): 9 to 20 channels, odd,
-     * wide and non-square images and kernels, strides 1 to 3. */
     struct { int n, c, h, wd, o, k, kw, s, p, op; } cs[] = {
         {2, 3, 9, 9, 4, 5, 5, 2, 2, 1}, {1, 1, 7, 7, 2, 3, 3, 1, 1, 0}, {3, 2, 8, 8, 5, 4, 4, 2, 1, 0},
         {2, 9, 13, 10, 11, 5, 3, 2, 2, 1}, {1, 5, 11, 6, 17, 3, 2, 1, 0, 0}, {2, 4, 10, 9, 9, 5, 5, 3, 1, 2},
@@ -311,6 +311,36 @@ START_TEST(convolutions_match_reference)
         check_graph(g, ys, 4, in, 4, 2e-5);
         g_graph_free(g);
     }
+}
+
+START_TEST(convolutions_match_reference)
+{
+    convolution_cases();
+}
+END_TEST
+
+/* Every register-block candidate the autotune may pick on another device
+ * (graph/exec/conv_blocks.c), forced on every convolution. */
+START_TEST(every_convolution_candidate_matches_reference)
+{
+    for (int k = 1; k < 10; k++) {
+        char v[8];
+        snprintf(v, sizeof v, "%d", k);
+        ck_assert_int_eq(setenv("MEG_CONV_CANDIDATE", v, 1), 0);
+        convolution_cases();
+    }
+    ck_assert_int_eq(setenv("MEG_CONV_CANDIDATE", "16", 1), 0);
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 4, G_SHAPE(1, 2, 5, 5)), *w = g_input(g, "w", 4, G_SHAPE(3, 2, 3, 3));
+    g_tensor *y = g_conv2d(x, w, 1, 1);
+    g_session *s;
+    g_plan *p = NULL;
+    ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
+    ck_assert_int_ne(g_plan_new(s, &y, 1, NULL, &p), 0);
+    ck_assert_msg(strstr(rt_error(), "MEG_CONV_CANDIDATE=16") != NULL, "%s", rt_error());
+    g_session_free(s);
+    g_graph_free(g);
+    unsetenv("MEG_CONV_CANDIDATE");
 }
 END_TEST
 
@@ -1039,6 +1069,7 @@ int main(void)
     tcase_add_test(tc, matmul_all_layouts_and_fused_epilogue_match_reference);
     tcase_add_test(tc, tiled_matmul_matches_reference_with_fused_epilogues);
     tcase_add_test(tc, convolutions_match_reference);
+    tcase_add_test(tc, every_convolution_candidate_matches_reference);
     tcase_add_test(tc, random_ops_match_reference_bit_for_bit);
     tcase_add_test(tc, dropout_keeps_the_reference_mask_and_its_gradient_is_the_scaled_mask);
     tcase_add_test(tc, effects_update_params_in_program_order);

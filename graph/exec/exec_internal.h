@@ -167,6 +167,14 @@ struct g_plan {
 /* session.c: the buffer of a leaf, created (and initialised) on first use. */
 int x_session_leaf(g_session *s, g_tensor *leaf, rt_buffer **out);
 int x_session_grow(g_session *s);
+/* conv_blocks.c: the register-block candidates of convolution op (conv2d,
+ * conv_transpose2d, conv2d_wgrad) of kernel shape constants shape[0..10],
+ * for a device of that subgroup size and maxComputeWorkGroupCount maxg:
+ * out[0] the default, then the others, without repeats (at most
+ * RT_TUNE_MAX_CANDIDATES); their count. */
+struct rt_tune_cand;
+int x_conv_candidates(g_op op, const uint32_t *shape, uint32_t subgroup, const uint32_t *maxg,
+                      struct rt_tune_cand *out);
 /* kernels.c: the kernel and bindings of unit ui. */
 int x_unit_kernel(g_plan *p, int ui);
 /* The buffer range of node id's value in plan p. */

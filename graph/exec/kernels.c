@@ -132,60 +132,41 @@ static int matmul_kernel(g_plan *p, int ui, const x_source *src)
     return generated_bindings(p, dp, src, pre, 3);
 }
 
-/* A pixel block of at most 8 outputs: TN columns (the row cut into equal
- * blocks) x RB rows, so that narrow images (7, 4, 2 wide) waste no lanes
- * (16 pixels spilled more than they saved on llvmpipe). */
-static void pixel_block(uint32_t wo, uint32_t ho, uint32_t *tn, uint32_t *rb)
+/* The convolution's register blocks: $MEG_CONV_CANDIDATE's where set (a
+ * user's or a test's choice for every convolution; a shape with fewer
+ * candidates keeps the default), else the autotune's (the default where
+ * it is off). */
+static int conv_choice(g_plan *p, const g_tensor *t, const char *name, const uint32_t *shape, double flops,
+                       rt_tune_cand *out)
 {
-    uint32_t nbw = (wo + 7) / 8;
-    *tn = (wo + nbw - 1) / nbw;
-    uint32_t r = 8 / *tn;
-    *rb = r > ho ? ho : r < 1 ? 1 : r;
-}
-
-/* Register blocks of the convolution kernels: TM output channels (of the
- * weight gradient: channels a) and, for conv2d and conv_transpose2d, a
- * pixel block (spec ids 11 TM, 12 TN after the 11 shape constants; conv2d
- * 13 RB; conv_transpose2d 13 its class padding, the subgroup size, 14 RB,
- * 15 its channel block). Gives the invocation count and the number of
- * channel blocks. */
-static void conv_blocks(g_op op, uint32_t subgroup, uint32_t *spec, int *nspec, size_t *lanes_y)
-{
-    uint32_t nb = spec[0], o = spec[4], kh = spec[5], s = spec[7], ho = spec[9], wo = spec[10];
-    /* 16 channels: fewer instructions per FMA than 8 (callgrind), 32 no better */
-    uint32_t tm = o < 16 ? o : 16, tn, rb;
-    spec[11] = tm;
-    *nspec = 12;
-    if (op == G_OP_CONV2D_WGRAD) {
-        lanes_y[0] = (size_t)((o + tm - 1) / tm) * spec[1] * kh;
-        lanes_y[1] = 1;
-        return;
-    }
-    if (op == G_OP_CONV2D) {
-        pixel_block(wo, ho, &tn, &rb);
-        spec[12] = tn;
-        spec[13] = rb;
-        *nspec = 14;
-        lanes_y[0] = (size_t)nb * ((ho + rb - 1) / rb) * ((wo + tn - 1) / tn);
+    rt_ctx *ctx = p->s->ctx;
+    rt_tune_cand cand[RT_TUNE_MAX_CANDIDATES];
+    int n = x_conv_candidates(t->op, shape, rt_ctx_device(ctx)->subgroup_size,
+                              rt_ctx_limits(ctx)->maxComputeWorkGroupCount, cand);
+    int best = 0;
+    const char *env = getenv("MEG_CONV_CANDIDATE");
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end || v < 0 || v >= RT_TUNE_MAX_CANDIDATES) {
+            rt_set_error("MEG_CONV_CANDIDATE=%s: not a convolution candidate (0..%d, or unset for automatic)", env,
+                         RT_TUNE_MAX_CANDIDATES - 1);
+            return -1;
+        }
+        best = v < n ? (int)v : 0;
     } else {
-        size_t hoc = (ho + s - 1) / s, woc = (wo + s - 1) / s;
-        pixel_block((uint32_t)woc, (uint32_t)hoc, &tn, &rb);
-        uint32_t run = subgroup >= 1 && subgroup <= 64 ? subgroup : 8;
-        size_t cls = ((size_t)nb * ((hoc + rb - 1) / rb) * ((woc + tn - 1) / tn) + run - 1) / run * run;
-        spec[12] = tn;
-        spec[13] = run;
-        spec[14] = rb;
-        spec[15] = 16;   /* 8 and 32 channels: more instructions or cache misses (callgrind) */
-        *nspec = 16;
-        lanes_y[0] = (size_t)s * s * cls;
+        const g_tensor *x = t->src[0], *w = t->src[1];
+        size_t bytes[3] = {g_numel(x) * 4, g_numel(w) * 4, g_numel(t) * 4};
+        if (rt_autotune_kernel(ctx, name, 11, cand, n, bytes, 3, flops, &best)) return -1;
     }
-    lanes_y[1] = (o + tm - 1) / tm;
+    *out = cand[best];
+    return 0;
 }
 
 static int static_kernel(g_plan *p, int ui)
 {
-    size_t lanes_y[2] = {0, 1};
     x_unit *u = &p->sch->units[ui];
+    rt_tune_cand cc;
     x_dispatch *dp = &p->disp[ui];
     const g_tensor *t = g_graph_node(p->sch->g, u->members[0]);
     uint32_t spec[16];
@@ -229,10 +210,10 @@ static int static_kernel(g_plan *p, int ui)
                              (uint32_t)pd, (uint32_t)w->shape[2], (uint32_t)w->shape[3]};
             memcpy(spec, sp, sizeof sp);
         }
-        nspec = 11;
-        if (x_binding_of(p, x->id, &b[0]) || x_binding_of(p, w->id, &b[1]))
+        if (x_binding_of(p, x->id, &b[0]) || x_binding_of(p, w->id, &b[1]) || conv_choice(p, t, name, spec, u->flops, &cc))
             return -1;
-        conv_blocks(t->op, rt_ctx_device(p->s->ctx)->subgroup_size, spec, &nspec, lanes_y);
+        memcpy(spec, cc.spec, sizeof spec);
+        nspec = cc.nspec;
     }
     if (x_binding_of(p, t->id, &b[2])) return -1;
     if (rt_kernel_get(p->s->ctx, name, spec, nspec, &dp->kernel)) return -1;
@@ -240,18 +221,8 @@ static int static_kernel(g_plan *p, int ui)
     dp->bind = calloc((size_t)nb, sizeof *dp->bind);
     if (!dp->bind) { rt_set_error("out of host memory"); return -1; }
     memcpy(dp->bind, b, sizeof b);
-    if (t->op == G_OP_SHUFFLE) {
-        rt_groups_1d(p->s->ctx, g_numel(t), 64, dp->groups);
-    } else {
-        /* convolutions: x (continued along z) over the invocations, y over
-         * channel blocks */
-        const uint32_t *max = rt_ctx_limits(p->s->ctx)->maxComputeWorkGroupCount;
-        size_t g = (lanes_y[0] + 63) / 64, z;
-        dp->groups[0] = g > max[0] ? max[0] : (uint32_t)(g ? g : 1);
-        z = (g + dp->groups[0] - 1) / dp->groups[0];
-        dp->groups[1] = (uint32_t)lanes_y[1];
-        dp->groups[2] = z > UINT32_MAX ? UINT32_MAX : (uint32_t)(z ? z : 1);
-    }
+    if (t->op == G_OP_SHUFFLE) rt_groups_1d(p->s->ctx, g_numel(t), 64, dp->groups);
+    else memcpy(dp->groups, cc.groups, sizeof dp->groups);
     return check_groups(p, ui, dp->groups);
 }
 
