@@ -343,9 +343,22 @@ static int build_step(meg_model *m)
         if (c->mcmc_steps > 0 && !(z = refine_latents(m, z, &effects[neff++]))) goto fail;
         g_tensor *xf = meg_generator_of(m, z, &bn);
         if (bn) effects[neff++] = bn;
-        g_tensor *er = meg_energy_of(m, x), *ef = meg_energy_of(m, xf);
-        g_tensor *gx;
-        if (g_grad(g, g_sum_all(er), &x, 1, &gx)) goto fail;
+        g_tensor *er, *ef, *gx;
+        if (!c->stack_e_rows) {
+            er = meg_energy_of(m, x);
+            ef = meg_energy_of(m, xf);
+            if (g_grad(g, g_sum_all(er), &x, 1, &gx)) goto fail;
+        } else {
+            /* one batch of 2B rows [x; G(z)] (no batch norm in E): the forward
+             * and the weight gradients are one matmul or convolution each; the
+             * penalty's backward runs over all 2B rows, zero in the generated */
+            g_tensor *xx[2] = {x, g_reshape(xf, x->ndim, x->shape)}, *xs = g_concat(g, xx, 2, 0), *gxs;
+            g_tensor *e2 = meg_energy_of(m, xs);
+            er = g_slice(e2, 0, 0, B);
+            ef = g_slice(e2, 0, B, B);
+            if (g_grad(g, g_sum_all(er), &xs, 1, &gxs)) goto fail;
+            gx = g_slice(gxs, 0, 0, B);
+        }
         g_tensor *pen = penalty_of(c, gx);
         g_tensor *ed = g_mean_all(er), *eg = g_mean_all(ef);
         g_tensor *le = g_add(g_sub(ed, eg), g_scale(pen, c->lambda));

@@ -61,6 +61,10 @@ typedef struct meg_config {
                                  rows (T has no batch statistics: the same values to rounding, in
                                  fewer dispatches); 0, the default, two batches, until more seeds
                                  than the demo test's one show the rounding changes nothing */
+    int stack_e_rows;         /* MEG: 1: E(x) and E(G(z)) as one batch of 2 x batch rows [x; G(z)] (E
+                                 has no batch statistics): fewer, larger dispatches, but the
+                                 penalty's backward and double backward run over 2 x batch rows,
+                                 the generated half zero; 0: two batches */
 } meg_config;
 
 /* The seed's defaults: 3 hidden layers of 512, z of 2, batch 256, 5 energy

@@ -94,6 +94,9 @@ static void usage(FILE *f)
             "  --max-submit K  train: iterations per submit (default 25); mala: steps per submit\n"
             "  --profile       train: time per kernel of one iteration (timestamps; to stderr\n"
             "                  with --json)\n"
+            "  --stack-rows    train: E(x) and E(G(z)), and T(x, z) and T(x, shuffled z), each as\n"
+            "                  one batch of twice the rows (fewer dispatches, the penalty's backward\n"
+            "                  over both halves)\n"
             "  --peak          train: also measure the FMA peak (as `peak` does, after the timed\n"
             "                  iterations) and report the iteration's GFLOP/s as a share of it\n"
             "  --chains C      mala: chains (default 256)\n"
@@ -138,6 +141,7 @@ static int parse(int argc, char **argv, bench_opts *o, const bench_cmd **cmd)
         if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--profile")) o->profile = 1;
         else if (!strcmp(a, "--peak")) o->peak = 1;
+        else if (!strcmp(a, "--stack-rows")) o->cfg.stack_e_rows = o->cfg.stack_t_rows = 1;
         else if (!strcmp(a, "--list-devices")) *cmd = &CMDS[NCMDS - 1];
         else if (!strcmp(a, "--device") && next) o->device = argv[++i];
         else if (!strcmp(a, "--data") && next) o->data = argv[++i];
@@ -177,6 +181,8 @@ static int parse(int argc, char **argv, bench_opts *o, const bench_cmd **cmd)
         if (given & 2) o->cfg.batch = c.batch;
         if (given & 4) o->cfg.n_energy = c.n_energy;
         if (given & 16) o->cfg.zdim = c.zdim;
+        o->cfg.stack_e_rows = c.stack_e_rows;
+        o->cfg.stack_t_rows = c.stack_t_rows;
     }
     return 0;
 }
