@@ -205,22 +205,21 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Milliseconds per dispatch of variant v on k's shape: the median of 5
- * timed dispatches, after one warm-up the first time (the driver compiles
- * there). */
-static int time_variant(rt_ctx *ctx, const tune_key *k, int v, int warm, rt_binding a, rt_binding b, rt_binding c,
-                        double *ms)
+/* Milliseconds per dispatch of what rec records (one dispatch): the
+ * median of 5 timed ones, after a warm-up the first time (the driver
+ * compiles there). */
+typedef int (*record_fn)(rt_cmd *cmd, const void *what);
+
+static int time_dispatch(rt_ctx *ctx, record_fn rec, const void *what, int warm, double *ms)
 {
-    rt_matmul_desc d = {.m = k->m, .n = k->n, .k = k->k, .transpose_a = k->ta, .transpose_b = k->tb,
-                        .variant = v, .ones_row = k->ones};
     rt_cmd *cmd = NULL;
-    if (warm && (rt_cmd_begin(ctx, 0, &cmd) || rt_matmul(cmd, &d, a, b, c) || rt_cmd_submit(cmd, 1))) goto fail;
+    if (warm && (rt_cmd_begin(ctx, 0, &cmd) || rec(cmd, what) || rt_cmd_submit(cmd, 1))) goto fail;
     rt_cmd_free(cmd);
     cmd = NULL;
     enum { REPS = 5 };
     if (rt_cmd_begin(ctx, ctx->timestamps_ok ? RT_CMD_TIMESTAMPS : 0, &cmd)) goto fail;
     for (int i = 0; i < REPS; i++)
-        if (rt_matmul(cmd, &d, a, b, c)) goto fail;
+        if (rec(cmd, what)) goto fail;
     double t0 = now_ms();
     if (rt_cmd_submit(cmd, 1)) goto fail;
     double wall = (now_ms() - t0) / REPS, t[REPS];
@@ -238,6 +237,27 @@ static int time_variant(rt_ctx *ctx, const tune_key *k, int v, int warm, rt_bind
 fail:
     rt_cmd_free(cmd);
     return -1;
+}
+
+typedef struct matmul_job {
+    rt_matmul_desc d;
+    rt_binding a, b, c;
+} matmul_job;
+
+static int record_matmul(rt_cmd *cmd, const void *what)
+{
+    const matmul_job *j = what;
+    return rt_matmul(cmd, &j->d, j->a, j->b, j->c);
+}
+
+/* Milliseconds per dispatch of variant v on k's shape. */
+static int time_variant(rt_ctx *ctx, const tune_key *k, int v, int warm, rt_binding a, rt_binding b, rt_binding c,
+                        double *ms)
+{
+    matmul_job j = {{.m = k->m, .n = k->n, .k = k->k, .transpose_a = k->ta, .transpose_b = k->tb, .variant = v,
+                     .ones_row = k->ones},
+                    a, b, c};
+    return time_dispatch(ctx, record_matmul, &j, warm, ms);
 }
 
 /* Times the candidates on scratch buffers at offset 0: a plan's operands
@@ -327,41 +347,28 @@ void rt__autotune_free(rt_ctx *ctx)
     ctx->nktune = ctx->capktune = 0;
 }
 
-/* Milliseconds per dispatch of one candidate: the median of 5 timed
- * dispatches after a warm-up (where the driver compiles). */
+typedef struct kernel_job {
+    const char *name;
+    rt_kernel *k;
+    const rt_tune_cand *c;
+    const rt_binding *b;
+    int nbind;
+} kernel_job;
+
+static int record_kernel(rt_cmd *cmd, const void *what)
+{
+    const kernel_job *j = what;
+    return rt_cmd_dispatch(cmd, j->k, j->b, j->nbind, NULL, 0, j->c->groups[0], j->c->groups[1], j->c->groups[2],
+                           j->name);
+}
+
+/* Milliseconds per dispatch of one candidate (warmed up: compiled there). */
 static int time_kernel(rt_ctx *ctx, const char *name, const rt_tune_cand *c, const rt_binding *b, int nbind,
                        double *ms)
 {
-    rt_kernel *k;
-    if (rt_kernel_get(ctx, name, c->spec, c->nspec, &k)) return -1;
-    rt_cmd *cmd = NULL;
-    if (rt_cmd_begin(ctx, 0, &cmd) || rt_cmd_dispatch(cmd, k, b, nbind, NULL, 0, c->groups[0], c->groups[1],
-                                                      c->groups[2], name) ||
-        rt_cmd_submit(cmd, 1))
-        goto fail;
-    rt_cmd_free(cmd);
-    cmd = NULL;
-    enum { REPS = 5 };
-    if (rt_cmd_begin(ctx, ctx->timestamps_ok ? RT_CMD_TIMESTAMPS : 0, &cmd)) goto fail;
-    for (int i = 0; i < REPS; i++)
-        if (rt_cmd_dispatch(cmd, k, b, nbind, NULL, 0, c->groups[0], c->groups[1], c->groups[2], name)) goto fail;
-    double t0 = now_ms();
-    if (rt_cmd_submit(cmd, 1)) goto fail;
-    double wall = (now_ms() - t0) / REPS, t[REPS];
-    int nt = 0;
-    for (int i = 0; ctx->timestamps_ok && i < REPS; i++)
-        if (!rt_cmd_timing(cmd, i, &t[nt], NULL)) nt++;
-    if (nt == REPS) {
-        qsort(t, REPS, sizeof t[0], cmp_double);
-        *ms = t[REPS / 2];
-    } else {
-        *ms = wall;
-    }
-    rt_cmd_free(cmd);
-    return 0;
-fail:
-    rt_cmd_free(cmd);
-    return -1;
+    kernel_job j = {name, NULL, c, b, nbind};
+    if (rt_kernel_get(ctx, name, c->spec, c->nspec, &j.k)) return -1;
+    return time_dispatch(ctx, record_kernel, &j, 1, ms);
 }
 
 static int measure_kernel(rt_ctx *ctx, const char *name, int nkey, const rt_tune_cand *cand, int ncand,

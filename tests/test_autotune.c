@@ -99,17 +99,25 @@ START_TEST(tuned_matmul_matches_reference_and_each_shape_is_measured_once)
 }
 END_TEST
 
+/* The cache file of this device (path) after one tuned shape, and its
+ * header line. */
+static void cache_header(char *path, char *header)
+{
+    rt_ctx *c = tuned_ctx(1);
+    check_product(c, 70, 45, 37);
+    snprintf(path, 1024, "%s", rt_autotune_path(c));
+    rt_ctx_destroy(c);
+    FILE *f = fopen(path, "r");
+    ck_assert(f && fgets(header, 256, f));
+    fclose(f);
+}
+
 START_TEST(the_cache_file_decides_the_variant)
 {
     use_cache("cache2");
-    rt_ctx *c = tuned_ctx(1);
-    check_product(c, 70, 45, 37);   /* writes the header of this device */
     char path[1024], header[256];
-    snprintf(path, sizeof path, "%s", rt_autotune_path(c));
-    rt_ctx_destroy(c);
-    FILE *f = fopen(path, "r");
-    ck_assert(f && fgets(header, sizeof header, f));
-    fclose(f);
+    cache_header(path, header);
+    rt_ctx *c;
     /* 300 x 200 x 100: variant 20 (shared-memory tiles); 100 x 200 x 300,
      * B transposed: variant 9 (lanes along M) */
     char text[512];
@@ -247,14 +255,9 @@ END_TEST
 START_TEST(the_cache_file_decides_the_kernel_candidate)
 {
     use_cache("cache6");
-    rt_ctx *c = tuned_ctx(1);
-    check_product(c, 70, 45, 37);   /* writes the header of this device */
     char path[1024], header[256];
-    snprintf(path, sizeof path, "%s", rt_autotune_path(c));
-    rt_ctx_destroy(c);
-    FILE *f = fopen(path, "r");
-    ck_assert(f && fgets(header, sizeof header, f));
-    fclose(f);
+    cache_header(path, header);
+    rt_ctx *c;
     /* two conv2d blocks of check_conv's shape: 16 and 8 output channels */
     rt_tune_cand cand[2] = {
         {{4, 8, 14, 14, 16, 5, 5, 2, 2, 7, 7, 16, 7, 1}, 14, {1, 1, 1}},

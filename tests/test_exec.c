@@ -9,95 +9,12 @@
 #include <string.h>
 
 #include "cases.h"
+#include "graphcheck.h"
 #include "data.h"   /* meg_pixel_value */
 #include "exec.h"
 #include "graph.h"
 
-static const uint64_t SEED = 1234;
-
-typedef struct inval {
-    g_tensor *t;
-    int positive;   /* values in [0.1, 2.1) instead of [-1, 1) */
-    float scale;    /* 0: 1 */
-} inval;
-
-/* Bytes of an 8-bit input: every value 0 .. 255 turns up, both ends included. */
-static uint8_t *input_bytes(const g_tensor *t, int k)
-{
-    size_t n = g_numel(t);
-    uint8_t *b = malloc(n);
-    uint64_t st = 977 + (uint64_t)k;
-    for (size_t i = 0; i < n; i++) b[i] = i < 2 ? (uint8_t)(i ? 255 : 0) : (uint8_t)(tc_next(&st) >> 56);
-    return b;
-}
-
-static float *input_values(const inval *in, int k)
-{
-    size_t n = g_numel(in->t);
-    float *v = malloc(n * sizeof *v);
-    th_random(v, n, 100 + (uint64_t)k);
-    for (size_t i = 0; i < n; i++) {
-        if (in->positive) v[i] = fabsf(v[i]) * 2.0f + 0.1f;
-        if (in->scale) v[i] *= in->scale;
-    }
-    return v;
-}
-
-/* Runs roots on the device (fused or not, `runs` times) and in the
- * reference, and compares every non-effect root, and every leaf in `leaves`. */
-static void check_graph_ex(g_graph *g, g_tensor **roots, int nroots, const inval *ins, int nins, g_tensor **leaves,
-                           int nleaves, double tol, int no_fusion, int runs)
-{
-    ck_assert_msg(g_graph_error(g) == NULL, "graph error: %s", g_graph_error(g));
-    g_session *s;
-    ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
-    g_ref *r = g_ref_new(g, SEED);
-    ck_assert_ptr_nonnull(r);
-    for (int k = 0; k < nins; k++) {
-        if (g_is_u8(ins[k].t)) {
-            uint8_t *b = input_bytes(ins[k].t, k);
-            ck_assert_msg(g_session_write_u8(s, ins[k].t, b) == 0, "%s", rt_error());
-            ck_assert_msg(g_ref_write_u8(r, ins[k].t, b) == 0, "%s", g_ref_error(r));
-            free(b);
-            continue;
-        }
-        float *v = input_values(&ins[k], k);
-        ck_assert_msg(g_session_write(s, ins[k].t, v) == 0, "%s", rt_error());
-        ck_assert_msg(g_ref_write_f(r, ins[k].t, v) == 0, "%s", g_ref_error(r));
-        free(v);
-    }
-    g_plan_opts o = {.no_fusion = no_fusion};
-    g_plan *p;
-    ck_assert_msg(g_plan_new(s, roots, nroots, &o, &p) == 0, "%s", rt_error());
-    ck_assert_msg(g_plan_run(p, runs) == 0, "%s", rt_error());
-    for (int i = 0; i < runs; i++) ck_assert_msg(g_ref_run(r, roots, nroots) == 0, "%s", g_ref_error(r));
-    for (int i = 0; i < nroots + nleaves; i++) {
-        g_tensor *t = i < nroots ? roots[i] : leaves[i - nroots];
-        if (g_is_effect(t)) continue;
-        size_t n = g_numel(t);
-        float *dv = malloc(n * sizeof *dv);
-        ck_assert_msg(g_session_read(s, t, dv) == 0, "%s", rt_error());
-        const double *rv = g_ref_value(r, t);
-        ck_assert_ptr_nonnull(rv);
-        for (size_t j = 0; j < n; j++) {
-            double err = fabs(dv[j] - rv[j]);
-            ck_assert_msg(err <= tol * (1.0 + fabs(rv[j])),
-                          "%s (node %d, fusion %s): element %zu is %.9g on the device, %.9g in the reference",
-                          g_op_name(t->op), t->id, no_fusion ? "off" : "on", j, dv[j], rv[j]);
-        }
-        free(dv);
-    }
-    g_plan_free(p);
-    g_ref_free(r);
-    g_session_free(s);
-}
-
-static void check_graph(g_graph *g, g_tensor **roots, int nroots, const inval *ins, int nins, double tol)
-{
-    check_graph_ex(g, roots, nroots, ins, nins, NULL, 0, tol, 0, 1);
-    check_graph_ex(g, roots, nroots, ins, nins, NULL, 0, tol, 1, 1);
-}
-
+static const uint64_t SEED = GC_SEED;
 
 START_TEST(unary_ops_match_reference)
 {
@@ -283,64 +200,6 @@ START_TEST(tiled_matmul_matches_reference_with_fused_epilogues)
     ck_assert_int_eq(setenv("MEG_MATMUL_VARIANT", "20", 1), 0);
     matmul_epilogue_cases();
     unsetenv("MEG_MATMUL_VARIANT");
-}
-END_TEST
-
-/* Shapes cut across the kernels' register blocks (16 channels x 8 pixels by
- * default, the S x S pixel classes of conv_transpose2d): 9 to 20 channels,
- * odd, wide and non-square images and kernels, strides 1 to 3. */
-static void convolution_cases(void)
-{
-    struct { int n, c, h, wd, o, k, kw, s, p, op; } cs[] = {
-        {2, 3, 9, 9, 4, 5, 5, 2, 2, 1}, {1, 1, 7, 7, 2, 3, 3, 1, 1, 0}, {3, 2, 8, 8, 5, 4, 4, 2, 1, 0},
-        {2, 9, 13, 10, 11, 5, 3, 2, 2, 1}, {1, 5, 11, 6, 17, 3, 2, 1, 0, 0}, {2, 4, 10, 9, 9, 5, 5, 3, 1, 2},
-        {1, 3, 5, 21, 18, 3, 3, 1, 1, 0}, {2, 4, 6, 19, 20, 5, 5, 2, 2, 1},
-    };
-    for (int i = 0; i < (int)(sizeof cs / sizeof cs[0]); i++) {
-        g_graph *g = g_graph_new();
-        g_tensor *x = g_input(g, "x", 4, G_SHAPE(cs[i].n, cs[i].c, cs[i].h, cs[i].wd));
-        g_tensor *w = g_input(g, "w", 4, G_SHAPE(cs[i].o, cs[i].c, cs[i].k, cs[i].kw));
-        g_tensor *wt = g_input(g, "wt", 4, G_SHAPE(cs[i].c, cs[i].o, cs[i].k, cs[i].kw));
-        g_tensor *y = g_conv2d(x, w, cs[i].s, cs[i].p);
-        g_tensor *yt = g_conv_transpose2d(x, wt, cs[i].s, cs[i].p, cs[i].op);
-        g_tensor *gy = g_input(g, "gy", y->ndim, y->shape);
-        g_tensor *ys[] = {y, yt, g_conv2d_wgrad(x, gy, cs[i].k, cs[i].kw, cs[i].s, cs[i].p),
-                          g_leaky_relu(g_conv2d(x, w, cs[i].s, cs[i].p), 0.2f)};
-        ck_assert_msg(!g_graph_error(g), "case %d: %s", i, g_graph_error(g));
-        inval in[] = {{x, 0, 0}, {w, 0, 0}, {wt, 0, 0}, {gy, 0, 0}};
-        check_graph(g, ys, 4, in, 4, 2e-5);
-        g_graph_free(g);
-    }
-}
-
-START_TEST(convolutions_match_reference)
-{
-    convolution_cases();
-}
-END_TEST
-
-/* Every register-block candidate the autotune may pick on another device
- * (graph/exec/conv_blocks.c), forced on every convolution. */
-START_TEST(every_convolution_candidate_matches_reference)
-{
-    for (int k = 1; k < 10; k++) {
-        char v[8];
-        snprintf(v, sizeof v, "%d", k);
-        ck_assert_int_eq(setenv("MEG_CONV_CANDIDATE", v, 1), 0);
-        convolution_cases();
-    }
-    ck_assert_int_eq(setenv("MEG_CONV_CANDIDATE", "16", 1), 0);
-    g_graph *g = g_graph_new();
-    g_tensor *x = g_input(g, "x", 4, G_SHAPE(1, 2, 5, 5)), *w = g_input(g, "w", 4, G_SHAPE(3, 2, 3, 3));
-    g_tensor *y = g_conv2d(x, w, 1, 1);
-    g_session *s;
-    g_plan *p = NULL;
-    ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
-    ck_assert_int_ne(g_plan_new(s, &y, 1, NULL, &p), 0);
-    ck_assert_msg(strstr(rt_error(), "MEG_CONV_CANDIDATE=16") != NULL, "%s", rt_error());
-    g_session_free(s);
-    g_graph_free(g);
-    unsetenv("MEG_CONV_CANDIDATE");
 }
 END_TEST
 
@@ -676,7 +535,7 @@ START_TEST(u8_inputs_through_gather_rows_and_a_sum_of_rows_in_one_unit)
     g_session *s;
     ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
     g_ref *r = g_ref_new(g, SEED);
-    uint8_t *b = input_bytes(x, 0);
+    uint8_t *b = gc_input_bytes(x, 0);
     float iv[29];
     for (int k = 0; k < 29; k++) iv[k] = (float)((k * 37) % 72 - 1);
     ck_assert(g_session_write_u8(s, x, b) == 0 && g_ref_write_u8(r, x, b) == 0);
@@ -922,7 +781,7 @@ static float *plan_values(g_graph *g, g_tensor **roots, int nroots, const inval 
     g_session *s;
     ck_assert_msg(g_session_new(th_ctx(), g, SEED, &s) == 0, "%s", rt_error());
     for (int k = 0; k < nins; k++) {
-        float *v = input_values(&ins[k], k);
+        float *v = gc_input_values(&ins[k], k);
         ck_assert_msg(g_session_write(s, ins[k].t, v) == 0, "%s", rt_error());
         free(v);
     }
@@ -1068,8 +927,6 @@ int main(void)
     tcase_add_test(tc, layout_ops_match_reference);
     tcase_add_test(tc, matmul_all_layouts_and_fused_epilogue_match_reference);
     tcase_add_test(tc, tiled_matmul_matches_reference_with_fused_epilogues);
-    tcase_add_test(tc, convolutions_match_reference);
-    tcase_add_test(tc, every_convolution_candidate_matches_reference);
     tcase_add_test(tc, random_ops_match_reference_bit_for_bit);
     tcase_add_test(tc, dropout_keeps_the_reference_mask_and_its_gradient_is_the_scaled_mask);
     tcase_add_test(tc, effects_update_params_in_program_order);
