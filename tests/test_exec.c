@@ -193,6 +193,30 @@ START_TEST(matmul_all_layouts_and_fused_epilogue_match_reference)
 }
 END_TEST
 
+/* Matmuls over K = 1 of at least 2 x 2 outputs are outer products, run as
+ * elementwise work (schedule.c): in every layout, with work fused after
+ * them, feeding a matmul, from a shared operand, and beside the shapes that
+ * stay matmuls (one row or one column). */
+START_TEST(outer_products_match_reference_in_every_layout)
+{
+    struct { int m, n; } sz[] = {{37, 45}, {2, 2}, {1, 9}, {9, 1}, {260, 129}};
+    for (int i = 0; i < (int)(sizeof sz / sizeof sz[0]); i++)
+        for (int layout = 0; layout < 4; layout++) {
+            int ta = layout & 1, tb = layout >> 1, M = sz[i].m, N = sz[i].n;
+            g_graph *g = g_graph_new();
+            g_tensor *a = g_input(g, "a", 2, ta ? G_SHAPE(1, M) : G_SHAPE(M, 1));
+            g_tensor *b = g_input(g, "b", 2, tb ? G_SHAPE(N, 1) : G_SHAPE(1, N));
+            g_tensor *w = g_input(g, "w", 2, G_SHAPE(N, 7)), *m = g_input(g, "m", 2, G_SHAPE(M, N));
+            g_tensor *o = g_matmul(a, b, ta, tb);
+            g_tensor *masked = g_select(g_gt(m, g_scalar(g, 0.0f)), o, g_scale(o, 0.2f));
+            g_tensor *ys[] = {o, g_matmul(masked, w, 0, 0), g_add(g_matmul(a, b, ta, tb), m)};
+            inval in[] = {{a, 0, 0}, {b, 0, 0}, {w, 0, 0}, {m, 0, 0}};
+            check_graph(g, ys, 3, in, 4, 2e-6);
+            g_graph_free(g);
+        }
+}
+END_TEST
+
 START_TEST(tiled_matmul_matches_reference_with_fused_epilogues)
 {
     /* the shared-memory variant (for GPUs) carries the planner's epilogues
@@ -927,6 +951,7 @@ int main(void)
     tcase_add_test(tc, layout_ops_match_reference);
     tcase_add_test(tc, matmul_all_layouts_and_fused_epilogue_match_reference);
     tcase_add_test(tc, tiled_matmul_matches_reference_with_fused_epilogues);
+    tcase_add_test(tc, outer_products_match_reference_in_every_layout);
     tcase_add_test(tc, random_ops_match_reference_bit_for_bit);
     tcase_add_test(tc, dropout_keeps_the_reference_mask_and_its_gradient_is_the_scaled_mask);
     tcase_add_test(tc, effects_update_params_in_program_order);

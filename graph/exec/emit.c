@@ -265,7 +265,7 @@ static void emit_member(cg *c, const g_tensor *t)
     switch (t->op) {
     case G_OP_PERMUTE: case G_OP_SLICE: case G_OP_PAD: case G_OP_CONCAT: case G_OP_GATHER_ROWS:
     case G_OP_SCATTER_ADD_ROWS: case G_OP_RAND_UNIFORM: case G_OP_RAND_NORMAL: case G_OP_RAND_INT:
-    case G_OP_MAX_POOL2D: case G_OP_MAX_POOL2D_GRAD:
+    case G_OP_MAX_POOL2D: case G_OP_MAX_POOL2D_GRAD: case G_OP_MATMUL:
         break;
     default:
         sb_printf(b, "    float v%d;\n    {\n", id);
@@ -345,6 +345,16 @@ static void emit_member(cg *c, const g_tensor *t)
                          "      if (a_ == i) v%d = %s;\n    } }\n",
                       id, gs);
         }
+        return;
+    }
+    case G_OP_MATMUL: {   /* K = 1 only (schedule.c): the outer product C[m, n] = A[m] B[n] */
+        char ai[48], bi[48], as[128], bs[128];
+        unsigned n = (unsigned)t->shape[1];
+        snprintf(ai, sizeof ai, "i / %uu", n);
+        snprintf(bi, sizeof bi, "i %% %uu", n);
+        value_at(c, t->src[0], ai, as, sizeof as);
+        value_at(c, t->src[1], bi, bs, sizeof bs);
+        sb_printf(b, "    float v%d = %s * %s;\n", id, as, bs);
         return;
     }
     case G_OP_RAND_UNIFORM: case G_OP_RAND_NORMAL: case G_OP_RAND_INT: {

@@ -18,13 +18,26 @@
 #define MAX_MEMBERS 40
 #define MAX_BINDINGS 32   /* the recorder's limit per dispatch */
 
+/* A matmul over K = 1 of at least 2 x 2 outputs: the outer product
+ * C[m, n] = A[m] B[n], one multiply per output (exactly the matmul kernel's
+ * value), so it is elementwise work and fuses with its neighbours instead of
+ * taking a matmul dispatch of its own (the backward of every layer of
+ * width 1: E's and T's outputs). Neither operand is read at the output's
+ * index, so neither is ever read from a register of the same unit. */
+static int outer_product(const g_tensor *t)
+{
+    if (t->op != G_OP_MATMUL || t->ndim != 2 || t->shape[0] < 2 || t->shape[1] < 2) return 0;
+    const g_tensor *a = t->src[0];
+    return a->shape[t->attr.matmul.transpose_a ? 0 : 1] == 1;
+}
+
 static x_kind classify(const g_tensor *t)
 {
     const g_op_info *oi = g_op_info_of(t->op);
     switch (oi->kind) {
     case G_KIND_LEAF: return X_LEAF;
     case G_KIND_CONST: return X_CONST;
-    case G_KIND_MATMUL: return X_MATMUL;
+    case G_KIND_MATMUL: return outer_product(t) ? X_EW : X_MATMUL;
     case G_KIND_REDUCTION: return X_REDUCE;
     default: break;
     }
@@ -58,6 +71,7 @@ static int identity_read(const g_tensor *t, int k)
         if (t->op == G_OP_EXPAND) return g_numel(s) == g_numel(t);
         return 0;   /* remapped indices */
     case G_KIND_RANDOM: return 0;
+    case G_KIND_MATMUL: return outer_product(t) ? 0 : g_numel(s) == g_numel(t);
     default: return g_numel(s) == g_numel(t);
     }
 }
