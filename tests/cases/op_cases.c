@@ -272,6 +272,9 @@ const tc_case tc_cases[] = {
     {"matmul_nt", GD, 2, {IN(2, 3, 4), IN(2, 5, 4)}, b_matmul, .arg = {0, 1}},
     {"matmul_tt", GD, 2, {IN(2, 4, 3), IN(2, 5, 4)}, b_matmul, .arg = {1, 1}},
     {"matmul_1x1x1", DV, 2, {IN(2, 1, 1), IN(2, 1, 1)}, b_matmul, .arg = {0, 0}},
+    /* K = 1: an outer product, elementwise work in the planner */
+    {"matmul_40x1x33_outer_tn", GD, 2, {IN(2, 1, 40), IN(2, 1, 33)}, b_matmul, .arg = {1, 0}},
+    {"matmul_9x1x70_outer_nt", GD, 2, {IN(2, 9, 1), IN(2, 70, 1)}, b_matmul, .arg = {0, 1}},
     {"matmul_7x9x15_tt", DV, 2, {IN(2, 9, 7), IN(2, 15, 9)}, b_matmul, .arg = {1, 1}, .tol = 1e-5},
     {"matmul_300x5x3_few_columns", DV, 2, {IN(2, 300, 5), IN(2, 5, 3)}, b_matmul, .arg = {0, 0}, .tol = 1e-5},
     {"matmul_255x64x257_nt", DV, 2, {IN(2, 255, 64), IN(2, 257, 64)}, b_matmul, .arg = {0, 1}, .tol = 1e-5},
