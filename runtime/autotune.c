@@ -362,13 +362,13 @@ static int record_kernel(rt_cmd *cmd, const void *what)
                            j->name);
 }
 
-/* Milliseconds per dispatch of one candidate (warmed up: compiled there). */
+/* Milliseconds per dispatch of one candidate (warmed up the first time). */
 static int time_kernel(rt_ctx *ctx, const char *name, const rt_tune_cand *c, const rt_binding *b, int nbind,
-                       double *ms)
+                       int warm, double *ms)
 {
     kernel_job j = {name, NULL, c, b, nbind};
     if (rt_kernel_get(ctx, name, c->spec, c->nspec, &j.k)) return -1;
-    return time_dispatch(ctx, record_kernel, &j, 1, ms);
+    return time_dispatch(ctx, record_kernel, &j, warm, ms);
 }
 
 static int measure_kernel(rt_ctx *ctx, const char *name, int nkey, const rt_tune_cand *cand, int ncand,
@@ -390,7 +390,7 @@ static int measure_kernel(rt_ctx *ctx, const char *name, int nkey, const rt_tune
     for (int r = 0; r < ROUNDS; r++)
         for (int i = 0; i < ncand; i++) {
             double ms;
-            if (time_kernel(ctx, name, &cand[i], b, nbind, &ms)) goto done;
+            if (time_kernel(ctx, name, &cand[i], b, nbind, r == 0, &ms)) goto done;
             if (r == 0 || ms < fastest[i]) fastest[i] = ms;
         }
     *best = 0;
@@ -424,7 +424,8 @@ int rt_autotune_kernel(rt_ctx *ctx, const char *name, int nkey, const rt_tune_ca
         return -1;
     }
     for (int i = 0; i < ncand; i++)
-        if (cand[i].nspec < nkey || cand[i].nspec > RT_TUNE_MAX_SPEC || memcmp(cand[i].spec, cand[0].spec, (size_t)nkey * 4)) {
+        if (cand[i].nspec < nkey || cand[i].nspec > RT_TUNE_MAX_SPEC ||
+            memcmp(cand[i].spec, cand[0].spec, (size_t)nkey * 4)) {
             rt_set_error("autotune of kernel %s: candidate %d has another shape or %d constants", name, i,
                          cand[i].nspec);
             return -1;

@@ -210,7 +210,8 @@ static int static_kernel(g_plan *p, int ui)
                              (uint32_t)pd, (uint32_t)w->shape[2], (uint32_t)w->shape[3]};
             memcpy(spec, sp, sizeof sp);
         }
-        if (x_binding_of(p, x->id, &b[0]) || x_binding_of(p, w->id, &b[1]) || conv_choice(p, t, name, spec, u->flops, &cc))
+        if (x_binding_of(p, x->id, &b[0]) || x_binding_of(p, w->id, &b[1]) ||
+            conv_choice(p, t, name, spec, u->flops, &cc))
             return -1;
         memcpy(spec, cc.spec, sizeof spec);
         nspec = cc.nspec;
