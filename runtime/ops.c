@@ -103,6 +103,11 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
         rt_set_error("matmul of shape %u x %u x %u (M x K x N): every dimension must be at least 1", d->m, d->k, d->n);
         return -1;
     }
+    if (d->ones_row && d->ones_from >= d->k) {
+        rt_set_error("matmul of shape %u x %u x %u (M x K x N): its row of ones starts at k = %u, past K", d->m, d->k,
+                     d->n, d->ones_from);
+        return -1;
+    }
     if (d->variant < 0 || d->variant >= NVARIANTS) {
         rt_set_error("matmul variant %d does not exist (0..%d)", d->variant, NVARIANTS - 1);
         return -1;
@@ -148,7 +153,8 @@ int rt_matmul_choose(rt_ctx *ctx, const rt_matmul_desc *d, size_t a_off, size_t 
     sp[12] = s.tn;
     sp[13] = s.lanes_m;
     sp[14] = d->ones_row ? 1 : 0;
-    p->nspec = 15;
+    sp[15] = d->ones_row ? d->ones_from : 0;
+    p->nspec = 16;
     p->tiled = (int)s.tiled;
     p->vec4_a = va;
     p->vec4_b = vb;

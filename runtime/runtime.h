@@ -232,6 +232,7 @@ typedef struct rt_matmul_desc {
     int transpose_a, transpose_b;   /* a is [m,k] ([k,m] if transposed); b [k,n] ([n,k]) */
     int variant;                    /* 0: automatic ($MEG_MATMUL_VARIANT if set); others: see ops.c */
     int ones_row;                   /* also compute row m of [op(a); 1...1] op(b) (generated epilogues only) */
+    uint32_t ones_from;             /* with ones_row: the ones start at this k (0 before it); 0: all of K */
 } rt_matmul_desc;
 
 int rt_fill(rt_cmd *c, rt_buffer *dst, size_t offset, size_t count, float value);

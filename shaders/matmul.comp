@@ -29,6 +29,8 @@ layout(constant_id = 11) const uint TM = 4;     // rows per invocation (a multip
 layout(constant_id = 12) const uint TN = 4;     // columns per invocation (a multiple of 4 when !TB and VB)
 layout(constant_id = 13) const uint LANES_M = 0;
 layout(constant_id = 14) const uint ONES_ROW = 0;  // also row M of [A; 1...1] op(B): the column sums of op(B)
+layout(constant_id = 15) const uint ONES_K0 = 0;   // the row of ones is 0 before this k (a sum of products over K
+                                                   // segments of which only the last ones have a bias: kstack.c)
 
 // The block row (column when LANES_M): y, continued along z where a device's
 // maxComputeWorkGroupCount[1] is smaller than the blocks (rt_matmul_choose)
@@ -59,7 +61,7 @@ shared float Bs[BK][BT];
 float tiled_a(uint m, uint k)
 {
     if (k >= K || m > M || (m == M && ONES_ROW == 0u)) return 0.0;
-    if (m == M) return 1.0;
+    if (m == M) return k >= ONES_K0 ? 1.0 : 0.0;
     return LOAD1(A, TA == 0u ? m * K + k : k * M + m);
 }
 
@@ -125,7 +127,7 @@ void main()
     if (ONES_ROW != 0u && M >= m0 && M < m0 + TM) {
         float s[TN];
         [[unroll]] for (uint c = 0u; c < TN; c++) s[c] = 0.0;
-        for (uint k = 0u; k < K; k++)
+        for (uint k = ONES_K0; k < K; k++)
             [[unroll]] for (uint c = 0u; c < TN; c++) {
                 uint bi = TB == 0u ? k * N + nc[c] : nc[c] * K + k;
                 s[c] += VB != 0u ? LOAD4(B, bi / 4u)[bi % 4u] : LOAD1(B, bi);

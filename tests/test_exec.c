@@ -469,6 +469,31 @@ START_TEST(arena_is_smaller_than_the_sum_of_intermediates)
 }
 END_TEST
 
+/* Arithmetic on constants (autodiff's loss seeds) is done at plan time: a
+ * broadcast of it no longer needs a dispatch of its own before the matmul
+ * and the reduction that read it, and the values are the reference's. */
+START_TEST(arithmetic_on_constants_is_folded_at_plan_time)
+{
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(37, 1)), *w = g_input(g, "w", 2, G_SHAPE(5, 20));
+    g_tensor *c = g_scalar(g, 0.3f);
+    g_tensor *seed = g_scale(g_neg(g_add(c, g_mul(c, g_scalar(g, 7.0f)))), 1.0f / 37.0f);
+    g_tensor *k = g_sub(g_add_scalar(seed, 0.5f), c);
+    g_tensor *e = g_expand(seed, 2, G_SHAPE(37, 20));
+    g_tensor *ys[] = {g_matmul(g_expand(k, 2, G_SHAPE(37, 5)), w, 0, 0), g_sum(g_mul(e, x), 0, 0), k};
+    g_schedule *sc;
+    ck_assert_msg(g_schedule_new(g, ys, 3, NULL, NULL, &sc) == 0, "%s", rt_error());
+    /* the seed's ops run nowhere on the device (k, a root, is written by a unit of its own) */
+    for (int u = 0; u < g_schedule_units(sc); u++)
+        ck_assert_msg(!strstr(g_schedule_label(sc, u), "neg") && !strstr(g_schedule_label(sc, u), "scale"),
+                      "unit %d computes the constants: %s", u, g_schedule_label(sc, u));
+    g_schedule_free(sc);
+    inval in[] = {{x, 0, 0}, {w, 0, 0}};
+    check_graph(g, ys, 3, in, 2, 2e-6);
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(fusion_reduces_dispatches)
 {
     g_graph *g = g_graph_new();
@@ -965,6 +990,7 @@ int main(void)
     tcase_add_test(tc, fused_and_unfused_training_steps_agree);
     tcase_add_test(tc, arena_is_smaller_than_the_sum_of_intermediates);
     tcase_add_test(tc, fusion_reduces_dispatches);
+    tcase_add_test(tc, arithmetic_on_constants_is_folded_at_plan_time);
     tcase_add_test(tc, wide_expressions_split_within_binding_limits);
     tcase_add_test(tc, unwritten_input_is_an_error_naming_it);
     tcase_add_test(tc, graph_with_error_cannot_be_planned);

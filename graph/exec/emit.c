@@ -91,10 +91,11 @@ static void lit(char *buf, size_t n, float f)
     snprintf(buf, n, "uintBitsToFloat(0x%08xu)", u);
 }
 
-static float const_value(const g_tensor *t)
+static float const_value(const g_schedule *p, const g_tensor *t)
 {
-    while (t->op != G_OP_CONST) t = t->src[0];   /* reshape/expand chains of a constant */
-    return t->attr.scalar;
+    /* reshape/expand chains of a constant, or of one folded at plan time */
+    while (t->op != G_OP_CONST && !p->val[t->id].folded) t = t->src[0];
+    return t->op == G_OP_CONST ? t->attr.scalar : p->val[t->id].cval;
 }
 
 static void strides(const g_tensor *t, size_t *st)
@@ -144,7 +145,7 @@ static void operand(cg *c, sb *b, const g_tensor *t, int k, const char *iv)
     const x_val *sv = &c->p->val[st];
     if (sv->kind == X_CONST || c->p->val[s->id].kind == X_CONST) {
         char l[48];
-        lit(l, sizeof l, const_value(s));
+        lit(l, sizeof l, const_value(c->p, s));
         sb_printf(b, "%s", l);
         return;
     }
@@ -181,7 +182,7 @@ static void fetch(cg *c, sb *b, const g_tensor *x, char cs[G_MAX_DIMS][160])
 {
     if (is_const(c, x)) {
         char l[48];
-        lit(l, sizeof l, const_value(x));
+        lit(l, sizeof l, const_value(c->p, x));
         sb_printf(b, "%s", l);
         return;
     }
@@ -193,7 +194,7 @@ static void fetch(cg *c, sb *b, const g_tensor *x, char cs[G_MAX_DIMS][160])
 /* x at the index expression idx, as text. */
 static void value_at(cg *c, const g_tensor *x, const char *idx, char *out, size_t n)
 {
-    if (is_const(c, x)) lit(out, n, const_value(x));
+    if (is_const(c, x)) lit(out, n, const_value(c->p, x));
     else snprintf(out, n, "LOAD1(in%d, %s)", in_slot(c, x_storage_of(c->p, x->id)), idx);
 }
 
@@ -202,6 +203,13 @@ static void emit_member(cg *c, const g_tensor *t)
     sb *b = &c->body;
     char l0[48], l1[48], l2[48], l3[48];
     int id = t->id;
+    const x_val *xv = &c->p->val[id];
+    if (xv->ksum) return;   /* summed over K by the matmul itself (kstack.c) */
+    if (xv->kpass) {        /* the running sum already holds the other term */
+        int k = c->p->val[t->src[0]->id].ksum ? 1 : 0;
+        sb_printf(b, "    float v%d = v%d;\n", id, t->src[k]->id);
+        return;
+    }
     if (t->op == G_OP_CONST) {
         lit(l0, sizeof l0, t->attr.scalar);
         sb_printf(b, "    float v%d = %s;\n", id, l0);
@@ -414,7 +422,7 @@ static void emit_member(cg *c, const g_tensor *t)
             }
             start += x->shape[axis];
             if (c->p->val[x_storage_of(c->p, x->id)].kind == X_CONST) {
-                lit(l1, sizeof l1, const_value(x));
+                lit(l1, sizeof l1, const_value(c->p, x));
                 sb_printf(b, "      %sif (c_ < %uu) v%d = %s;\n", k ? "else " : "", (unsigned)start, id, l1);
                 continue;
             }
@@ -627,7 +635,7 @@ static void reduce_setup(cg *c, const g_tensor *h, reduction *r)
     r->mode = h->op == G_OP_MAX ? 1 : h->op == G_OP_ARGMAX ? 2 : 0;
     if (xconst) {
         char cl[48];
-        lit(cl, sizeof cl, const_value(x));
+        lit(cl, sizeof cl, const_value(c->p, x));
         if (r->mode == 0) sb_printf(&r->loop, "        acc = %s * %zu.0;\n", cl, rn);
         else if (r->mode == 1) sb_printf(&r->loop, "        acc = %s;\n", cl);
         else sb_printf(&r->loop, "        acc = 0.0;   // every element is the first maximum\n");

@@ -35,6 +35,10 @@ typedef struct g_plan_opts {
     /* 1: no horizontal fusion (independent elementwise units stay separate
      * dispatches); $MEG_HFUSE=0 turns it off for every plan as well */
     int no_hfuse;
+    /* 1: a sum of matmuls A_s^T B_s (a weight gradient's terms) stays one
+     * matmul per term instead of one over the terms' K laid end to end
+     * (kstack.c); $MEG_KSTACK=0 turns it off for every plan as well */
+    int no_kstack;
 } g_plan_opts;
 
 /* What the planner must respect of a device: bindings per kernel (texel

@@ -31,6 +31,8 @@ typedef struct x_part {
     size_t numel, offset;
 } x_part;
 
+#define X_MAX_SEG 8   /* products summed by one matmul (kstack.c) */
+
 /* One dispatch: a unit of one or more nodes. */
 typedef struct x_unit {
     x_kind kind;             /* X_EW, X_MATMUL, X_REDUCE, X_STATIC */
@@ -50,6 +52,14 @@ typedef struct x_unit {
      * only); 0 parts: an ordinary unit whose members share one index. */
     x_part *parts;
     int nparts;
+    /* A sum of products A_s^T B_s (kstack.c): the matmul nodes in K order,
+     * their A_s (and their B_s) laid end to end in the arena so that one
+     * matmul over K = sum K_s computes it; the extra row sums only K rows
+     * ones_from.. (the products that had a bias reduction, which come last).
+     * nseg 0: the head alone. */
+    int seg[X_MAX_SEG];
+    int nseg;
+    uint32_t ones_from;
     double flops;            /* matmul and convolution FLOPs of one run */
     char label[160];
 } x_unit;
@@ -62,6 +72,10 @@ typedef struct x_val {
     unsigned materialize : 1;   /* needs a buffer (read outside its unit, or a root) */
     unsigned root : 1;
     unsigned xsec : 1;          /* in the extra-row part of a matmul unit */
+    unsigned ksum : 1;          /* a product (or reduction) the unit's matmul sums over K: no code of its own */
+    unsigned kpass : 1;         /* an add of a ksum value to the running sum: the running sum's value */
+    unsigned folded : 1;        /* X_CONST computed from constants at plan time: its value is cval */
+    float cval;
     x_kind kind;
     int unit;                   /* producing unit (-1: leaf, const, alias) */
     int alias;                  /* reshape of a value with storage: the node whose storage it shares */
@@ -104,6 +118,9 @@ int x_is_read(const g_tensor *t, int k);
  * independent elementwise units into single dispatches and plans the
  * memory again. 0, or -1 with the message in rt_error(). */
 int x_hfuse(g_schedule *p);
+/* K stacking (kstack.c): before the first memory plan, folds the matmul
+ * units of a sum of weight-gradient products into the unit of the last. */
+int x_kstack(g_schedule *p);
 
 /* ---- GLSL emission (emit.c, emit_units.c) ------------------------------- */
 

@@ -104,9 +104,23 @@ static int matmul_kernel(g_plan *p, int ui, const x_source *src)
     int ta = h->attr.matmul.transpose_a, tb = h->attr.matmul.transpose_b;
     rt_matmul_desc d = {.m = (uint32_t)(ta ? a->shape[1] : a->shape[0]), .k = (uint32_t)(ta ? a->shape[0] : a->shape[1]),
                         .n = (uint32_t)(tb ? bm->shape[0] : bm->shape[1]), .transpose_a = ta, .transpose_b = tb,
-                        .ones_row = u->nxmembers > 0};
+                        .ones_row = u->nxmembers > 0, .ones_from = u->ones_from};
     rt_binding ba, bb, bc;
-    if (x_binding_of(p, a->id, &ba) || x_binding_of(p, bm->id, &bb)) return -1;
+    if (u->nseg > 1) {
+        /* a sum over K segments (kstack.c): each operand's stack, end to end from its first segment's */
+        const g_tensor *s0 = g_graph_node(p->sch->g, u->seg[0]);
+        if (x_binding_of(p, s0->src[0]->id, &ba) || x_binding_of(p, s0->src[1]->id, &bb)) return -1;
+        ba.size = bb.size = 0;
+        d.k = 0;
+        for (int s = 0; s < u->nseg; s++) {
+            const g_tensor *t = g_graph_node(p->sch->g, u->seg[s]);
+            d.k += (uint32_t)t->src[0]->shape[0];
+            ba.size += g_numel(t->src[0]) * 4;
+            bb.size += g_numel(t->src[1]) * 4;
+        }
+    } else if (x_binding_of(p, a->id, &ba) || x_binding_of(p, bm->id, &bb)) {
+        return -1;
+    }
     rt_matmul_plan mp;
     if (rt_matmul_choose(p->s->ctx, &d, ba.offset, bb.offset, 0, &mp)) return -1;
     ba.vec4 = mp.vec4_a;

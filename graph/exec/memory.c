@@ -1,6 +1,8 @@
 /* memory.c: the arena layout of a schedule (intermediates placed by
  * liveness over the dispatch order, each at the lowest offset that does not
- * overlap a value still live) and the inputs a run needs written. */
+ * overlap a value still live) and the inputs a run needs written. The
+ * operands a K-stacked matmul reads as one stack (kstack.c) are placed as
+ * one block, end to end in K order, when the first of them is produced. */
 #include "exec_internal.h"
 
 #include <stdlib.h>
@@ -44,13 +46,24 @@ static int arena_offsets(g_schedule *p)
             p->val[x_storage_of(p, id)].root = 1;
         }
     }
+    /* the stacks: per storage id its block (the unit's index, A or B) */
+    int *blk = malloc((size_t)(n ? n : 1) * sizeof *blk);
+    unsigned char *placed = calloc((size_t)(2 * p->nunits + 1), 1);
+    if (!blk || !placed) { free(blk); free(placed); rt_set_error("out of host memory"); return -1; }
+    for (int id = 0; id < n; id++) blk[id] = -1;
+    for (int ui = 0; ui < p->nunits; ui++)
+        for (int s = 0; s < p->units[ui].nseg; s++) {
+            const g_tensor *t = g_graph_node(g, p->units[ui].seg[s]);
+            blk[x_storage_of(p, t->src[0]->id)] = 2 * ui;
+            blk[x_storage_of(p, t->src[1]->id)] = 2 * ui + 1;
+        }
     /* offsets: greedy, by production order */
     size_t align = p->lim.alignment;
     if (align < 16) align = 16;
     typedef struct live { size_t off, end; int last; } live;
     live *act = malloc((size_t)(n + 1) * sizeof *act);
     int nact = 0;
-    if (!act) { rt_set_error("out of host memory"); return -1; }
+    if (!act) { free(blk); free(placed); rt_set_error("out of host memory"); return -1; }
     size_t top = 0;
     p->intermediate_bytes = 0;
     for (int ui = 0; ui < p->nunits; ui++) {
@@ -67,6 +80,19 @@ static int arena_offsets(g_schedule *p)
             if (v->root) { v->storage = S_ROOT; continue; }
             v->storage = S_ARENA;
             size_t need = align_up(v->bytes, align);
+            int bk = blk[id], last = v->last;
+            if (bk >= 0) {
+                if (placed[bk]) continue;   /* placed with its block */
+                /* the whole block, live until its last reader */
+                const x_unit *su = &p->units[bk / 2];
+                need = 0;
+                for (int s = 0; s < su->nseg; s++) {
+                    int sid = x_storage_of(p, g_graph_node(g, su->seg[s])->src[bk % 2]->id);
+                    need += g_numel(g_graph_node(g, sid)) * 4;
+                    if (p->val[sid].last > last) last = p->val[sid].last;
+                }
+                need = align_up(need, align);
+            }
             p->intermediate_bytes += need;
             /* lowest gap between live ranges (sorted by offset) */
             for (int i = 1; i < nact; i++)
@@ -79,11 +105,23 @@ static int arena_offsets(g_schedule *p)
                 if (act[i].end > off) off = align_up(act[i].end, align);
             }
             v->offset = off;
-            act[nact++] = (live){off, off + need, v->last};
+            if (bk >= 0) {
+                const x_unit *su = &p->units[bk / 2];
+                size_t at = off;
+                for (int s = 0; s < su->nseg; s++) {
+                    int sid = x_storage_of(p, g_graph_node(g, su->seg[s])->src[bk % 2]->id);
+                    p->val[sid].offset = at;
+                    at += g_numel(g_graph_node(g, sid)) * 4;
+                }
+                placed[bk] = 1;
+            }
+            act[nact++] = (live){off, off + need, last};
             if (off + need > top) top = off + need;
         }
     }
     free(act);
+    free(blk);
+    free(placed);
     p->arena_bytes = top;
     return 0;
 }

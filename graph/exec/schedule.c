@@ -31,6 +31,34 @@ static int outer_product(const g_tensor *t)
     return a->shape[t->attr.matmul.transpose_a ? 0 : 1] == 1;
 }
 
+/* Arithmetic on constants (autodiff's seeds: -1/B, lambda / B, ...) done
+ * at plan time, so that it neither takes a dispatch nor keeps a broadcast
+ * of it from fusing: the ops Vulkan rounds correctly (add, subtract,
+ * multiply, negate) in fp32, as the device would. 1: t is a constant now,
+ * its value in *out. */
+static int fold_const(const g_schedule *p, const g_tensor *t, float *out)
+{
+    float a[2] = {0, 0};
+    int n = t->op == G_OP_ADD || t->op == G_OP_SUB || t->op == G_OP_MUL ? 2
+            : t->op == G_OP_NEG || t->op == G_OP_SCALE || t->op == G_OP_ADD_SCALAR ? 1 : 0;
+    if (!n || t->nsrc != n) return 0;
+    for (int k = 0; k < n; k++) {
+        const g_tensor *s = t->src[k];
+        if (p->val[s->id].kind != X_CONST) return 0;
+        while (s->op != G_OP_CONST && !p->val[s->id].folded) s = s->src[0];   /* reshape/expand chains */
+        a[k] = s->op == G_OP_CONST ? s->attr.scalar : p->val[s->id].cval;
+    }
+    switch (t->op) {
+    case G_OP_ADD: *out = a[0] + a[1]; break;
+    case G_OP_SUB: *out = a[0] - a[1]; break;
+    case G_OP_MUL: *out = a[0] * a[1]; break;
+    case G_OP_NEG: *out = -a[0]; break;
+    case G_OP_SCALE: *out = a[0] * t->attr.scalar; break;
+    default: *out = a[0] + t->attr.scalar; break;   /* add_scalar */
+    }
+    return 1;
+}
+
 static x_kind classify(const g_tensor *t)
 {
     const g_op_info *oi = g_op_info_of(t->op);
@@ -436,16 +464,21 @@ static void unit_label(const g_schedule *p, x_unit *u)
     else if (!u->nparts && u->nmembers > 1 && n + 24 >= cap) snprintf(u->label + n, cap - n, "...(%d)", u->nmembers);
 }
 
-/* FLOPs of a unit's matmul or convolution (2 per multiply-add). */
+/* FLOPs of a unit's matmuls (outer products in elementwise units and the
+ * terms a K-stacked matmul sums included, so that the count does not depend
+ * on the grouping) or its convolution (2 per multiply-add). */
 static double unit_flops(const g_schedule *p, const x_unit *u)
 {
     if (u->nmembers == 0) return 0;
-    const g_tensor *t = g_graph_node(p->g, u->members[0]);
-    if (t->op == G_OP_MATMUL) {
-        const g_tensor *a = t->src[0];
-        double k = a->shape[t->attr.matmul.transpose_a ? 0 : 1];
-        return 2.0 * t->shape[0] * t->shape[1] * k;
+    double f = 0;
+    for (int m = 0; m < u->nmembers; m++) {
+        const g_tensor *t = g_graph_node(p->g, u->members[m]);
+        if (t->op != G_OP_MATMUL) continue;
+        double k = t->src[0]->shape[t->attr.matmul.transpose_a ? 0 : 1];
+        f += 2.0 * t->shape[0] * t->shape[1] * k;
     }
+    if (f > 0) return f;
+    const g_tensor *t = g_graph_node(p->g, u->members[0]);
     if (g_op_info_of(t->op)->kind != G_KIND_CONVOLUTION) return 0;
     const g_tensor *x = t->src[0], *w = t->src[1];
     if (t->op == G_OP_CONV2D) return 2.0 * (double)g_numel(t) * x->shape[1] * w->shape[2] * w->shape[3];
@@ -478,6 +511,11 @@ int x_schedule_build(g_schedule *p, g_tensor **roots, int nroots)
         if (val->kind == X_CONST) continue;
         if ((v->op == G_OP_RESHAPE || v->op == G_OP_EXPAND) && p->val[v->src[0]->id].kind == X_CONST) {
             val->kind = X_CONST; /* a constant in another shape is still a constant */
+            continue;
+        }
+        if (val->kind == X_EW && !p->opts.no_fusion && fold_const(p, v, &val->cval)) {
+            val->kind = X_CONST;
+            val->folded = 1;
             continue;
         }
         if (v->op == G_OP_RESHAPE || (v->op == G_OP_EXPAND && g_numel(v) == g_numel(v->src[0]))) {
@@ -568,7 +606,7 @@ int x_schedule_build(g_schedule *p, g_tensor **roots, int nroots)
         p->units = sorted;
         p->capunits = b.nemit ? b.nemit : 1;
     }
-    if (x_plan_memory(p) || x_hfuse(p)) goto done;
+    if (x_kstack(p) || x_plan_memory(p) || x_hfuse(p)) goto done;
     for (int ui = 0; ui < p->nunits; ui++) {
         unit_label(p, &p->units[ui]);
         p->units[ui].flops = unit_flops(p, &p->units[ui]);
