@@ -27,5 +27,9 @@ int anomaly_json(const anomaly_result *a, char *buf, size_t cap);
  * "energy_f1") of each of anomaly_json's numbers, as `"last_k": k,
  * "energy_f1_mean": .., "energy_f1_std": .., ...` into buf; 0 rows: "". */
 int anomaly_last_mean(const char *log, int k, char *buf, size_t cap);
+/* png (written atomically): F1, AUPRC and ROC AUC of both scores against
+ * the epoch, from the log's rows with "energy_f1"; fewer than 2 rows draw
+ * nothing and succeed. data names the set in the title. */
+int anomaly_curve(const char *log, const char *png, const char *data);
 
 #endif

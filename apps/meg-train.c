@@ -401,8 +401,9 @@ static int score_row(megrun *r, imgscore *sc, const opts *o, const runlog *lg, i
     return 0;
 }
 
-/* A log row of the anomaly numbers of the test split at this iteration. */
-static int anomaly_row(megrun *r, const runlog *lg, anomaly_result *a)
+/* A log row of the anomaly numbers of the test split at this iteration, and
+ * curve.png redrawn from the log's rows. */
+static int anomaly_row(megrun *r, const runlog *lg, const char *out, anomaly_result *a)
 {
     char js[1024];
     long per_epoch = (long)((r->n + (size_t)r->cfg.batch - 1) / (size_t)r->cfg.batch);
@@ -411,6 +412,9 @@ static int anomaly_row(megrun *r, const runlog *lg, anomaly_result *a)
             js);
     fflush(lg->f);
     r->log_rows++;
+    char png[4200];
+    snprintf(png, sizeof png, "%s/curve.png", out);
+    if (anomaly_curve(lg->is_pending ? lg->pending : lg->path, png, r->data)) return -1;
     fprintf(stderr, "%s: iteration %ld: F1 %.4f (energy), %.4f (||dE/dx||^2); AUPRC %.4f, %.4f\n", PROG, r->iteration,
             a->energy.f1, a->grad2.f1, a->energy.auprc, a->grad2.auprc);
     return 0;
@@ -601,7 +605,7 @@ int main(int argc, char **argv)
                 have_res = 1;
             }
             if (anomaly && r.iteration % o.eval_every == 0) {
-                if (anomaly_row(&r, &lg, &ares)) goto fail;
+                if (anomaly_row(&r, &lg, o.out, &ares)) goto fail;
                 have_ares = 1;
             }
             if (r.iteration % o.ckpt_every == 0 && r.iteration < o.iters &&
@@ -627,7 +631,7 @@ int main(int argc, char **argv)
         have_res = 1;
     }
     if (anomaly && !interrupted && !(have_ares && r.iteration % o.eval_every == 0)) {
-        if (anomaly_row(&r, &lg, &ares)) goto fail;
+        if (anomaly_row(&r, &lg, o.out, &ares)) goto fail;
         have_ares = 1;
     }
     if (save_checkpoint(&r, ckpath) || runlog_commit(&lg)) goto fail;

@@ -385,7 +385,11 @@ PY
   KDD=(--data "kdd99:$T/kdd.gz" --batch 16 --out "$T/kdd")
   expect "KDD: a short run scores its test split every epoch" 0 '"energy_f1": [0-9.e+-]+, .*"last_k": 2, "energy_precision_mean": ' -- "$B/apps/meg-train" "${KDD[@]}" --epochs 2
   [ "$(grep -c '"energy_auprc"' "$T/kdd/log.jsonl")" = 2 ] && ok "KDD log has 2 evaluations" || bad "KDD log has $(grep -c '"energy_auprc"' "$T/kdd/log.jsonl") evaluations"
+  png_size() { python3 -c 'import struct, sys; d = open(sys.argv[1], "rb").read(24); print("%dx%d" % struct.unpack(">II", d[16:24]) if d[:8] == b"\x89PNG\r\n\x1a\n" else "not a PNG")' "$1"; }
+  [ "$(png_size "$T/kdd/curve.png")" = 1320x474 ] && ok "KDD: curve.png of the scores by epoch" || bad "KDD: curve.png: $(png_size "$T/kdd/curve.png" 2>&1)"
+  rm "$T/kdd/curve.png"
   expect "KDD resumes with its --data" 0 '"last_k": 3, ' -- "$B/apps/meg-train" "${KDD[@]}" --epochs 3 --resume
+  [ "$(png_size "$T/kdd/curve.png")" = 1320x474 ] && ok "KDD: curve.png redrawn by the resumed run" || bad "KDD: curve.png after the resume: $(png_size "$T/kdd/curve.png" 2>&1)"
   expect "meg-eval anomaly" 0 '"n": 20[0-9], "anomalies": [0-9]+, "percentile": 80, "energy_precision": .*"grad2_auroc": ' -- "$B/apps/meg-eval" anomaly --checkpoint "$T/kdd/checkpoint.safetensors" --data "kdd99:$T/kdd.gz"
   [ "$(grep -c . "$T/kdd/scores.csv")" -gt 200 ] && head -1 "$T/kdd/scores.csv" | grep -qx 'energy,grad2,label' && ok "scores.csv written" || bad "scores.csv written"
   zcat "$T/kdd.gz" | head -300 | gzip > "$T/kdd300.gz"
