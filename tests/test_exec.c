@@ -520,6 +520,55 @@ START_TEST(fusion_reduces_dispatches)
 }
 END_TEST
 
+START_TEST(profile_gives_each_kinds_flops_and_rate)
+{
+    /* a fused matmul (2 x 64 x 100 x 50 = 0.64 MFLOP) and an elementwise kernel of its own (no FLOPs) */
+    g_graph *g = g_graph_new();
+    g_tensor *x = g_input(g, "x", 2, G_SHAPE(64, 100));
+    g_tensor *w = g_param(g, "w", 2, G_SHAPE(100, 50), g_init_torch(100));
+    g_tensor *ys[] = {g_relu(g_matmul(x, w, 0, 0)), g_exp(g_input(g, "u", 1, G_SHAPE(37)))};
+    g_session *s;
+    ck_assert(g_session_new(th_ctx(), g, 1, &s) == 0);
+    float xv[64 * 100], uv[37];
+    for (int i = 0; i < 64 * 100; i++) xv[i] = (float)(i % 7) - 3.0f;
+    for (int i = 0; i < 37; i++) uv[i] = 0.1f * (float)i;
+    ck_assert(g_session_write(s, x, xv) == 0 && g_session_write(s, ys[1]->src[0], uv) == 0);
+    g_plan_opts o = {.timestamps = 1, .no_hfuse = 1};
+    g_plan *p;
+    ck_assert_msg(g_plan_new(s, ys, 2, &o, &p) == 0, "%s", rt_error());
+    char buf[4096];
+    ck_assert_msg(g_plan_profile(p, buf, sizeof buf) != 0, "a plan that has not run has no profile");
+    ck_assert_msg(g_plan_run(p, 1) == 0, "%s", rt_error());
+    ck_assert_msg(g_plan_profile(p, buf, sizeof buf) == 0, "%s", rt_error());
+    int seen_mm = 0, seen_ew = 0, seen_total = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        double ms, share;
+        int calls;
+        char mf[32], gf[32], label[128];
+        if (sscanf(line, "%lf %d %lf%% %31s %31s %127s", &ms, &calls, &share, mf, gf, label) != 6) continue;
+        if (strstr(label, "matmul")) {
+            seen_mm = 1;
+            ck_assert_str_eq(mf, "0.64");
+            ck_assert_msg(atof(gf) > 0 && fabs(atof(gf) - 0.64e6 / (ms * 1e6)) < 0.01 * atof(gf) + 0.01,
+                          "GFLOP/s %s over %.4f ms", gf, ms);
+        } else if (!strcmp(label, "total")) {
+            seen_total = 1;
+            ck_assert_int_eq(calls, 2);
+            ck_assert_str_eq(mf, "0.64");
+        } else if (strstr(label, "exp")) {
+            seen_ew = 1;
+            ck_assert_str_eq(mf, "-");
+            ck_assert_str_eq(gf, "-");
+        }
+    }
+    ck_assert_msg(seen_mm && seen_ew && seen_total, "profile lines: matmul %d, exp %d, total %d", seen_mm, seen_ew,
+                  seen_total);
+    g_plan_free(p);
+    g_session_free(s);
+    g_graph_free(g);
+}
+END_TEST
+
 START_TEST(wide_expressions_split_within_binding_limits)
 {
     /* 40 inputs summed in one chain: one kernel cannot bind them all */
@@ -990,6 +1039,7 @@ int main(void)
     tcase_add_test(tc, fused_and_unfused_training_steps_agree);
     tcase_add_test(tc, arena_is_smaller_than_the_sum_of_intermediates);
     tcase_add_test(tc, fusion_reduces_dispatches);
+    tcase_add_test(tc, profile_gives_each_kinds_flops_and_rate);
     tcase_add_test(tc, arithmetic_on_constants_is_folded_at_plan_time);
     tcase_add_test(tc, wide_expressions_split_within_binding_limits);
     tcase_add_test(tc, unwritten_input_is_an_error_naming_it);

@@ -118,8 +118,10 @@ int g_plan_run(g_plan *p, int times);
 void g_plan_stats_get(const g_plan *p, g_plan_stats *st);
 /* The plan's schedule (owned by the plan). */
 const g_schedule *g_plan_schedule(const g_plan *p);
-/* After a run with timestamps: one line per dispatch kind (name, calls,
- * total ms), written into buf. */
+/* After a run with timestamps: one line per dispatch kind (total ms,
+ * calls, share of the time, matmul and convolution MFLOP and the GFLOP/s
+ * they ran at, "-" for kinds without them, the label), then a total line,
+ * written into buf. */
 int g_plan_profile(const g_plan *p, char *buf, size_t n);
 
 #endif

@@ -144,33 +144,45 @@ int g_plan_profile(const g_plan *p, char *buf, size_t n)
     const g_schedule *sc = p->sch;
     if (!sc->opts.timestamps) { rt_set_error("plan was made without timestamps"); return -1; }
     if (!p->ran) { rt_set_error("plan has not run yet"); return -1; }
-    /* aggregate by label */
-    typedef struct agg { const char *label; int calls; double ms; } agg;
+    /* aggregate by label, with the matmul and convolution FLOPs of those units (dispatch i is unit i) */
+    typedef struct agg { const char *label; int calls; double ms, flops; } agg;
     agg *a = calloc((size_t)(sc->nunits ? sc->nunits : 1), sizeof *a);
     if (!a) { rt_set_error("out of host memory"); return -1; }
     int na = 0;
-    double total = 0;
+    double total = 0, total_flops = 0;
     for (int i = 0; i < sc->nunits; i++) {
         double ms;
         const char *label;
         if (rt_cmd_timing(p->cmd, i, &ms, &label)) { free(a); return -1; }
         total += ms;
+        total_flops += sc->units[i].flops;
         int j = 0;
         while (j < na && strcmp(a[j].label, label)) j++;
-        if (j == na) a[na++] = (agg){label, 0, 0};
+        if (j == na) a[na++] = (agg){label, 0, 0, 0};
         a[j].calls++;
         a[j].ms += ms;
+        a[j].flops += sc->units[i].flops;
     }
     for (int i = 1; i < na; i++)
         for (int j = i; j > 0 && a[j].ms > a[j - 1].ms; j--) {
             agg t = a[j]; a[j] = a[j - 1]; a[j - 1] = t;
         }
     size_t off = 0;
-    off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%10s %6s %6s  %s\n", "ms", "calls", "share", "kernel");
-    for (int i = 0; i < na && off < n; i++)
-        off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%10.3f %6d %5.1f%%  %s\n", a[i].ms, a[i].calls,
-                                total > 0 ? 100.0 * a[i].ms / total : 0.0, a[i].label);
-    if (off < n) snprintf(buf + off, n - off, "%10.3f %6d %5.1f%%  total\n", total, sc->nunits, 100.0);
+    off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%10s %6s %6s %10s %8s  %s\n", "ms", "calls", "share",
+                            "MFLOP", "GFLOP/s", "kernel");
+    for (int i = 0; i <= na && off < n; i++) {
+        /* the last row is the total */
+        const char *label = i < na ? a[i].label : "total";
+        double ms = i < na ? a[i].ms : total, fl = i < na ? a[i].flops : total_flops;
+        int calls = i < na ? a[i].calls : sc->nunits;
+        char mf[32] = "-", gf[32] = "-";
+        if (fl > 0) {
+            snprintf(mf, sizeof mf, "%.2f", fl / 1e6);
+            if (ms > 0) snprintf(gf, sizeof gf, "%.2f", fl / (ms * 1e6));
+        }
+        off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%10.3f %6d %5.1f%% %10s %8s  %s\n", ms, calls,
+                                total > 0 ? 100.0 * ms / total : 0.0, mf, gf, label);
+    }
     free(a);
     return 0;
 }
